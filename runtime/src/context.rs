@@ -1,0 +1,174 @@
+//! `Context`: the handle every task receives.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::sync::Arc;
+
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use crate::report::Reason;
+use crate::scope::{Scope, State};
+use crate::task::{TaskHandle, TaskOutput};
+
+/// The handle a task uses to learn about shutdown and to start more work.
+///
+/// Owned and cheap to clone (one reference count), `Send + Sync + 'static`.
+/// It belongs to a *scope*: a group of tasks with its own cancellation and
+/// its own teardown hooks. At shutdown a scope's child scopes are drained
+/// first, then its own tasks are cancelled and awaited, then its hooks run,
+/// last registered first.
+///
+/// ```
+/// use graceful_runtime::{Context, Runtime};
+/// use std::time::Duration;
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx: Context| async move {
+///     ctx.spawn("ticker", {
+///         let ctx = ctx.clone();
+///         async move {
+///             let mut every = tokio::time::interval(Duration::from_millis(10));
+///             while ctx.run_until_cancelled(every.tick()).await.is_some() {}
+///         }
+///     });
+///     ctx.shutdown(); // as a signal would
+/// });
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) scope: Arc<Scope>,
+}
+
+impl Context {
+    /// Completes when this scope is cancelled: at shutdown, after the lame
+    /// duck and after the child scopes have drained.
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.scope.token.cancelled()
+    }
+
+    /// Whether this scope has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.scope.token.is_cancelled()
+    }
+
+    /// Runs `fut` until it completes (`Some(output)`) or the scope is
+    /// cancelled (`None`, and `fut` is dropped).
+    ///
+    /// ```
+    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// ctx.shutdown();
+    /// # ctx.cancelled().await;
+    /// let never = std::future::pending::<()>();
+    /// assert_eq!(ctx.run_until_cancelled(never).await, None);
+    /// # });
+    /// ```
+    pub async fn run_until_cancelled<F: Future>(&self, fut: F) -> Option<F::Output> {
+        self.scope.token.run_until_cancelled(fut).await
+    }
+
+    /// Starts `fut` as a task of this scope and returns its handle at once.
+    ///
+    /// The task is tracked whether or not the handle is kept: at shutdown it
+    /// is awaited (after its scope is cancelled), and if it returns `Err` or
+    /// panics, the failure is reported and the whole process shuts down.
+    /// A task spawned into a scope that is already cancelled still runs (its
+    /// context is cancelled from the start) and is awaited.
+    ///
+    /// ```
+    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });
+    /// assert_eq!(handle.await.unwrap().unwrap(), 42);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, name: impl Into<Cow<'static, str>>, fut: F) -> TaskHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        self.scope.spawn(name.into(), Location::caller(), None, fut)
+    }
+
+    /// A child scope named `name`. It is drained, and its hooks run, before
+    /// this scope's own tasks are cancelled: put what depends on a resource
+    /// in a child scope of the one that owns the resource.
+    ///
+    /// ```
+    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let http = ctx.scope("http");
+    /// assert_eq!(http.path(), "main/http");
+    /// # });
+    /// ```
+    pub fn scope(&self, name: &str) -> Context {
+        Context {
+            scope: self.scope.child(name),
+        }
+    }
+
+    /// Registers a teardown hook of this scope: `hook` runs at shutdown after
+    /// every task of this scope (and its children) ended. Hooks run last
+    /// registered first, each one even if an earlier one failed; a hook that
+    /// returns `Err` or panics is reported and makes the exit code 1. The
+    /// deadline covers hooks too.
+    ///
+    /// ```
+    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// ctx.defer("close db", async { println!("db closed") });
+    /// ctx.defer("flush cache", async { println!("cache flushed") }); // runs first
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn defer<F>(&self, name: impl Into<Cow<'static, str>>, hook: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        self.scope.defer(name.into(), Location::caller(), hook);
+    }
+
+    /// Asks for a graceful shutdown of the whole process, as a signal would.
+    pub fn shutdown(&self) {
+        self.scope.shared.request(Reason::Requested);
+    }
+
+    /// Why shutdown began, or `None` while running.
+    pub fn reason(&self) -> Option<Reason> {
+        self.scope.shared.reason()
+    }
+
+    /// Where the process is: running, in its lame duck, or draining. A
+    /// readiness check answers "ready" only in [`State::Running`].
+    pub fn state(&self) -> State {
+        self.scope.shared.state()
+    }
+
+    /// Completes as soon as shutdown is requested, before the lame duck:
+    /// the moment to stop advertising readiness. Use
+    /// [`cancelled`](Self::cancelled) to stop work.
+    pub fn shutdown_requested(&self) -> WaitForCancellationFuture<'_> {
+        self.scope.shared.requested.cancelled()
+    }
+
+    /// The scope's path from the root, such as `main/http`.
+    pub fn path(&self) -> &str {
+        &self.scope.path
+    }
+
+    /// A child of this scope's cancellation token, for code that expects a
+    /// plain `CancellationToken`. Cancelling it does not cancel the scope.
+    pub fn token(&self) -> CancellationToken {
+        self.scope.token.child_token()
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("scope", &self.scope.path)
+            .field("cancelled", &self.is_cancelled())
+            .field("state", &self.state())
+            .finish()
+    }
+}

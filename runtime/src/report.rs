@@ -1,0 +1,332 @@
+//! What happened: why shutdown began, what failed, what was stuck, and the
+//! one place that writes to stderr.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::signal::Signal;
+use crate::task::Panic;
+
+/// Why the shutdown began.
+///
+/// ```
+/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+/// use graceful_runtime::Reason;
+/// assert_eq!(ctx.reason(), None);
+/// ctx.shutdown();
+/// assert_eq!(ctx.reason(), Some(Reason::Requested));
+/// # });
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A configured signal arrived.
+    Signal(Signal),
+    /// [`Context::shutdown`](crate::Context::shutdown) was called.
+    Requested,
+    /// A task, `main` or a hook returned an error or panicked (the first one).
+    Failed {
+        /// The name of the task that failed first.
+        task: String,
+    },
+    /// Every task ended by itself.
+    Finished,
+}
+
+impl Reason {
+    /// A lame duck gives load balancers time to stop sending traffic; it
+    /// makes no sense when the service is broken or already idle.
+    pub(crate) fn allows_lame_duck(&self) -> bool {
+        matches!(self, Reason::Signal(_) | Reason::Requested)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Signal(sig) => write!(f, "{sig} received"),
+            Reason::Requested => f.write_str("shutdown requested"),
+            Reason::Failed { task } => write!(f, "task `{task}` failed"),
+            Reason::Finished => f.write_str("all tasks finished"),
+        }
+    }
+}
+
+/// A definition site recorded by `#[graceful::task]`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Site {
+    pub file: &'static str,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// How a task or hook failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// It returned `Err`; the error rendered with `{:#}` (or `{:?}` for `main`).
+    Error(String),
+    /// It panicked.
+    Panic(Panic),
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Error(e) => write!(f, "returned an error: {e}"),
+            FailureKind::Panic(p) => p.fmt(f),
+        }
+    }
+}
+
+/// One failed task, hook or `main`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The task's (or hook's) name.
+    pub task: String,
+    /// The path of its scope, such as `main/http`.
+    pub scope: String,
+    /// Where it was spawned (or deferred): `file:line:column`.
+    pub spawned_at: String,
+    /// The error or the panic.
+    pub kind: FailureKind,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` in scope `{}` (spawned at {}) {}",
+            self.task, self.scope, self.spawned_at, self.kind
+        )
+    }
+}
+
+/// A task or hook still running when the deadline passed or the exit was forced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Running {
+    /// The task's (or hook's) name.
+    pub name: String,
+    /// Whether it is a deferred hook rather than a task.
+    pub hook: bool,
+    /// The path of its scope.
+    pub scope: String,
+    /// Where it was spawned (or deferred).
+    pub spawned_at: String,
+    /// Where its `#[graceful::task]` function is defined, if it is one.
+    pub defined_at: Option<String>,
+    /// How long it has ignored cancellation (for a hook: how long it has
+    /// run); `None` if its scope was not cancelled yet.
+    pub waiting: Option<Duration>,
+}
+
+impl fmt::Display for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.hook { "hook" } else { "task" };
+        write!(f, "{kind} `{}` in scope `{}`", self.name, self.scope)?;
+        if let Some(def) = &self.defined_at {
+            write!(f, ", defined at {def}")?;
+        }
+        write!(f, ", spawned at {}", self.spawned_at)?;
+        match (self.waiting, self.hook) {
+            (Some(d), false) => write!(f, ", cancelled {} ago", Secs(d)),
+            (Some(d), true) => write!(f, ", running for {}", Secs(d)),
+            (None, _) => write!(f, ", not cancelled yet"),
+        }
+    }
+}
+
+/// How the shutdown ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Every task and hook ended.
+    Completed,
+    /// The deadline passed first (exit code 124).
+    DeadlineExceeded {
+        /// The deadline that passed.
+        timeout: Duration,
+    },
+    /// A second signal forced the exit (exit code 128 + its number).
+    Forced(Signal),
+}
+
+/// Everything the final report says; [`Runtime::run`](crate::Runtime::run)
+/// prints it on stderr and exits with [`Report::exit_code`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// Why the shutdown began.
+    pub reason: Reason,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Every failure, in the order they happened.
+    pub failures: Vec<Failure>,
+    /// What was still running at the deadline or forced exit.
+    pub still_running: Vec<Running>,
+    /// Time from the trigger to the end of the shutdown.
+    pub shutdown_took: Duration,
+}
+
+impl Report {
+    /// 0: no failure; 1: a task, `main` or hook failed; 124: the deadline
+    /// passed; 128 + n: a second signal n forced the exit.
+    pub fn exit_code(&self) -> i32 {
+        match self.outcome {
+            Outcome::Forced(sig) => 128 + sig.number(),
+            Outcome::DeadlineExceeded { .. } => 124,
+            Outcome::Completed if !self.failures.is_empty() => 1,
+            Outcome::Completed => 0,
+        }
+    }
+
+    /// Whether the report has anything to say on stderr: not for a program
+    /// that simply finished its work.
+    pub(crate) fn worth_printing(&self) -> bool {
+        self.reason != Reason::Finished || self.exit_code() != 0
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let took = Secs(self.shutdown_took);
+        match self.outcome {
+            Outcome::Completed => {
+                write!(f, "graceful: shutdown complete in {took} ({})", self.reason)?
+            }
+            Outcome::DeadlineExceeded { timeout } => write!(
+                f,
+                "graceful: shutdown deadline of {} passed ({}); exiting with 124",
+                Secs(timeout),
+                self.reason
+            )?,
+            Outcome::Forced(sig) => write!(
+                f,
+                "graceful: second {sig} after {took}: forced exit with {}",
+                self.exit_code()
+            )?,
+        }
+        if !self.still_running.is_empty() {
+            write!(
+                f,
+                "\ngraceful: {} still running:",
+                Count(self.still_running.len(), "task")
+            )?;
+            for r in &self.still_running {
+                write!(f, "\n  - {r}")?;
+            }
+        }
+        if !self.failures.is_empty() {
+            write!(f, "\ngraceful: {}:", Count(self.failures.len(), "failure"))?;
+            for failure in &self.failures {
+                write!(f, "\n  - {failure}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A duration as seconds with two decimals (`1.50s`), or ms when short.
+pub(crate) struct Secs(pub(crate) Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < Duration::from_secs(1) {
+            write!(f, "{}ms", self.0.as_millis())
+        } else {
+            write!(f, "{:.2}s", self.0.as_secs_f64())
+        }
+    }
+}
+
+struct Count(usize, &'static str);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} {}{s}", self.0, self.1)
+    }
+}
+
+/// The single writer to stderr: the shutdown notice, progress lines and the
+/// final report. Everything else goes through `tracing`.
+#[allow(clippy::print_stderr)]
+pub(crate) fn console(line: fmt::Arguments<'_>) {
+    eprintln!("{line}");
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn report(outcome: Outcome, failures: usize) -> Report {
+        Report {
+            reason: Reason::Signal(Signal::Terminate),
+            outcome,
+            failures: (0..failures)
+                .map(|i| Failure {
+                    task: format!("t{i}"),
+                    scope: "main".into(),
+                    spawned_at: "src/main.rs:1:1".into(),
+                    kind: FailureKind::Error("boom".into()),
+                })
+                .collect(),
+            still_running: vec![],
+            shutdown_took: Duration::from_millis(1500),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(report(Outcome::Completed, 0).exit_code(), 0);
+        assert_eq!(report(Outcome::Completed, 2).exit_code(), 1);
+        let timeout = Duration::from_secs(1);
+        assert_eq!(
+            report(Outcome::DeadlineExceeded { timeout }, 1).exit_code(),
+            124
+        );
+        assert_eq!(
+            report(Outcome::Forced(Signal::Interrupt), 1).exit_code(),
+            130
+        );
+        assert_eq!(
+            report(Outcome::Forced(Signal::Terminate), 0).exit_code(),
+            143
+        );
+    }
+
+    #[test]
+    fn report_names_failures_and_stuck_tasks() {
+        let mut r = report(
+            Outcome::DeadlineExceeded {
+                timeout: Duration::from_secs(2),
+            },
+            1,
+        );
+        r.still_running.push(Running {
+            name: "stubborn".into(),
+            hook: false,
+            scope: "main/work".into(),
+            spawned_at: "src/main.rs:9:5".into(),
+            defined_at: Some("src/main.rs:20:10".into()),
+            waiting: Some(Duration::from_millis(2000)),
+        });
+        assert_eq!(
+            r.to_string(),
+            "graceful: shutdown deadline of 2.00s passed (SIGTERM received); exiting with 124\n\
+             graceful: 1 task still running:\n  \
+             - task `stubborn` in scope `main/work`, defined at src/main.rs:20:10, spawned at src/main.rs:9:5, cancelled 2.00s ago\n\
+             graceful: 1 failure:\n  \
+             - `t0` in scope `main` (spawned at src/main.rs:1:1) returned an error: boom"
+        );
+    }
+}

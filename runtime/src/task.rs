@@ -1,0 +1,212 @@
+//! What a task returns, how its failure is told apart from success, and the
+//! handle that awaits it.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Once;
+use std::task::{Context as Cx, Poll, ready};
+
+/// The output of a task or a deferred hook: `()` or `Result<T, E>` with an
+/// error that can be displayed.
+///
+/// An `Err` is a failure: it is kept for the final report, makes the process
+/// exit with code 1, and (for a task) starts the shutdown of everything else.
+/// The error is rendered with `{:#}`, so an `anyhow::Error` shows its whole
+/// chain of causes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the output of a graceful task",
+    label = "a task returns `()` or `Result<T, E>` where `E: Display`",
+    note = "a task's error must be reportable: return `Result<T, E>` with `E: std::fmt::Display` (for example `anyhow::Result<T>` or `std::io::Result<T>`)"
+)]
+pub trait TaskOutput: Send + 'static {
+    /// The text of the failure, or `None` if the output is a success.
+    fn failure(&self) -> Option<String>;
+}
+
+impl TaskOutput for () {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T, E> TaskOutput for Result<T, E>
+where
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn failure(&self) -> Option<String> {
+        self.as_ref().err().map(|e| format!("{e:#}"))
+    }
+}
+
+/// What `main` may return: `()` or `Result<(), E>` with `E: Debug`, as for a
+/// plain Rust `main`.
+#[diagnostic::on_unimplemented(
+    message = "`main` cannot return `{Self}`",
+    label = "`main` returns `()` or `Result<(), E>` where `E: Debug`"
+)]
+pub trait MainOutput: Send + 'static {
+    /// The text of the failure, or `None` if `main` succeeded.
+    fn failure(&self) -> Option<String>;
+}
+
+impl MainOutput for () {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: fmt::Debug + Send + 'static> MainOutput for Result<(), E> {
+    fn failure(&self) -> Option<String> {
+        self.as_ref().err().map(|e| format!("{e:?}"))
+    }
+}
+
+/// A panic caught in a task or hook: its message and where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panic {
+    /// The panic payload, if it was a string; `Box<dyn Any>` otherwise.
+    pub message: String,
+    /// `file:line:column` of the `panic!`, when known.
+    pub location: Option<String>,
+}
+
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(at) => write!(f, "panicked at {at}: {}", self.message),
+            None => write!(f, "panicked: {}", self.message),
+        }
+    }
+}
+
+thread_local! {
+    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Chains a panic hook that remembers where the last panic on this thread
+/// happened, so a caught panic can name its location. Runs once per process;
+/// the previous hook (by default the one that prints the panic) still runs.
+pub(crate) fn remember_panic_locations() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let at = info.location().map(Location::to_string);
+            LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = at);
+            previous(info);
+        }));
+    });
+}
+
+impl Panic {
+    pub(crate) fn from_payload(payload: Box<dyn Any + Send>) -> Panic {
+        let message = match payload.downcast::<String>() {
+            Ok(s) => *s,
+            Err(payload) => match payload.downcast::<&'static str>() {
+                Ok(s) => (*s).to_owned(),
+                Err(_) => "Box<dyn Any>".to_owned(),
+            },
+        };
+        let location = LAST_PANIC_LOCATION.with(|last| last.borrow_mut().take());
+        Panic { message, location }
+    }
+}
+
+/// Why awaiting a [`TaskHandle`] gave no output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task panicked; the panic is also in the final report.
+    #[error("task {0}")]
+    Panicked(Panic),
+    /// The task was aborted through [`TaskHandle::abort`].
+    #[error("task was aborted")]
+    Aborted,
+}
+
+/// A handle to a running task, returned by [`Context::spawn`](crate::Context::spawn)
+/// and by calls to `#[graceful::task]` functions.
+///
+/// Awaiting it yields the task's output, or a [`TaskError`] if it panicked or
+/// was aborted. Dropping it detaches nothing: the task stays tracked by its
+/// scope, is cancelled and awaited at shutdown, and its failure is reported
+/// whether or not anybody awaits the handle.
+///
+/// ```
+/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+/// let answer = ctx.spawn("answer", async { Ok::<_, std::io::Error>(42) });
+/// assert_eq!(answer.await.unwrap().unwrap(), 42);
+/// # });
+/// ```
+pub struct TaskHandle<T> {
+    pub(crate) join: tokio::task::JoinHandle<Result<T, Panic>>,
+}
+
+impl<T> TaskHandle<T> {
+    /// Whether the task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+
+    /// Stops the task at its next `.await`. An aborted task is not a failure.
+    pub fn abort(&self) {
+        self.join.abort();
+    }
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> Future for TaskHandle<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
+        Poll::Ready(match ready!(Pin::new(&mut self.join).poll(cx)) {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(panic)) => Err(TaskError::Panicked(panic)),
+            Err(join) if join.is_panic() => {
+                Err(TaskError::Panicked(Panic::from_payload(join.into_panic())))
+            }
+            Err(_) => Err(TaskError::Aborted),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_with_their_causes() {
+        let out: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
+        assert_eq!(TaskOutput::failure(&out).as_deref(), Some("disk full"));
+        assert_eq!(TaskOutput::failure(&Ok::<u8, String>(1)), None);
+        assert_eq!(TaskOutput::failure(&()), None);
+    }
+
+    #[test]
+    fn main_errors_render_with_debug() {
+        let out: Result<(), String> = Err("bad".into());
+        assert_eq!(MainOutput::failure(&out).as_deref(), Some("\"bad\""));
+    }
+
+    #[test]
+    fn panic_payloads_become_text() {
+        let p = Panic::from_payload(Box::new("boom"));
+        assert_eq!(p.message, "boom");
+        let p = Panic::from_payload(Box::new(String::from("bang")));
+        assert_eq!(p.message, "bang");
+        let p = Panic::from_payload(Box::new(7_u8));
+        assert_eq!(p.message, "Box<dyn Any>");
+    }
+}

@@ -1,0 +1,172 @@
+//! Helpers for process tests: start a program built by cargo, read its
+//! output as it comes, send it real signals, wait for its exit.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use nix::sys::signal::Signal;
+
+/// Generous bound for anything that should take well under a second.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The path of an example binary that `cargo test` built beside this test.
+pub fn example_path(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is not built; run the tests through `cargo test`", path.display());
+    path
+}
+
+/// A command for an example, with a quiet, predictable environment.
+pub fn example(name: &str) -> Command {
+    let mut cmd = Command::new(example_path(name));
+    cmd.env_remove("GRACEFUL_TIMEOUT").env_remove("GRACEFUL_LAME_DUCK").env_remove("RUST_LOG");
+    cmd
+}
+
+/// A program under test.
+pub struct Proc {
+    child: Child,
+    lines: Receiver<String>,
+    stdout: Vec<String>,
+    stderr: Option<JoinHandle<String>>,
+    started: Instant,
+}
+
+/// How a program ended.
+#[derive(Debug)]
+pub struct Exit {
+    /// The exit code; `None` if a signal killed it.
+    pub code: Option<i32>,
+    /// Every stdout line.
+    pub stdout: Vec<String>,
+    /// All of stderr.
+    pub stderr: String,
+    /// From the start of the program to its exit.
+    pub elapsed: Duration,
+}
+
+impl Exit {
+    /// The index of the first stdout line containing `needle`; panics with the output otherwise.
+    pub fn line(&self, needle: &str) -> usize {
+        self.stdout
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no stdout line contains {needle:?}\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "exit code: {:?} after {:?}", self.code, self.elapsed)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.join("\n"))?;
+        write!(f, "--- stderr ---\n{}", self.stderr)
+    }
+}
+
+/// Starts `cmd` with stdout and stderr captured.
+pub fn start(mut cmd: Command) -> Proc {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start program");
+    let (tx, lines) = channel();
+    let stdout: ChildStdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    Proc { child, lines, stdout: Vec::new(), stderr: Some(stderr), started: Instant::now() }
+}
+
+impl Proc {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until a stdout line contains `needle` and returns it; panics
+    /// (killing the program and showing its output) after `PATIENCE`.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let exit = self.finish();
+                    let why = if e == RecvTimeoutError::Timeout { "timed out" } else { "stdout closed" };
+                    panic!("{why} waiting for a stdout line containing {needle:?}\n{exit}");
+                }
+            }
+        }
+    }
+
+    /// Sends a real signal to the program.
+    pub fn signal(&self, sig: Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, sig).expect("send signal");
+    }
+
+    /// Waits for the exit, killing the program if it takes longer than `limit`
+    /// (then panics with its output).
+    pub fn wait(mut self, limit: Duration) -> Exit {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.child.try_wait().expect("wait").is_some() {
+                return self.finish();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let exit = self.finish();
+                panic!("program did not exit within {limit:?}\n{exit}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn finish(&mut self) -> Exit {
+        let status = self.child.wait().expect("wait");
+        let elapsed = self.started.elapsed();
+        // The reader thread ends at EOF; collect what it still holds.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.stdout.push(line);
+        }
+        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        Exit { code: status.code(), stdout: std::mem::take(&mut self.stdout), stderr, elapsed }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
