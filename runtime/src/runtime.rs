@@ -61,8 +61,9 @@ pub enum ConfigError {
 ///         .timeout(Duration::from_secs(20))
 ///         .lame_duck(Duration::from_secs(5))
 ///         .run(|ctx| async move {
+///             let task_ctx = ctx.clone();
 ///             ctx.spawn("ticker", async move {
-///                 while ctx.run_until_cancelled(tokio::time::sleep(Duration::from_secs(1))).await.is_some() {
+///                 while task_ctx.run_until_cancelled(tokio::time::sleep(Duration::from_secs(1))).await.is_some() {
 ///                     println!("tick");
 ///                 }
 ///             });

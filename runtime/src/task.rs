@@ -33,6 +33,25 @@ impl TaskOutput for () {
     }
 }
 
+/// Names the never type `!` on stable Rust, so that a task that never returns
+/// (`async { loop { .. } }`, whose output is `!` in edition 2024) is accepted.
+pub trait FnOutput {
+    /// The return type.
+    type Output;
+}
+impl<O> FnOutput for fn() -> O {
+    type Output = O;
+}
+/// The never type, `!`.
+#[allow(unreachable_pub)] // only named in the impl below
+pub type Never = <fn() -> ! as FnOutput>::Output;
+
+impl TaskOutput for Never {
+    fn failure(&self) -> Option<String> {
+        *self
+    }
+}
+
 impl<T, E> TaskOutput for Result<T, E>
 where
     T: Send + 'static,
