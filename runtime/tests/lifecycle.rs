@@ -59,7 +59,14 @@ async fn children_drain_before_parents_and_hooks_run_last_first() {
     assert_eq!(report.reason, Reason::Requested);
     assert_eq!(
         log.take(),
-        ["conn task stopped", "http task stopped", "http hook", "root task stopped", "flushed", "db closed"]
+        [
+            "conn task stopped",
+            "http task stopped",
+            "http hook",
+            "root task stopped",
+            "flushed",
+            "db closed"
+        ]
     );
 }
 
@@ -82,7 +89,9 @@ async fn every_hook_runs_even_after_one_failed() {
     assert_eq!(report.exit_code(), 1, "{report}");
     let failed: Vec<_> = report.failures.iter().map(|f| f.task.as_str()).collect();
     assert_eq!(failed, ["panics", "fails"]);
-    assert!(matches!(&report.failures[0].kind, FailureKind::Panic(p) if p.message == "hook exploded"));
+    assert!(
+        matches!(&report.failures[0].kind, FailureKind::Panic(p) if p.message == "hook exploded")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,18 +112,36 @@ async fn first_error_cancels_the_rest_and_every_failure_is_kept() {
             });
         })
         .await;
-    assert_eq!(report.reason, Reason::Failed { task: "fetcher".into() });
+    assert_eq!(
+        report.reason,
+        Reason::Failed {
+            task: "fetcher".into()
+        }
+    );
     assert_eq!(report.exit_code(), 1);
     assert_eq!(log.take(), ["bystander stopped"]);
-    let text: Vec<_> = report.failures.iter().map(|f| (f.task.as_str(), f.kind.to_string())).collect();
+    let text: Vec<_> = report
+        .failures
+        .iter()
+        .map(|f| (f.task.as_str(), f.kind.to_string()))
+        .collect();
     assert_eq!(
         text,
         [
-            ("fetcher", "returned an error: connection refused".to_string()),
-            ("late failure", "returned an error: flush failed".to_string())
+            (
+                "fetcher",
+                "returned an error: connection refused".to_string()
+            ),
+            (
+                "late failure",
+                "returned an error: flush failed".to_string()
+            )
         ]
     );
-    assert!(report.failures[0].spawned_at.contains("lifecycle.rs"), "{report}");
+    assert!(
+        report.failures[0].spawned_at.contains("lifecycle.rs"),
+        "{report}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -129,10 +156,24 @@ async fn a_panic_is_a_failure_with_payload_and_location() {
         })
         .await;
     assert_eq!(report.exit_code(), 1);
-    assert_eq!(report.reason, Reason::Failed { task: "parser".into() });
-    let FailureKind::Panic(panic) = &report.failures[0].kind else { panic!("{report}") };
+    assert_eq!(
+        report.reason,
+        Reason::Failed {
+            task: "parser".into()
+        }
+    );
+    let FailureKind::Panic(panic) = &report.failures[0].kind else {
+        panic!("{report}")
+    };
     assert_eq!(panic.message, "unexpected token");
-    assert!(panic.location.as_deref().unwrap_or("").contains("lifecycle.rs"), "{panic:?}");
+    assert!(
+        panic
+            .location
+            .as_deref()
+            .unwrap_or("")
+            .contains("lifecycle.rs"),
+        "{panic:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -145,7 +186,10 @@ async fn main_failing_is_a_failure_too() {
         .await;
     assert_eq!(report.exit_code(), 1);
     assert_eq!(report.failures[0].task, "main");
-    assert_eq!(report.failures[0].kind, FailureKind::Error("\"config missing\"".into()));
+    assert_eq!(
+        report.failures[0].kind,
+        FailureKind::Error("\"config missing\"".into())
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -168,7 +212,16 @@ async fn the_process_lives_while_tasks_run_after_main_returned() {
         .await;
     assert_eq!(report.reason, Reason::Finished);
     assert_eq!(report.exit_code(), 0);
-    assert_eq!(log.take(), ["main returned", "job 1 done", "job 2 done", "job 3 done", "hook"]);
+    assert_eq!(
+        log.take(),
+        [
+            "main returned",
+            "job 1 done",
+            "job 2 done",
+            "job 3 done",
+            "hook"
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -211,20 +264,38 @@ async fn the_deadline_names_what_is_stuck() {
         .timeout(Duration::from_secs(5))
         .supervise(|ctx| async move {
             worker(&ctx, &Log::default(), "polite", Duration::ZERO);
-            ctx.scope("jobs").spawn("stubborn", std::future::pending::<()>());
+            ctx.scope("jobs")
+                .spawn("stubborn", std::future::pending::<()>());
             ctx.shutdown();
         })
         .await;
-    assert_eq!(report.outcome, Outcome::DeadlineExceeded { timeout: Duration::from_secs(5) });
+    assert_eq!(
+        report.outcome,
+        Outcome::DeadlineExceeded {
+            timeout: Duration::from_secs(5)
+        }
+    );
     assert_eq!(report.exit_code(), 124);
     // The root's own task waits for the stuck child scope: not cancelled yet.
-    let names: Vec<_> = report.still_running.iter().map(|r| (r.name.as_str(), r.waiting.is_some())).collect();
+    let names: Vec<_> = report
+        .still_running
+        .iter()
+        .map(|r| (r.name.as_str(), r.waiting.is_some()))
+        .collect();
     assert_eq!(names, [("polite", false), ("stubborn", true)], "{report}");
     let stuck = &report.still_running[1];
-    assert_eq!((stuck.name.as_str(), stuck.scope.as_str()), ("stubborn", "main/jobs"));
+    assert_eq!(
+        (stuck.name.as_str(), stuck.scope.as_str()),
+        ("stubborn", "main/jobs")
+    );
     assert!(stuck.spawned_at.contains("lifecycle.rs"));
     assert!(stuck.waiting.unwrap() >= Duration::from_secs(4), "{report}");
-    assert!(report.to_string().contains("task `stubborn` in scope `main/jobs`"), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("task `stubborn` in scope `main/jobs`"),
+        "{report}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -237,7 +308,12 @@ async fn a_stuck_hook_is_named_too() {
         })
         .await;
     assert_eq!(report.exit_code(), 124);
-    assert!(report.to_string().contains("hook `close pool` in scope `main`"), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("hook `close pool` in scope `main`"),
+        "{report}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -251,15 +327,29 @@ async fn lame_duck_reports_not_ready_but_keeps_serving() {
             let c = ctx.clone();
             ctx.spawn("server", async move {
                 c.shutdown_requested().await;
-                l.push(format!("not ready: {:?}, cancelled: {}", c.state(), c.is_cancelled()));
+                l.push(format!(
+                    "not ready: {:?}, cancelled: {}",
+                    c.state(),
+                    c.is_cancelled()
+                ));
                 c.cancelled().await;
-                l.push(format!("cancelled after {}s: {:?}", start.elapsed().as_secs(), c.state()));
+                l.push(format!(
+                    "cancelled after {}s: {:?}",
+                    start.elapsed().as_secs(),
+                    c.state()
+                ));
             });
             ctx.shutdown();
         })
         .await;
     assert_eq!(report.exit_code(), 0);
-    assert_eq!(log.take(), ["not ready: LameDuck, cancelled: false", "cancelled after 5s: Draining"]);
+    assert_eq!(
+        log.take(),
+        [
+            "not ready: LameDuck, cancelled: false",
+            "cancelled after 5s: Draining"
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,11 +2,11 @@
 //! output as it comes, send it real signals, wait for its exit.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::borrow::BorrowMut;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use nix::sys::signal::Signal;
@@ -21,24 +21,33 @@ pub fn example_path(name: &str) -> PathBuf {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let path = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is not built; run the tests through `cargo test`", path.display());
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests through `cargo test`",
+        path.display()
+    );
     path
 }
 
 /// A command for an example, with a quiet, predictable environment.
 pub fn example(name: &str) -> Command {
     let mut cmd = Command::new(example_path(name));
-    cmd.env_remove("GRACEFUL_TIMEOUT").env_remove("GRACEFUL_LAME_DUCK").env_remove("RUST_LOG");
+    cmd.env_remove("GRACEFUL_TIMEOUT")
+        .env_remove("GRACEFUL_LAME_DUCK")
+        .env_remove("RUST_LOG");
     cmd
 }
 
 /// A program under test.
 pub struct Proc {
     child: Child,
-    lines: Receiver<String>,
+    out: Receiver<String>,
+    err: Receiver<String>,
     stdout: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
+    stderr: Vec<String>,
     started: Instant,
 }
 
@@ -73,31 +82,39 @@ impl std::fmt::Display for Exit {
     }
 }
 
-/// Starts `cmd` with stdout and stderr captured.
-pub fn start(mut cmd: Command) -> Proc {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start program");
-    let (tx, lines) = channel();
-    let stdout: ChildStdout = child.stdout.take().unwrap();
+/// Reads `from` line by line into a channel, on its own thread.
+fn lines(from: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(from).lines() {
             let Ok(line) = line else { break };
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    Proc { child, lines, stdout: Vec::new(), stderr: Some(stderr), started: Instant::now() }
+    rx
+}
+
+/// Starts `cmd` with stdout and stderr captured.
+pub fn start(mut cmd: impl BorrowMut<Command>) -> Proc {
+    let mut child = cmd
+        .borrow_mut()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start program");
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    Proc {
+        child,
+        out,
+        err,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        started: Instant::now(),
+    }
 }
 
 impl Proc {
@@ -109,12 +126,26 @@ impl Proc {
     /// Waits until a stdout line contains `needle` and returns it; panics
     /// (killing the program and showing its output) after `PATIENCE`.
     pub fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_line(false, needle)
+    }
+
+    /// Like [`wait_for`](Self::wait_for), on stderr.
+    pub fn wait_for_stderr(&mut self, needle: &str) -> String {
+        self.wait_for_line(true, needle)
+    }
+
+    fn wait_for_line(&mut self, stderr: bool, needle: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
+            let (rx, seen) = if stderr {
+                (&self.err, &mut self.stderr)
+            } else {
+                (&self.out, &mut self.stdout)
+            };
+            match rx.recv_timeout(left) {
                 Ok(line) => {
-                    self.stdout.push(line.clone());
+                    seen.push(line.clone());
                     if line.contains(needle) {
                         return line;
                     }
@@ -122,8 +153,12 @@ impl Proc {
                 Err(e) => {
                     let _ = self.child.kill();
                     let exit = self.finish();
-                    let why = if e == RecvTimeoutError::Timeout { "timed out" } else { "stdout closed" };
-                    panic!("{why} waiting for a stdout line containing {needle:?}\n{exit}");
+                    let why = if e == RecvTimeoutError::Timeout {
+                        "timed out"
+                    } else {
+                        "stream closed"
+                    };
+                    panic!("{why} waiting for a line containing {needle:?}\n{exit}");
                 }
             }
         }
@@ -155,12 +190,23 @@ impl Proc {
     fn finish(&mut self) -> Exit {
         let status = self.child.wait().expect("wait");
         let elapsed = self.started.elapsed();
-        // The reader thread ends at EOF; collect what it still holds.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+        // The reader threads end at EOF; collect what they still hold.
+        while let Ok(line) = self.out.recv_timeout(Duration::from_secs(5)) {
             self.stdout.push(line);
         }
-        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        Exit { code: status.code(), stdout: std::mem::take(&mut self.stdout), stderr, elapsed }
+        while let Ok(line) = self.err.recv_timeout(Duration::from_secs(5)) {
+            self.stderr.push(line);
+        }
+        let mut stderr = std::mem::take(&mut self.stderr).join("\n");
+        if !stderr.is_empty() {
+            stderr.push('\n');
+        }
+        Exit {
+            code: status.code(),
+            stdout: std::mem::take(&mut self.stdout),
+            stderr,
+            elapsed,
+        }
     }
 }
 

@@ -1,0 +1,242 @@
+//! The runtime as a process: real SIGINT/SIGTERM sent to real programs
+//! (`tests/fixtures/scenarios.rs` and `examples/without_macros.rs`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Signal, example, start};
+
+fn scenario(name: &str) -> std::process::Command {
+    let mut cmd = example("scenarios");
+    cmd.arg(name);
+    cmd
+}
+
+#[test]
+fn without_macros_drains_the_worker_before_the_hook_and_exits_0() {
+    let mut p = start(example("without_macros"));
+    p.wait_for("started");
+    p.wait_for("ticker: sent job 3");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let stopped = exit.line("ticker: stopped after sending");
+    let drained = exit.line("worker: channel closed and drained");
+    let closed = exit.line("close:");
+    assert!(stopped < drained && drained < closed, "{exit}");
+    // Every job sent was handled.
+    let sent: u64 = exit.stdout[stopped]
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        exit.stdout[drained].contains(&format!("{sent} jobs handled")),
+        "{exit}"
+    );
+    assert!(
+        exit.stderr.contains("SIGTERM received, shutting down"),
+        "{exit}"
+    );
+    assert!(
+        exit.stderr.contains("send SIGTERM again to force exit"),
+        "{exit}"
+    );
+}
+
+#[test]
+fn sigint_drains_scopes_before_hooks_in_order() {
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        let mut p = start(scenario("ordered"));
+        p.wait_for("ready");
+        p.signal(sig);
+        let exit = p.wait(Duration::from_secs(10));
+        assert_eq!(exit.code, Some(0), "{exit}");
+        let order: Vec<_> = exit.stdout.iter().skip(1).map(String::as_str).collect();
+        assert_eq!(
+            order,
+            [
+                "http server stopped",
+                "worker stopped",
+                "hook: flush",
+                "hook: close db"
+            ],
+            "{exit}"
+        );
+        // The report is printed exactly once.
+        assert_eq!(
+            exit.stderr.matches("graceful: shutdown complete").count(),
+            1,
+            "{exit}"
+        );
+    }
+}
+
+#[test]
+fn deadline_exits_124_and_names_the_stuck_task() {
+    let mut p = start(scenario("stuck"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(15));
+    assert_eq!(exit.code, Some(124), "{exit}");
+    assert!(exit.stderr.contains("deadline of 2.00s passed"), "{exit}");
+    assert!(
+        exit.stderr.contains("task `stubborn` in scope `main/jobs`"),
+        "{exit}"
+    );
+    assert!(
+        exit.stderr.contains("scenarios.rs"),
+        "where it was spawned: {exit}"
+    );
+    assert_eq!(exit.stderr.matches("still running:").count(), 1, "{exit}");
+    // The root's polite task is never cancelled: its child scope is stuck.
+    assert!(!exit.stdout.iter().any(|l| l == "polite stopped"), "{exit}");
+}
+
+#[test]
+fn deadline_does_not_wait_for_blocking_threads() {
+    let mut p = start(scenario("blocking"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGINT);
+    let exit = p.wait(Duration::from_secs(15));
+    assert_eq!(exit.code, Some(124), "{exit}");
+    assert!(exit.stderr.contains("task `blocker`"), "{exit}");
+}
+
+#[test]
+fn second_signal_forces_the_exit_with_128_plus_n() {
+    for (sig, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let mut p = start(scenario("stuck").env("GRACEFUL_TIMEOUT", "60s"));
+        p.wait_for("ready");
+        p.signal(sig);
+        p.wait_for_stderr("shutting down");
+        let second = std::time::Instant::now();
+        p.signal(sig);
+        let exit = p.wait(Duration::from_secs(10));
+        assert_eq!(exit.code, Some(code), "{exit}");
+        assert!(second.elapsed() < Duration::from_secs(5), "{exit}");
+        assert!(exit.stderr.contains(&format!("second {sig}")), "{exit}");
+        assert!(
+            exit.stderr.contains("task `stubborn` in scope `main/jobs`"),
+            "{exit}"
+        );
+    }
+}
+
+#[test]
+fn task_error_exits_1_naming_task_and_error() {
+    let p = start(scenario("fail"));
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(1), "{exit}");
+    assert!(
+        exit.stdout.contains(&"polite stopped".to_string()),
+        "{exit}"
+    );
+    assert!(exit.stderr.contains("task `fetcher` failed"), "{exit}");
+    assert!(
+        exit.stderr
+            .contains("`fetcher` in scope `main` (spawned at tests/fixtures/scenarios.rs:"),
+        "{exit}"
+    );
+    assert!(
+        exit.stderr
+            .contains("returned an error: connection refused"),
+        "{exit}"
+    );
+}
+
+#[test]
+fn panic_exits_1_with_payload_and_location() {
+    let p = start(scenario("panic"));
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(1), "{exit}");
+    assert!(exit.stderr.contains("`parser` in scope `main`"), "{exit}");
+    assert!(
+        exit.stderr
+            .contains("panicked at tests/fixtures/scenarios.rs:")
+            && exit.stderr.contains("unexpected token at line 3"),
+        "{exit}"
+    );
+}
+
+#[test]
+fn main_returning_err_exits_1() {
+    let p = start(scenario("main-error"));
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(1), "{exit}");
+    assert!(exit.stderr.contains("`main` in scope `main`"), "{exit}");
+    assert!(exit.stderr.contains("\"missing config\""), "{exit}");
+}
+
+#[test]
+fn a_program_whose_tasks_all_ended_exits_0_quietly() {
+    let exit = start(scenario("nothing")).wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert_eq!(exit.stderr, "", "{exit}");
+}
+
+#[test]
+fn a_long_drain_names_the_tasks_it_waits_for() {
+    let mut p = start(scenario("slow"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(15));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert!(exit.stderr.contains("still draining after"), "{exit}");
+    assert!(
+        exit.stderr.contains("waiting for: `slowpoke` (main)"),
+        "{exit}"
+    );
+}
+
+#[test]
+fn env_timeout_overrides_the_configured_deadline() {
+    let mut p = start(scenario("stuck").env("GRACEFUL_TIMEOUT", "300ms"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(15));
+    assert_eq!(exit.code, Some(124), "{exit}");
+    assert!(exit.stderr.contains("deadline of 300ms passed"), "{exit}");
+}
+
+#[test]
+fn env_lame_duck_keeps_serving_then_cancels() {
+    let mut p = start(scenario("lame-duck").env("GRACEFUL_LAME_DUCK", "1500ms"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_for("state"), "state LameDuck");
+    let exit = p.wait(Duration::from_secs(15));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let cancelled = &exit.stdout[exit.line("cancelled after")];
+    let ms: u64 = cancelled
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches("ms")
+        .parse()
+        .unwrap();
+    assert!(ms >= 1500, "{exit}");
+}
+
+#[test]
+fn a_bad_env_value_stops_start_up_naming_the_variable() {
+    for (var, value) in [
+        ("GRACEFUL_TIMEOUT", "soon"),
+        ("GRACEFUL_LAME_DUCK", "5 parsecs"),
+    ] {
+        let exit = start(scenario("ordered").env(var, value)).wait(Duration::from_secs(10));
+        assert_eq!(exit.code, Some(1), "{exit}");
+        assert!(exit.stdout.is_empty(), "user code must not run: {exit}");
+        assert!(
+            exit.stderr.contains(&format!("invalid {var}=`{value}`")),
+            "{exit}"
+        );
+        assert!(
+            exit.stderr
+                .contains("expected a duration such as `30s` or `1500ms`"),
+            "{exit}"
+        );
+    }
+}
