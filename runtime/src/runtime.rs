@@ -446,6 +446,19 @@ impl Supervisor {
 
     fn abort(&self, outcome: Outcome) -> Report {
         let report = self.report(outcome, self.running());
+        match outcome {
+            Outcome::DeadlineExceeded { timeout } => {
+                tracing::error!(
+                    ?timeout,
+                    still_running = report.still_running.len(),
+                    "shutdown deadline passed"
+                )
+            }
+            _ => tracing::error!(
+                still_running = report.still_running.len(),
+                "exit forced by a second signal"
+            ),
+        }
         for r in &report.still_running {
             tracing::error!(task = %r.name, scope = %r.scope, spawned_at = %r.spawned_at, "still running at exit");
         }
