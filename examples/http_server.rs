@@ -1,0 +1,104 @@
+//! An HTTP server whose in-flight requests finish on SIGTERM, and whose
+//! streaming handler sees the request context.
+//!
+//! ```text
+//! cargo run --example http_server                 # ADDR=127.0.0.1:3000 by default
+//! curl -i 'localhost:3000/work?ms=5000' &         # then Ctrl-C: the request still gets `done`
+//! curl -N localhost:3000/stream                   # an event every 100 ms until shutdown
+//! ```
+//!
+//! Routes:
+//!
+//! - `GET /work?ms=N`: sleeps N ms, then answers `200 done`. Not cancelled by
+//!   the shutdown: the server waits for it (within the deadline).
+//! - `GET /stream`: server-sent events, one every 100 ms, until the request's
+//!   context is cancelled; then a last `shutdown` event and the end.
+//! - `GET /stats`: how many `/work` requests are in flight.
+//! - `GET /ready` (503 from the moment shutdown is requested), `GET /live`.
+//!
+//! On SIGTERM or Ctrl-C (with `GRACEFUL_LAME_DUCK=2s`, after a lame duck
+//! during which `/ready` answers 503 and everything else is still served):
+//! the listener closes (new connections are refused), idle connections are
+//! closed, streams end, and the process exits 0 once every in-flight request
+//! has been answered (with `Connection: close`). The first stdout line is
+//! `listening on http://IP:PORT`; the last one summarises the drain.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, Sse};
+use axum::routing::get;
+use axum::{Router, http::StatusCode};
+use futures_util::Stream;
+use graceful::http::{self, RequestContext};
+use graceful::{Context, Runtime};
+
+fn main() {
+    Runtime::new().run(|ctx| async move {
+        let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        println!("listening on http://{}", listener.local_addr()?);
+
+        let app = Router::new()
+            .route("/work", get(work))
+            .route("/stream", get(stream))
+            .route("/stats", get(stats))
+            .merge(http::health_routes())
+            .with_state(Arc::new(AtomicU64::new(0)));
+        let server = http::serve(&ctx, listener, app);
+
+        ctx.spawn("report", async move {
+            let served = server.await??;
+            println!("http_server: {served}");
+            anyhow::Ok(())
+        });
+        anyhow::Ok(())
+    })
+}
+
+/// Sleeps `ms` milliseconds, then answers `done`. It deliberately ignores
+/// the shutdown: the server lets it finish.
+async fn work(
+    State(in_flight): State<Arc<AtomicU64>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<&'static str, (StatusCode, &'static str)> {
+    let ms: u64 = match params.get("ms").map(|ms| ms.parse()) {
+        None => 0,
+        Some(Ok(ms)) => ms,
+        Some(Err(_)) => return Err((StatusCode::BAD_REQUEST, "ms must be a number\n")),
+    };
+    in_flight.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    Ok("done")
+}
+
+async fn stats(State(in_flight): State<Arc<AtomicU64>>) -> String {
+    format!("in flight: {}\n", in_flight.load(Ordering::SeqCst))
+}
+
+/// One event every 100 ms until the request's context is cancelled, then a
+/// last `shutdown` event: the response ends and the connection can close.
+async fn stream(
+    RequestContext(ctx): RequestContext,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let every = tokio::time::interval(Duration::from_millis(100));
+    let events = futures_util::stream::unfold(
+        Some((ctx, every, 0u64)),
+        |state: Option<(Context, tokio::time::Interval, u64)>| async move {
+            let (ctx, mut every, n) = state?;
+            match ctx.run_until_cancelled(every.tick()).await {
+                Some(_) => {
+                    let event = Event::default().event("tick").data(n.to_string());
+                    Some((Ok(event), Some((ctx, every, n + 1))))
+                }
+                None => Some((Ok(Event::default().event("shutdown").data("bye")), None)),
+            }
+        },
+    );
+    Sse::new(events)
+}
