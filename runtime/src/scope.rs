@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::time::Instant;
 
 use futures_util::FutureExt as _;
-use futures_util::future::join_all;
 use slab::Slab;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -333,7 +332,11 @@ impl Scope {
                     inner.children[from..].to_vec()
                 };
                 let new_children = !children.is_empty();
-                join_all(children.into_iter().map(Scope::drain)).await;
+                // Sibling subtrees drain in parallel, each on its own task.
+                let drains: Vec<_> = children.into_iter().map(|c| tokio::spawn(c.drain())).collect();
+                for drain in drains {
+                    let _ = drain.await;
+                }
                 if !own_cancelled {
                     own_cancelled = true;
                     tracing::info!(scope = %self.path, tasks = self.tracker.len(), "draining scope");
