@@ -1,1 +1,153 @@
-//! placeholder
+//! Procedural macros of [`graceful`](https://docs.rs/graceful):
+//! [`#[graceful::main]`](macro@main) and [`#[graceful::task]`](macro@task).
+//!
+//! Depend on `graceful`, which re-exports them; the code they generate
+//! refers to `::graceful` only (or to the path given with `crate = "..."`),
+//! so no direct dependency on tokio is needed.
+
+use proc_macro::TokenStream;
+
+mod errors;
+mod item;
+mod main_attr;
+mod options;
+mod task_attr;
+mod types;
+
+/// Runs `async fn main` as a graceful service: signal handlers, a root
+/// [`Context`], ordered drain, one deadline, a final report and the exit
+/// code.
+///
+/// ```no_run
+/// use graceful::Context;
+/// use std::time::Duration;
+///
+/// #[graceful::main(timeout = "20s")]
+/// async fn main(ctx: Context) -> anyhow::Result<()> {
+///     let ticker = ctx.clone();
+///     ctx.spawn("ticker", async move {
+///         while ticker.run_until_cancelled(tokio::time::sleep(Duration::from_secs(1))).await.is_some() {
+///             println!("tick");
+///         }
+///     });
+///     Ok(()) // returning does not stop the service: the ticker runs on
+/// }
+/// ```
+///
+/// The signature is `async fn main()` or `async fn main(ctx: Context)`,
+/// returning `()` or `Result<(), E>` with `E: Debug`. The body runs as the
+/// root task, after the signal handlers are installed. The process lives
+/// while any task runs, even after `main` returned; it exits when every
+/// task has finished by itself, or when a shutdown (a signal,
+/// [`Context::shutdown`], the first failure) has drained everything.
+///
+/// # Options
+///
+/// | option | value | default |
+/// |---|---|---|
+/// | `timeout` | the shutdown deadline, a duration string such as `"20s"` or `"1500ms"` | `"30s"` |
+/// | `lame_duck` | how long to keep serving, "not ready", before cancelling anything | none |
+/// | `signals` | the signals that start a shutdown: `["SIGINT", "SIGTERM"]`; also `SIGQUIT`, `SIGHUP`, `SIGUSR1`, `SIGUSR2`, with or without `SIG`, any case (Unix only) | `SIGINT` and `SIGTERM` (Windows: every console event) |
+/// | `flavor` | `"multi_thread"` or `"current_thread"` | `"multi_thread"` |
+/// | `worker_threads` | threads of the `multi_thread` flavor | one per core |
+/// | `crate` | the path of the `graceful` crate, if renamed or re-exported | `"::graceful"` |
+///
+/// Durations and signal names are checked at compile time. At run time,
+/// `GRACEFUL_TIMEOUT` and `GRACEFUL_LAME_DUCK` override `timeout` and
+/// `lame_duck`.
+///
+/// ```no_run
+/// #[graceful::main(timeout = "10s", lame_duck = "5s", signals = ["SIGTERM"], flavor = "current_thread")]
+/// async fn main() {}
+/// ```
+///
+/// # Exit codes
+///
+/// 0: everything finished without failure (also after a signal); 1: a
+/// task, `main` or a hook failed; 124: the deadline passed; 128 + n: a
+/// second signal n forced the exit.
+///
+/// # What it expands to
+///
+/// A plain `fn main()` that calls [`Runtime`]'s builder with the options
+/// and runs the body; everything the attribute does is available without
+/// it through [`Runtime`].
+///
+/// [`Context`]: ../graceful/struct.Context.html
+/// [`Context::shutdown`]: ../graceful/struct.Context.html#method.shutdown
+/// [`Runtime`]: ../graceful/struct.Runtime.html
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_attr::expand(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn` into a function that starts its body as a tracked
+/// task and returns its [`TaskHandle`] at once.
+///
+/// ```
+/// use graceful::Context;
+/// use std::time::Duration;
+///
+/// #[graceful::task]
+/// async fn ticker(ctx: Context, word: String) -> anyhow::Result<()> {
+///     let mut every = tokio::time::interval(Duration::from_millis(10));
+///     while ctx.run_until_cancelled(every.tick()).await.is_some() {
+///         println!("{word} in a loop");
+///     }
+///     Ok(())
+/// }
+///
+/// #[graceful::main]
+/// async fn main(ctx: Context) {
+///     let handle = ticker(&ctx, "hello".to_string()); // starts the task, returns at once
+///     ctx.shutdown(); // as a signal would: the ticker's context is cancelled
+///     assert!(handle.await.unwrap().is_ok());
+/// }
+/// ```
+///
+/// On `async fn f(ctx: Context, a: A, b: B) -> R`, the attribute writes
+/// `fn f(ctx: &Context, a: A, b: B) -> TaskHandle<R>`: calling
+/// `f(&parent, a, b)` starts the body as a task of `parent`'s scope with
+/// its own [`Context`]. The task is tracked whether or not the handle is
+/// kept: at shutdown it is cancelled and awaited, and if it returns `Err`
+/// or panics, the whole process shuts down and exits with code 1. The
+/// report names the task, where the function is defined and where it was
+/// called (the function is `#[track_caller]`).
+///
+/// # Rules
+///
+/// - The first parameter is the task's own `Context`, by value.
+/// - The other parameters are moved into the task, which outlives the call:
+///   they must be owned, `Send` and `'static` (`String`, not `&str`;
+///   `Arc<T>` to share).
+/// - The output is `()` or `Result<T, E>` with `E: Display` (such as
+///   `anyhow::Result<T>`).
+/// - Associated functions may take `self` by value or `self: Arc<Self>`,
+///   not `&self`. Type and const generics work (with `T: Send + 'static`);
+///   lifetime parameters do not.
+///
+/// Anything else is a compile error that says what to write instead; the
+/// `tests/ui/fail` directory of the repository lists them all.
+///
+/// # Options
+///
+/// | option | value | default |
+/// |---|---|---|
+/// | `name` | the task's name in reports and `tracing` events | the function's name |
+/// | `crate` | the path of the `graceful` crate, if renamed or re-exported | `"::graceful"` |
+///
+/// ```
+/// # use graceful::Context;
+/// #[graceful::task(name = "price-fetcher")]
+/// async fn fetch(ctx: Context, url: String) -> Result<(), std::io::Error> {
+///     # let _ = (ctx, url);
+///     Ok(())
+/// }
+/// ```
+///
+/// [`Context`]: ../graceful/struct.Context.html
+/// [`TaskHandle`]: ../graceful/struct.TaskHandle.html
+#[proc_macro_attribute]
+pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
+    task_attr::expand(args.into(), item.into()).into()
+}

@@ -1,0 +1,344 @@
+//! `#[graceful::task]`: an `async fn f(ctx: Context, args..) -> R` becomes a
+//! plain `fn f(ctx: &Context, args..) -> TaskHandle<R>` that starts its body
+//! as a tracked task of `ctx`'s scope.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver, Type};
+
+use crate::errors::Errors;
+use crate::item::FnItem;
+use crate::options::{self, CRATE, Key};
+use crate::types::{Role, check_owned, is_context, tokens};
+
+const ATTR: &str = "graceful::task";
+
+const NAME: Key = Key {
+    name: "name",
+    takes: "the task's name as a string",
+    example: "name = \"fetch-prices\"",
+};
+
+/// The options, each `None` when not given (or given wrong).
+#[derive(Default)]
+struct Config {
+    name: Option<LitStr>,
+    krate: Option<Path>,
+}
+
+impl Config {
+    fn parse(args: TokenStream, errors: &mut Errors) -> Config {
+        let mut config = Config::default();
+        options::parse(
+            args,
+            ATTR,
+            &[NAME, CRATE],
+            errors,
+            |key, _, value, errors| match key.name {
+                "name" => match options::lit_str(&value) {
+                    Some(s) if s.value().trim().is_empty() => {
+                        errors.at(
+                            s,
+                            "a task's name cannot be empty: write `name = \"fetch-prices\"`",
+                        );
+                    }
+                    Some(s) => config.name = Some(s.clone()),
+                    None => errors.at(&value, NAME.expected()),
+                },
+                _ => config.krate = options::crate_path(&value, errors),
+            },
+        );
+        config
+    }
+}
+
+/// The signature split into what the expansion needs.
+struct Parts<'a> {
+    receiver: Option<&'a Receiver>,
+    ctx: &'a PatType,
+    rest: Vec<&'a PatType>,
+}
+
+/// Expands `#[graceful::task(args)] item`. On a misuse, the item comes back
+/// unchanged beside the errors; on a bad option only, it is expanded with the
+/// defaults beside the errors.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let config = Config::parse(args, &mut errors);
+    let f = match FnItem::parse(item.clone(), ATTR) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(e);
+            let errors = errors.to_compile_errors();
+            return quote!(#item #errors);
+        }
+    };
+    let mut misuse = Errors::default();
+    let parts = check(&f, &mut misuse);
+    match parts {
+        Some(parts) if misuse.is_empty() => {
+            let expanded = generate(&f, &parts, &config);
+            let errors = errors.to_compile_errors();
+            quote!(#expanded #errors)
+        }
+        _ => {
+            errors.push_all(misuse);
+            let errors = errors.to_compile_errors();
+            let f = f.without_const();
+            quote!(#f #errors)
+        }
+    }
+}
+
+/// Checks the signature, reporting every misuse; `None` if it has no
+/// `Context` parameter at all.
+fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
+    let sig = &f.sig;
+    if let Some(c) = &sig.constness {
+        errors.at(c, "a task cannot be a `const fn`: remove `const`");
+    }
+    if sig.asyncness.is_none() {
+        errors.at(
+            sig.fn_token,
+            format!(
+                "a task must be an `async fn`: write `async fn {}`",
+                sig.ident
+            ),
+        );
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.at(
+            u,
+            "a task cannot be an `unsafe fn`: remove `unsafe` and put the unsafe code in an `unsafe { ... }` block",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(
+            abi,
+            format!("a task cannot have an ABI: remove `{}`", tokens(abi)),
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errors.at(v, "a task cannot be variadic: remove `...`");
+    }
+    for param in &sig.generics.params {
+        if let GenericParam::Lifetime(lt) = param {
+            errors.at(
+                &lt.lifetime,
+                format!(
+                    "a task outlives the call that starts it, so it cannot have lifetime parameters: remove `{}` and take owned values",
+                    lt.lifetime
+                ),
+            );
+        }
+    }
+
+    let mut inputs = sig.inputs.iter().peekable();
+    let receiver = match inputs.peek() {
+        Some(FnArg::Receiver(r)) => {
+            inputs.next();
+            if r.reference.is_some() {
+                errors.at(
+                    r,
+                    format!(
+                        "a task outlives the call that starts it, so it cannot borrow `self`: take `self: Arc<Self>` or `self` by value instead of `{}`",
+                        tokens(r)
+                    ),
+                );
+            } else if r.colon_token.is_some() {
+                check_owned(&r.ty, Role::Receiver, errors);
+            }
+            Some(r)
+        }
+        _ => None,
+    };
+    let typed: Vec<&PatType> = inputs
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+
+    let ctx = match typed.first() {
+        Some(first) if is_context(&first.ty) => Some(*first),
+        Some(first) => {
+            if let Type::Reference(r) = &*first.ty
+                && is_context(&r.elem)
+            {
+                errors.at(
+                    &first.ty,
+                    format!(
+                        "a task takes its `Context` by value: write `{}: {}` (callers still pass `&ctx`)",
+                        tokens(&first.pat),
+                        tokens(&r.elem)
+                    ),
+                );
+            } else if let Some(later) = typed.iter().find(|t| is_context(&t.ty)) {
+                errors.at(
+                    later,
+                    format!(
+                        "the `Context` must be the first parameter of a task: move `{}` to the front",
+                        tokens(*later)
+                    ),
+                );
+            } else {
+                errors.at(
+                    first,
+                    format!(
+                        "the first parameter of a task must be its `Context`: write `ctx: Context` before `{}`",
+                        tokens(*first)
+                    ),
+                );
+            }
+            None
+        }
+        None => {
+            errors.at_span(
+                sig.paren_token.span.join(),
+                format!(
+                    "a task takes its `Context` as first parameter: write `{}(ctx: Context)`",
+                    sig.ident
+                ),
+            );
+            None
+        }
+    };
+
+    let rest: Vec<&PatType> = typed.iter().skip(1).copied().collect();
+    for param in &rest {
+        check_owned(&param.ty, Role::Param, errors);
+    }
+
+    if let syn::ReturnType::Type(_, ty) = &sig.output {
+        match &**ty {
+            Type::Never(never) => errors.at(
+                never,
+                "a task cannot return `!`: remove `-> !` (a task that runs until it is cancelled returns `()`)",
+            ),
+            ty => check_owned(ty, Role::Output, errors),
+        }
+    }
+
+    Some(Parts {
+        receiver,
+        ctx: ctx?,
+        rest,
+    })
+}
+
+fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
+    let FnItem {
+        attrs,
+        vis,
+        sig,
+        body,
+    } = f;
+    let krate = config
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::graceful));
+    let ident = &sig.ident;
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
+    let name = config
+        .name
+        .clone()
+        .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
+
+    let receiver = parts.receiver.map(|r| quote!(#r,));
+    let PatType {
+        attrs: ctx_attrs,
+        pat: ctx_pat,
+        ty: ctx_ty,
+        ..
+    } = parts.ctx;
+    // The caller's context keeps the user's name, so docs and IDEs show
+    // `ctx: &Context`.
+    let parent = match &**ctx_pat {
+        Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+            Ident::new(&p.ident.unraw().to_string(), p.ident.span())
+        }
+        _ => Ident::new("ctx", Span::mixed_site()),
+    };
+    let rest = &parts.rest;
+
+    let (output, output_span) = f.output();
+    let site = quote_spanned! {ident.span()=>
+        {
+            static SITE: #krate::__private::Site = #krate::__private::Site {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+            };
+            &SITE
+        }
+    };
+    let body = with_output_type(&output, output_span, body);
+    let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| async move #body);
+    // The whole call is spanned at the return type, where the compiler then
+    // reports an output that is not a `TaskOutput`.
+    let krate_there = respan(krate.to_token_stream(), output_span);
+    let call = quote_spanned! {output_span=>
+        #krate_there::__private::spawn_task(#parent, #name, #site, #closure)
+    };
+
+    quote! {
+        #(#attrs)*
+        #[track_caller]
+        #vis fn #ident #generics (
+            #receiver
+            #parent: &#ctx_ty,
+            #(#rest),*
+        ) -> #krate::TaskHandle<#output> #where_clause {
+            #call
+        }
+    }
+}
+
+/// The body, preceded by an unreachable `return` of the declared output type
+/// so the `async` block's output is inferred from the signature (for `?` and
+/// for errors at the user's return type), as `tracing`'s `#[instrument]` does.
+/// `tokens` with every span set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = group.into();
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+pub(crate) fn with_output_type(
+    output: &Type,
+    span: Span,
+    body: &proc_macro2::Group,
+) -> TokenStream {
+    let fake_return = quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __graceful_output: #output = loop {};
+            return __graceful_output;
+        }
+    };
+    let mut block =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#fake_return #body));
+    block.set_span(body.span());
+    block.into_token_stream()
+}
