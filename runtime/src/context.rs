@@ -76,6 +76,8 @@ impl Context {
     /// A task spawned into a scope that is already cancelled still runs (its
     /// context is cancelled from the start) and is awaited.
     ///
+    /// Works from any thread, inside the runtime or not.
+    ///
     /// ```
     /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
     /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });

@@ -299,7 +299,7 @@ impl Runtime {
     {
         remember_panic_locations();
         let signals = signal::listen(&self.signals)?;
-        let shared = Shared::new(!self.lame_duck.is_zero());
+        let shared = Shared::new(!self.lame_duck.is_zero(), tokio::runtime::Handle::current());
         let root = Scope::root(shared.clone(), "main");
         let ctx = Context {
             scope: root.clone(),

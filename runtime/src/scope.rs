@@ -62,10 +62,12 @@ pub(crate) struct Shared {
     pub(crate) failures: Mutex<Vec<Failure>>,
     /// Whether a request should pass through the lame duck first.
     lame_duck: bool,
+    /// The runtime tasks are spawned on, so a `Context` works from any thread.
+    pub(crate) handle: tokio::runtime::Handle,
 }
 
 impl Shared {
-    pub(crate) fn new(lame_duck: bool) -> Arc<Shared> {
+    pub(crate) fn new(lame_duck: bool, handle: tokio::runtime::Handle) -> Arc<Shared> {
         Arc::new(Shared {
             requested: CancellationToken::new(),
             failed: CancellationToken::new(),
@@ -74,6 +76,7 @@ impl Shared {
             all: TaskTracker::new(),
             failures: Mutex::new(Vec::new()),
             lame_duck,
+            handle,
         })
     }
 
@@ -291,7 +294,7 @@ impl Scope {
             .all
             .track_future(self.tracker.track_future(task));
         TaskHandle {
-            join: tokio::spawn(task),
+            join: self.shared.handle.spawn(task),
         }
     }
 
@@ -333,7 +336,11 @@ impl Scope {
                 };
                 let new_children = !children.is_empty();
                 // Sibling subtrees drain in parallel, each on its own task.
-                let drains: Vec<_> = children.into_iter().map(|c| tokio::spawn(c.drain())).collect();
+                let handle = &self.shared.handle;
+                let drains: Vec<_> = children
+                    .into_iter()
+                    .map(|c| handle.spawn(c.drain()))
+                    .collect();
                 for drain in drains {
                     let _ = drain.await;
                 }

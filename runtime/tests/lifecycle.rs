@@ -427,3 +427,18 @@ trait MapUnit: std::future::Future + Sized {
     }
 }
 impl<F: std::future::Future> MapUnit for F {}
+
+#[tokio::test]
+async fn a_context_spawns_from_a_plain_thread() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let c = ctx.clone();
+            let handle =
+                std::thread::spawn(move || c.spawn("from a thread", async { Ok::<_, String>(7) }))
+                    .join()
+                    .unwrap();
+            assert_eq!(handle.await.unwrap().unwrap(), 7);
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0);
+}
