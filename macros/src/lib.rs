@@ -14,6 +14,11 @@ mod options;
 mod task_attr;
 mod types;
 
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod snapshots;
+
 /// Runs `async fn main` as a graceful service: signal handlers, a root
 /// [`Context`], ordered drain, one deadline, a final report and the exit
 /// code.

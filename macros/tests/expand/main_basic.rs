@@ -1,0 +1,5 @@
+#[graceful::main]
+async fn main(ctx: Context) -> anyhow::Result<()> {
+    ticker(&ctx, "hello".to_string());
+    Ok(())
+}

@@ -1,0 +1,25 @@
+fn main() {
+    ::graceful::Runtime::new()
+        .flavor(::graceful::Flavor::MultiThread)
+        .worker_threads(2)
+        .run(move |mut ctx: Context| async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: () = loop {};
+                return __graceful_output;
+            }
+            {
+                ctx = ctx.scope("app");
+                ctx.shutdown();
+            }
+        })
+}

@@ -1,0 +1,2 @@
+#[graceful::task]
+struct Ticker;

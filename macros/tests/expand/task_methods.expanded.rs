@@ -1,0 +1,72 @@
+impl Poller {
+    #[track_caller]
+    fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<Result<(), Error>> {
+        ::graceful::__private::spawn_task(
+            ctx,
+            "run",
+            {
+                static SITE: ::graceful::__private::Site = ::graceful::__private::Site {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    column: ::core::column!(),
+                };
+                &SITE
+            },
+            move |ctx: Context| async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: Result<(), Error> = loop {};
+                    return __graceful_output;
+                }
+                { self.poll(&ctx).await }
+            },
+        )
+    }
+    #[track_caller]
+    fn show<T>(ctx: &Context, value: T) -> ::graceful::TaskHandle<Result<Self, String>>
+    where
+        T: Display + Send + 'static,
+    {
+        ::graceful::__private::spawn_task(
+            ctx,
+            "show",
+            {
+                static SITE: ::graceful::__private::Site = ::graceful::__private::Site {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    column: ::core::column!(),
+                };
+                &SITE
+            },
+            move |ctx: Context| async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: Result<Self, String> = loop {};
+                    return __graceful_output;
+                }
+                {
+                    ctx.cancelled().await;
+                    Err(value.to_string())
+                }
+            },
+        )
+    }
+}

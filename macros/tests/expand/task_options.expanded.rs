@@ -1,0 +1,37 @@
+#[track_caller]
+fn fetch(
+    ctx: &my_app::graceful::Context,
+    url: String,
+) -> ::my_app::graceful::TaskHandle<()> {
+    ::my_app::graceful::__private::spawn_task(
+        ctx,
+        "price-fetcher",
+        {
+            static SITE: ::my_app::graceful::__private::Site = ::my_app::graceful::__private::Site {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+            };
+            &SITE
+        },
+        move |ctx: my_app::graceful::Context| async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: () = loop {};
+                return __graceful_output;
+            }
+            {
+                let _ = (ctx, url);
+            }
+        },
+    )
+}

@@ -1,0 +1,35 @@
+#[track_caller]
+fn ignore(ctx: &Context, (a, b): (u32, u32), mut n: u64) -> ::graceful::TaskHandle<()> {
+    ::graceful::__private::spawn_task(
+        ctx,
+        "ignore",
+        {
+            static SITE: ::graceful::__private::Site = ::graceful::__private::Site {
+                file: ::core::file!(),
+                line: ::core::line!(),
+                column: ::core::column!(),
+            };
+            &SITE
+        },
+        move |_: Context| async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: () = loop {};
+                return __graceful_output;
+            }
+            {
+                n += u64::from(a + b);
+                println!("{n}");
+            }
+        },
+    )
+}
