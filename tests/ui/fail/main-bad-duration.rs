@@ -1,0 +1,2 @@
+#[graceful::main(timeout = "20 sekunden")]
+async fn main() {}

@@ -1,0 +1,6 @@
+use graceful::Context;
+
+#[graceful::main]
+async fn main(ctx: &Context) {
+    ctx.shutdown();
+}

@@ -1,0 +1,2 @@
+#[graceful::main(signals = ["SIGTERM", "term"])]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[graceful::main(lame_duck = "5")]
+async fn main() {}

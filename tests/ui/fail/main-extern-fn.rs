@@ -1,0 +1,2 @@
+#[graceful::main]
+async extern "C" fn main() {}

@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main<T: Default>() {
+    let _ = T::default();
+}

@@ -1,0 +1,2 @@
+#[graceful::main(timeout)]
+async fn main() {}

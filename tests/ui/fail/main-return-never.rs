@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main() -> ! {
+    std::process::exit(0)
+}

@@ -1,0 +1,2 @@
+#[graceful::main(signals = [SIGINT, SIGTERM])]
+async fn main() {}

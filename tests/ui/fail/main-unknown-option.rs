@@ -1,0 +1,2 @@
+#[graceful::main(timout = "20s")]
+async fn main() {}

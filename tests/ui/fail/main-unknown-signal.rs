@@ -1,0 +1,2 @@
+#[graceful::main(signals = ["SIGINT", "SIGTEM"])]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[graceful::main]
+async unsafe fn main() {}

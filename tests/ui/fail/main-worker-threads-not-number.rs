@@ -1,0 +1,2 @@
+#[graceful::main(worker_threads = "4")]
+async fn main() {}

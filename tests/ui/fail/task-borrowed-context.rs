@@ -1,0 +1,8 @@
+use graceful::Context;
+
+#[graceful::task]
+async fn tick(ctx: &Context) {
+    ctx.cancelled().await;
+}
+
+fn main() {}

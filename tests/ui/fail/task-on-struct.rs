@@ -1,0 +1,6 @@
+#[graceful::task]
+struct Ticker {
+    every_ms: u64,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use graceful::Context;
+
+trait Service {
+    #[graceful::task]
+    async fn run(ctx: Context);
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[graceful::task]
+async fn tick() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[graceful::main]
+async fn main() -> Result<(), std::io::Error> {
+    std::env::current_dir()?;
+    Ok(())
+}
