@@ -30,7 +30,7 @@ fn main() {
         let addr = match std::env::var("ADDR") {
             Ok(addr) => addr,
             Err(_) => {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let listener = graceful::http::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?.to_string();
                 println!("http_client: serving on http://{addr}");
                 let app = Router::new().route("/work", get(work));

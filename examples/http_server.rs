@@ -40,7 +40,7 @@ use graceful::{Context, Runtime};
 fn main() {
     Runtime::new().run(|ctx| async move {
         let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let listener = graceful::http::bind(&addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
 
         let app = Router::new()

@@ -55,7 +55,7 @@ fn main() {
 
         // Open the database before accepting anything.
         let (db, next_id) = Db::open(&path).await?;
-        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let listener = graceful::http::bind(&addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
         println!("database {path}, {workers} workers; SIGTERM or Ctrl-C drains and exits");
 

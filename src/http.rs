@@ -1,3 +1,5 @@
+//! Serving an axum router with graceful draining, readiness and liveness
+//! (feature `http`, on by default).
 //!
 //! [`serve`] runs an [`axum::Router`] on a [`TcpListener`] as a task of its
 //! own scope, `http`, under the given [`Context`]. It is Go's
@@ -30,7 +32,7 @@
 //!
 //! fn main() {
 //!     Runtime::new().run(|ctx| async move {
-//!         let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!         let listener = http::bind("127.0.0.1:3000").await?;
 //!         let app = Router::new()
 //!             .route("/", get(hello))
 //!             .merge(http::health_routes()); // GET /ready, GET /live
@@ -79,7 +81,7 @@ pub const NEW_CONNECTION_GRACE: Duration = Duration::from_secs(1);
 
 /// At most this many connections already queued by the kernel are still
 /// accepted when the listener stops.
-const BACKLOG_SWEEP: usize = 1024;
+const BACKLOG_SWEEP: usize = BACKLOG as usize;
 
 /// Serves `router` on `listener` as a task of a new child scope of `ctx`,
 /// named `http`, and returns the task's handle at once.
@@ -140,6 +142,40 @@ pub fn serve(
     };
     scope.spawn(name, run(scope.clone(), listener, router))
 }
+
+/// Binds a listener for [`serve`] with a backlog of [`BACKLOG`] pending
+/// connections (tokio's and the standard library's default is 128, which a
+/// burst of clients overflows: the kernel then drops their handshakes and
+/// they retry a second later). `SO_REUSEADDR` is set, so a restarted
+/// process can bind at once. The first address of `addr` that binds wins.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = graceful::http::bind("127.0.0.1:0").await?;
+/// println!("listening on http://{}", listener.local_addr()?);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
+/// The listen backlog of [`bind`]: how many connections the kernel queues
+/// before the server accepts them.
+pub const BACKLOG: u32 = 1024;
 
 /// What a server did, returned by the task [`serve`] starts.
 ///
@@ -305,13 +341,23 @@ pub fn health_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// Counters shared by the accept loop, the connections and the requests.
-#[derive(Default)]
 struct Stats {
+    ctx: Context,
     draining: AtomicBool,
     connections: AtomicU64,
     requests: AtomicU64,
     finished: AtomicU64,
     drained: AtomicU64,
+}
+
+impl Stats {
+    /// Whether the drain began: set by the accept loop, but a handler woken
+    /// by the same cancellation may answer first, so also ask the scope
+    /// (only while the process drains, to keep a lock off the hot path).
+    fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+            || (self.ctx.state() == State::Draining && self.ctx.is_cancelled())
+    }
 }
 
 /// Per connection: whether a request arrived yet, to give a fresh
@@ -324,7 +370,14 @@ struct Conn {
 
 async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<Served> {
     let local_addr = listener.local_addr()?;
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Stats {
+        ctx: ctx.clone(),
+        draining: AtomicBool::new(false),
+        connections: AtomicU64::new(0),
+        requests: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+        drained: AtomicU64::new(0),
+    });
     let connections = TaskTracker::new();
     tracing::info!(addr = %local_addr, scope = %ctx.path(), "http: serving");
 
@@ -500,10 +553,12 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Service {
         let extensions = req.extensions_mut();
         extensions.insert(self.ctx.clone());
         extensions.insert(ConnectInfo(self.remote));
+        let http1 = req.version() < axum::http::Version::HTTP_2;
         let mut router = self.router.clone();
         Counted {
             inner: tower_service::Service::call(&mut router, req),
-            _request: RequestGuard {
+            http1,
+            request: RequestGuard {
                 stats: self.stats.clone(),
             },
         }
@@ -519,7 +574,7 @@ struct RequestGuard {
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         self.stats.finished.fetch_add(1, Ordering::Release);
-        if self.stats.draining.load(Ordering::Acquire) {
+        if self.stats.is_draining() {
             self.stats.drained.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -530,7 +585,8 @@ pin_project_lite::pin_project! {
     struct Counted {
         #[pin]
         inner: axum::routing::future::RouteFuture<Infallible>,
-        _request: RequestGuard,
+        http1: bool,
+        request: RequestGuard,
     }
 }
 
@@ -538,6 +594,19 @@ impl Future for Counted {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
+        // A response completed during the drain closes its HTTP/1 connection,
+        // even if it was ready before hyper heard of the shutdown.
+        if *this.http1
+            && this.request.stats.is_draining()
+            && response.status() != StatusCode::SWITCHING_PROTOCOLS
+        {
+            response
+                .headers_mut()
+                .entry(axum::http::header::CONNECTION)
+                .or_insert(axum::http::HeaderValue::from_static("close"));
+        }
+        Poll::Ready(Ok(response))
     }
 }

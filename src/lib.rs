@@ -51,8 +51,6 @@ pub use graceful_runtime::{
     TaskOutput, UnknownSignal,
 };
 
-/// Serving an axum router with graceful draining, readiness and liveness
-/// (feature `http`, on by default).
 #[cfg(feature = "http")]
 pub mod http;
 

@@ -1,0 +1,401 @@
+//! `graceful::http` under load and faults: the `http_server` and
+//! `http_client` examples driven over real sockets with real signals, and
+//! the server's drain rules checked in process.
+#![cfg(all(unix, feature = "http"))]
+
+mod common;
+mod http_util;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use common::{Proc, Signal, example, start};
+use graceful::http::RequestContext;
+use graceful::{Context, Runtime};
+use http_util::{Client, eventually, listening_addr, refused, runtime};
+
+fn http_server(envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
+    let mut cmd = example("http_server");
+    cmd.env("ADDR", "127.0.0.1:0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut p = start(cmd);
+    let addr = listening_addr(&p.wait_for("listening on http://"));
+    (p, addr)
+}
+
+/// The first stdout line is exactly `listening on http://IP:PORT`.
+fn assert_first_line(exit: &common::Exit, addr: SocketAddr) {
+    assert_eq!(
+        exit.stdout.first().map(String::as_str),
+        Some(format!("listening on http://{addr}").as_str()),
+        "{exit}"
+    );
+}
+
+/// 300 slow requests in flight, SIGTERM: every one is answered in full, the
+/// listener refuses new connections at once, the process exits 0 right
+/// after the last answer.
+#[test]
+fn three_hundred_requests_in_flight_are_all_answered() {
+    const N: usize = 300;
+    let (p, addr) = http_server(&[]);
+    let rt = runtime();
+    let clients: Vec<_> = (0..N)
+        .map(|_| {
+            rt.spawn(async move {
+                let mut c = Client::connect(addr).await?;
+                c.request("GET", "/work?ms=1000", "").await
+            })
+        })
+        .collect();
+    // Every request is inside its handler.
+    rt.block_on(eventually(
+        Duration::from_secs(20),
+        "300 requests in flight",
+        || async {
+            let stats = http_util::get(addr, "/stats").await.ok()?;
+            (stats.body.trim() == format!("in flight: {N}")).then_some(())
+        },
+    ));
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    let refused_at = rt.block_on(eventually(
+        Duration::from_secs(5),
+        "a refused connection",
+        || async { refused(addr).await.then(Instant::now) },
+    ));
+
+    let answers: Vec<_> = rt.block_on(async {
+        let mut answers = Vec::new();
+        for c in clients {
+            answers.push(c.await.expect("client task"));
+        }
+        answers
+    });
+    let mut last = signalled;
+    for (i, a) in answers.iter().enumerate() {
+        let a = a
+            .as_ref()
+            .unwrap_or_else(|e| panic!("request {i} failed: {e}"));
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (200, "done"),
+            "request {i}: {a:?}"
+        );
+        assert!(
+            a.closes(),
+            "request {i} answered without `Connection: close`: {a:?}"
+        );
+        last = last.max(a.at);
+    }
+    let first = answers
+        .iter()
+        .map(|a| a.as_ref().unwrap().at)
+        .min()
+        .unwrap();
+    assert!(
+        refused_at < first,
+        "the listener was still open when the first in-flight request was answered"
+    );
+
+    let exit = p.wait(Duration::from_secs(20));
+    let exited = Instant::now();
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert_first_line(&exit, addr);
+    assert!(
+        exited.duration_since(last) < Duration::from_secs(2),
+        "exit {:?} after the last answer\n{exit}",
+        exited.duration_since(last)
+    );
+    let summary = exit.line("in flight at shutdown");
+    assert!(
+        exit.stdout[summary].contains(&format!("{N} in flight at shutdown")),
+        "{exit}"
+    );
+    eprintln!(
+        "{N}/{N} answered; listener refused {:?} after SIGTERM; last answer {:?} after SIGTERM; exit {:?} after it",
+        refused_at - signalled,
+        last - signalled,
+        exited - last
+    );
+}
+
+/// 50 open event streams end within 500 ms of SIGTERM, each with its last
+/// `shutdown` event.
+#[test]
+fn open_streams_end_promptly() {
+    const N: usize = 50;
+    let (p, addr) = http_server(&[]);
+    let rt = runtime();
+    let streaming = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..N)
+        .map(|_| {
+            let streaming = streaming.clone();
+            rt.spawn(async move {
+                let mut c = Client::connect(addr).await?;
+                c.send("GET", "/stream", "").await?;
+                // The head, then raw body lines until the first event.
+                let mut seen = String::new();
+                while !seen.contains("event: tick") {
+                    seen.push_str(&c.read_line().await?);
+                }
+                streaming.fetch_add(1, Ordering::SeqCst);
+                // Read to the end of the stream; the connection closes after it.
+                loop {
+                    let line = c.read_line().await?;
+                    if line.is_empty() {
+                        break;
+                    }
+                    seen.push_str(&line);
+                }
+                std::io::Result::Ok((seen, Instant::now()))
+            })
+        })
+        .collect();
+    rt.block_on(eventually(
+        Duration::from_secs(20),
+        "50 open streams",
+        || async { (streaming.load(Ordering::SeqCst) == N).then_some(()) },
+    ));
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    let mut slowest = Duration::ZERO;
+    for (i, c) in clients.into_iter().enumerate() {
+        let (body, ended) = rt
+            .block_on(c)
+            .expect("client task")
+            .unwrap_or_else(|e| panic!("stream {i}: {e}"));
+        assert!(body.contains("event: shutdown"), "stream {i}: {body}");
+        slowest = slowest.max(ended - signalled);
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a stream took {slowest:?} to end"
+    );
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    eprintln!("{N} streams ended at most {slowest:?} after SIGTERM");
+}
+
+/// With a lame duck: `/ready` answers 503 within 50 ms of the signal while
+/// new connections and requests are still served; then the drain.
+#[test]
+fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
+    let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "1s")]);
+    let rt = runtime();
+    let ready = rt.block_on(http_util::get(addr, "/ready")).unwrap();
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
+    // A keep-alive connection opened before the signal keeps working too.
+    let mut kept = rt.block_on(Client::connect(addr)).unwrap();
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    let flipped = rt.block_on(eventually(
+        Duration::from_secs(5),
+        "503 from /ready",
+        || async {
+            let r = http_util::get(addr, "/ready").await.ok()?;
+            (r.status == 503).then(|| (Instant::now(), r))
+        },
+    ));
+    let flip = flipped.0 - signalled;
+    assert!(
+        flip < Duration::from_millis(50),
+        "/ready flipped after {flip:?}"
+    );
+    assert_eq!(flipped.1.body, "not ready: lame duck\n");
+
+    // Still serving during the lame duck: a new connection, and the old one.
+    let work = rt.block_on(http_util::get(addr, "/work?ms=10")).unwrap();
+    assert_eq!((work.status, work.body.as_str()), (200, "done"));
+    assert!(!work.closes(), "no `Connection: close` before the drain");
+    let live = rt.block_on(kept.request("GET", "/live", "")).unwrap();
+    assert_eq!(live.status, 200);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(1),
+        "the checks outlasted the lame duck"
+    );
+
+    // After the lame duck, the idle keep-alive connection is closed.
+    assert!(rt.block_on(kept.closed_within(Duration::from_secs(5))));
+    let closed = signalled.elapsed();
+    assert!(
+        closed >= Duration::from_millis(950),
+        "drained after {closed:?}, before the lame duck ended"
+    );
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert_first_line(&exit, addr);
+    eprintln!(
+        "/ready answered 503 {flip:?} after SIGTERM; idle connection closed {closed:?} after it"
+    );
+}
+
+/// `http_client` alone (its own server): SIGTERM cancels the request in
+/// flight instead of waiting a minute for it; exit 0.
+#[test]
+fn client_requests_are_cancelled_with_the_context() {
+    let mut cmd = example("http_client");
+    cmd.env_remove("ADDR").env("MS", "60000");
+    let mut p = start(cmd);
+    p.wait_for("http_client: requesting");
+    p.signal(Signal::SIGTERM);
+    let signalled = Instant::now();
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    exit.line("request 1: cancelled after");
+    exit.line("http_client: stopped");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{exit}");
+}
+
+/// `http_client` against `http_server`: finished requests are printed, the
+/// one in flight at SIGTERM is dropped, exit 0 at once.
+#[test]
+fn client_against_the_example_server() {
+    let (_server, addr) = http_server(&[]);
+    let mut cmd = example("http_client");
+    cmd.env("ADDR", addr.to_string()).env("MS", "50");
+    let mut p = start(cmd);
+    p.wait_for("request 2: done");
+    p.signal(Signal::SIGTERM);
+    let signalled = Instant::now();
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert!(
+        exit.stdout
+            .iter()
+            .any(|l| l.contains("cancelled after") || l.contains("done"))
+    );
+    exit.line("http_client: stopped");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{exit}");
+}
+
+// ---- in process -------------------------------------------------------------
+
+/// Runs `body` with a server on 127.0.0.1:0 serving `app`, without signal
+/// handlers; returns the exit code.
+fn with_server<F, Fut>(app: Router, body: F) -> i32
+where
+    F: FnOnce(
+            Context,
+            SocketAddr,
+            graceful::TaskHandle<std::io::Result<graceful::http::Served>>,
+        ) -> Fut
+        + Send
+        + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Runtime::new()
+        .signals([])
+        .timeout(Duration::from_secs(20))
+        .block_on(|ctx: Context| async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = graceful::http::serve(&ctx, listener, app);
+            body(ctx, addr, server).await;
+        })
+        .exit_code()
+}
+
+/// A client that connected before the shutdown but sends its request after
+/// it is answered (with `Connection: close`), not reset.
+#[test]
+fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
+    let app = Router::new().route("/", get(|| async { "hi" }));
+    let code = with_server(app, |ctx, addr, server| async move {
+        let mut c = Client::connect(addr).await.unwrap();
+        // Make sure the server accepted it: a request on another connection
+        // is answered after the accept loop saw ours.
+        http_util::get(addr, "/").await.unwrap();
+        ctx.shutdown();
+        eventually(Duration::from_secs(5), "the listener to close", || async {
+            refused(addr).await.then_some(())
+        })
+        .await;
+        let r = c
+            .request("GET", "/", "")
+            .await
+            .expect("answered after the drain began");
+        assert_eq!((r.status, r.body.as_str()), (200, "hi"));
+        assert!(r.closes());
+        let served = server.await.unwrap().unwrap();
+        assert_eq!(served.requests, 2);
+        assert_eq!(served.drained, 1);
+    });
+    assert_eq!(code, 0);
+}
+
+/// Idle keep-alive connections are closed at once when the drain begins; a
+/// connection that never sends anything is closed after the grace.
+#[test]
+fn idle_connections_are_closed() {
+    let app = Router::new().route("/", get(|| async { "hi" }));
+    let code = with_server(app, |ctx, addr, server| async move {
+        let mut idle = Client::connect(addr).await.unwrap();
+        let r = idle.request("GET", "/", "").await.unwrap();
+        assert!(!r.closes());
+        let mut silent = Client::connect(addr).await.unwrap();
+        http_util::get(addr, "/").await.unwrap();
+        let began = Instant::now();
+        ctx.shutdown();
+        assert!(idle.closed_within(Duration::from_millis(500)).await);
+        let idle_closed = began.elapsed();
+        assert!(silent.closed_within(Duration::from_secs(5)).await);
+        let silent_closed = began.elapsed();
+        assert!(idle_closed < Duration::from_millis(200), "{idle_closed:?}");
+        assert!(
+            silent_closed >= graceful::http::NEW_CONNECTION_GRACE - Duration::from_millis(50),
+            "{silent_closed:?}"
+        );
+        server.await.unwrap().unwrap();
+    });
+    assert_eq!(code, 0);
+}
+
+/// The request's context is cancelled when the drain begins: a long poll
+/// answers at once; tasks it spawns are awaited.
+#[test]
+fn handlers_see_the_drain_through_their_context() {
+    async fn long_poll(RequestContext(ctx): RequestContext) -> &'static str {
+        match ctx
+            .run_until_cancelled(tokio::time::sleep(Duration::from_secs(30)))
+            .await
+        {
+            Some(()) => "timeout",
+            None => "draining",
+        }
+    }
+    let app = Router::new()
+        .route("/poll", get(long_poll))
+        .route("/ready", get(graceful::http::ready));
+    let code = with_server(app, |ctx, addr, server| async move {
+        let mut c = Client::connect(addr).await.unwrap();
+        c.send("GET", "/poll", "").await.unwrap();
+        eventually(
+            Duration::from_secs(5),
+            "the long poll to be in flight",
+            || async {
+                // The ready probe is served on another connection once ours is accepted.
+                let r = http_util::get(addr, "/ready").await.ok()?;
+                (r.status == 200).then_some(())
+            },
+        )
+        .await;
+        let began = Instant::now();
+        ctx.shutdown();
+        let r = c.response().await.unwrap();
+        assert_eq!(r.body, "draining");
+        assert!(r.closes());
+        assert!(began.elapsed() < Duration::from_secs(2));
+        server.await.unwrap().unwrap();
+    });
+    assert_eq!(code, 0);
+}
