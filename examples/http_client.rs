@@ -22,36 +22,35 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::Query;
 use axum::routing::get;
+use graceful::Context;
 use graceful::http::{self, RequestContext};
-use graceful::{Context, Runtime};
 
-fn main() {
-    Runtime::new().run(|ctx| async move {
-        let addr = match std::env::var("ADDR") {
-            Ok(addr) => addr,
-            Err(_) => {
-                let listener = graceful::http::bind("127.0.0.1:0").await?;
-                let addr = listener.local_addr()?.to_string();
-                println!("http_client: serving on http://{addr}");
-                let app = Router::new().route("/work", get(work));
-                http::serve(&ctx, listener, app);
-                addr
-            }
-        };
-        let ms: u64 = match std::env::var("MS") {
-            Ok(ms) => ms.parse()?,
-            Err(_) => 1000,
-        };
-        let url = format!("http://{addr}/work?ms={ms}");
-        println!("http_client: requesting {url}");
-        let client = ctx.scope("client");
-        client.spawn("client loop", client_loop(client.clone(), url));
-        anyhow::Ok(())
-    })
+#[graceful::main]
+async fn main(ctx: Context) -> anyhow::Result<()> {
+    let addr = match std::env::var("ADDR") {
+        Ok(addr) => addr,
+        Err(_) => {
+            let listener = http::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?.to_string();
+            println!("http_client: serving on http://{addr}");
+            let app = Router::new().route("/work", get(work));
+            http::serve(&ctx, listener, app);
+            addr
+        }
+    };
+    let ms: u64 = match std::env::var("MS") {
+        Ok(ms) => ms.parse()?,
+        Err(_) => 1000,
+    };
+    let url = format!("http://{addr}/work?ms={ms}");
+    println!("http_client: requesting {url}");
+    client_loop(&ctx.scope("client"), url);
+    Ok(())
 }
 
 /// Requests `url` until the context is cancelled; the request in flight at
-/// that moment is dropped, not awaited.
+/// that moment is dropped, not awaited. A task of its caller's scope.
+#[graceful::task]
 async fn client_loop(ctx: Context, url: String) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     for n in 1.. {

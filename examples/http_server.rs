@@ -34,30 +34,29 @@ use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use axum::{Router, http::StatusCode};
 use futures_util::Stream;
+use graceful::Context;
 use graceful::http::{self, RequestContext};
-use graceful::{Context, Runtime};
 
-fn main() {
-    Runtime::new().run(|ctx| async move {
-        let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-        let listener = graceful::http::bind(&addr).await?;
-        println!("listening on http://{}", listener.local_addr()?);
+#[graceful::main]
+async fn main(ctx: Context) -> anyhow::Result<()> {
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = http::bind(&addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
 
-        let app = Router::new()
-            .route("/work", get(work))
-            .route("/stream", get(stream))
-            .route("/stats", get(stats))
-            .merge(http::health_routes())
-            .with_state(Arc::new(AtomicU64::new(0)));
-        let server = http::serve(&ctx, listener, app);
+    let app = Router::new()
+        .route("/work", get(work))
+        .route("/stream", get(stream))
+        .route("/stats", get(stats))
+        .merge(http::health_routes())
+        .with_state(Arc::new(AtomicU64::new(0)));
+    let server = http::serve(&ctx, listener, app);
 
-        ctx.spawn("report", async move {
-            let served = server.await??;
-            println!("http_server: {served}");
-            anyhow::Ok(())
-        });
+    ctx.spawn("report", async move {
+        let served = server.await??;
+        println!("http_server: {served}");
         anyhow::Ok(())
-    })
+    });
+    Ok(())
 }
 
 /// Sleeps `ms` milliseconds, then answers `done`. It deliberately ignores

@@ -42,87 +42,86 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use graceful::Runtime;
+use graceful::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-fn main() {
-    Runtime::new().run(|ctx| async move {
-        let addr = env("ADDR", "127.0.0.1:3000");
-        let path = env("DATABASE", "service.db");
-        let workers: usize = env("WORKERS", "4").parse()?;
-        let job_ms: u64 = env("JOB_MS", "1").parse()?;
+#[graceful::main]
+async fn main(ctx: Context) -> anyhow::Result<()> {
+    let addr = env("ADDR", "127.0.0.1:3000");
+    let path = env("DATABASE", "service.db");
+    let workers: usize = env("WORKERS", "4").parse()?;
+    let job_ms: u64 = env("JOB_MS", "1").parse()?;
 
-        // Open the database before accepting anything.
-        let (db, next_id) = Db::open(&path).await?;
-        let listener = graceful::http::bind(&addr).await?;
-        println!("listening on http://{}", listener.local_addr()?);
-        println!("database {path}, {workers} workers; SIGTERM or Ctrl-C drains and exits");
+    // Open the database before accepting anything.
+    let (db, next_id) = Db::open(&path).await?;
+    let listener = graceful::http::bind(&addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    println!("database {path}, {workers} workers; SIGTERM or Ctrl-C drains and exits");
 
-        let clock = Arc::new(Clock::default());
-        let written = Arc::new(AtomicU64::new(0));
+    let clock = Arc::new(Clock::default());
+    let written = Arc::new(AtomicU64::new(0));
 
-        // Root scope: the database outlives everything else.
-        ctx.defer("close database", {
-            let (db, clock, written) = (db.clone(), clock.clone(), written.clone());
-            async move {
-                let closing = Instant::now();
-                db.close().await?;
-                clock.summary(written.load(Ordering::SeqCst), closing.elapsed());
-                anyhow::Ok(())
-            }
-        });
-        ctx.spawn("clock", {
-            let (ctx, clock) = (ctx.clone(), clock.clone());
-            async move {
-                ctx.shutdown_requested().await;
-                clock.mark(|c| c.requested = Some((Instant::now(), ctx.reason())));
-            }
-        });
-
-        // Workers: each ends when the queue is closed and empty.
-        let workers_ctx = ctx.scope("workers");
-        let (queue, rx) = mpsc::channel::<Job>(1024);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let accepted = Arc::new(AtomicU64::new(0));
-        for n in 1..=workers {
-            workers_ctx.spawn(
-                format!("worker {n}"),
-                worker(
-                    n,
-                    rx.clone(),
-                    db.clone(),
-                    job_ms,
-                    written.clone(),
-                    clock.clone(),
-                ),
-            );
-        }
-
-        // The API, in a scope under the workers: drained before them.
-        let app = Router::new()
-            .route("/jobs", post(submit))
-            .route("/jobs/{id}", get(report))
-            .merge(graceful::http::health_routes())
-            .with_state(Api {
-                queue,
-                db,
-                next_id: Arc::new(AtomicU64::new(next_id)),
-                accepted: accepted.clone(),
-            });
-        let server = graceful::http::serve(&workers_ctx, listener, app);
-        ctx.spawn("http report", async move {
-            let served = server.await??;
-            clock.mark(|c| {
-                c.http = Some((Instant::now(), served));
-                c.queued_at_http_end = accepted
-                    .load(Ordering::SeqCst)
-                    .saturating_sub(written.load(Ordering::SeqCst));
-            });
+    // Root scope: the database outlives everything else.
+    ctx.defer("close database", {
+        let (db, clock, written) = (db.clone(), clock.clone(), written.clone());
+        async move {
+            let closing = Instant::now();
+            db.close().await?;
+            clock.summary(written.load(Ordering::SeqCst), closing.elapsed());
             anyhow::Ok(())
+        }
+    });
+    ctx.spawn("clock", {
+        let (ctx, clock) = (ctx.clone(), clock.clone());
+        async move {
+            ctx.shutdown_requested().await;
+            clock.mark(|c| c.requested = Some((Instant::now(), ctx.reason())));
+        }
+    });
+
+    // Workers: each ends when the queue is closed and empty.
+    let workers_ctx = ctx.scope("workers");
+    let (queue, rx) = mpsc::channel::<Job>(1024);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let accepted = Arc::new(AtomicU64::new(0));
+    for n in 1..=workers {
+        workers_ctx.spawn(
+            format!("worker {n}"),
+            worker(
+                n,
+                rx.clone(),
+                db.clone(),
+                job_ms,
+                written.clone(),
+                clock.clone(),
+            ),
+        );
+    }
+
+    // The API, in a scope under the workers: drained before them.
+    let app = Router::new()
+        .route("/jobs", post(submit))
+        .route("/jobs/{id}", get(report))
+        .merge(graceful::http::health_routes())
+        .with_state(Api {
+            queue,
+            db,
+            next_id: Arc::new(AtomicU64::new(next_id)),
+            accepted: accepted.clone(),
+        });
+    let server = graceful::http::serve(&workers_ctx, listener, app);
+    ctx.spawn("http report", async move {
+        let served = server.await??;
+        clock.mark(|c| {
+            c.http = Some((Instant::now(), served));
+            c.queued_at_http_end = accepted
+                .load(Ordering::SeqCst)
+                .saturating_sub(written.load(Ordering::SeqCst));
         });
         anyhow::Ok(())
-    })
+    });
+    Ok(())
 }
 
 fn env(var: &str, default: &str) -> String {
