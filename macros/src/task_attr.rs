@@ -254,9 +254,14 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
         ..
     } = parts.ctx;
     // The caller's context keeps the user's name, so docs and IDEs show
-    // `ctx: &Context`.
+    // `ctx: &Context`; `_ctx` and patterns become a hygienic `ctx` (the
+    // generated code uses it, which `_ctx` would lint about).
     let parent = match &**ctx_pat {
-        Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+        Pat::Ident(p)
+            if p.subpat.is_none()
+                && p.by_ref.is_none()
+                && !p.ident.unraw().to_string().starts_with('_') =>
+        {
             Ident::new(&p.ident.unraw().to_string(), p.ident.span())
         }
         _ => Ident::new("ctx", Span::mixed_site()),
