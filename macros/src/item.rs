@@ -2,7 +2,7 @@
 //! a half-typed body never stops the expansion (and the IDE keeps working).
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::ToTokens;
+use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Attribute, ReturnType, Signature, Type, Visibility};
 
@@ -121,4 +121,46 @@ fn not_a_fn(input: ParseStream<'_>, attr: &str) -> syn::Error {
         _ => format!("`#[{attr}]` must be placed on an `async fn`"),
     };
     syn::Error::new(span, message)
+}
+
+/// `tokens` with every span set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = group.into();
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// The body, preceded by an unreachable `return` of the declared output type
+/// so the `async` block's output is inferred from the signature (for `?` and
+/// for errors at the user's return type), as `tracing`'s `#[instrument]` does.
+pub(crate) fn with_output_type(output: &Type, span: Span, body: &Group) -> TokenStream {
+    let fake_return = quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __graceful_output: #output = loop {};
+            return __graceful_output;
+        }
+    };
+    let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #body));
+    block.set_span(body.span());
+    block.into_token_stream()
 }

@@ -9,9 +9,8 @@ use quote::{quote, quote_spanned};
 use syn::{Expr, FnArg, Ident, LitStr, Path, Type};
 
 use crate::errors::Errors;
-use crate::item::FnItem;
+use crate::item::{FnItem, with_output_type};
 use crate::options::{self, CRATE, Key};
-use crate::task_attr::with_output_type;
 use crate::types::{Role, check_owned, is_context, tokens};
 
 const ATTR: &str = "graceful::main";

@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver, Type};
 
 use crate::errors::Errors;
-use crate::item::FnItem;
+use crate::item::{FnItem, respan, with_output_type};
 use crate::options::{self, CRATE, Key};
 use crate::types::{Role, check_owned, is_context, tokens};
 
@@ -299,51 +299,4 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             #call
         }
     }
-}
-
-/// The body, preceded by an unreachable `return` of the declared output type
-/// so the `async` block's output is inferred from the signature (for `?` and
-/// for errors at the user's return type), as `tracing`'s `#[instrument]` does.
-/// `tokens` with every span set to `span`.
-pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tt| {
-            if let proc_macro2::TokenTree::Group(g) = &tt {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                tt = group.into();
-            } else {
-                tt.set_span(span);
-            }
-            tt
-        })
-        .collect()
-}
-
-pub(crate) fn with_output_type(
-    output: &Type,
-    span: Span,
-    body: &proc_macro2::Group,
-) -> TokenStream {
-    let fake_return = quote_spanned! {span=>
-        #[allow(
-            unknown_lints,
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::let_unit_value,
-            clippy::let_with_type_underscore,
-            clippy::needless_return,
-            clippy::unreachable
-        )]
-        if false {
-            let __graceful_output: #output = loop {};
-            return __graceful_output;
-        }
-    };
-    let mut block =
-        proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#fake_return #body));
-    block.set_span(body.span());
-    block.into_token_stream()
 }
