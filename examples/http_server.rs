@@ -13,6 +13,10 @@
 //!   the shutdown: the server waits for it (within the deadline).
 //! - `GET /stream`: server-sent events, one every 100 ms, until the request's
 //!   context is cancelled; then a last `shutdown` event and the end.
+//! - `GET /ws`: a WebSocket that sends `tick N` every 100 ms and echoes
+//!   what it receives; at shutdown it sends a close frame with code 1001
+//!   ("going away"). The session runs as a task of the request's context,
+//!   so the drain waits for the close handshake.
 //! - `GET /stats`: how many `/work` requests are in flight.
 //! - `GET /ready` (503 from the moment shutdown is requested), `GET /live`.
 //!
@@ -29,7 +33,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
+use axum::response::Response;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use axum::{Router, http::StatusCode};
@@ -46,6 +52,7 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/work", get(work))
         .route("/stream", get(stream))
+        .route("/ws", get(websocket))
         .route("/stats", get(stats))
         .merge(http::health_routes())
         .with_state(Arc::new(AtomicU64::new(0)));
@@ -100,4 +107,48 @@ async fn stream(
         },
     );
     Sse::new(events)
+}
+
+/// Upgrades to a WebSocket. Once upgraded the connection leaves the HTTP
+/// server, so the session runs as a task of the request's context: the
+/// drain cancels it and waits for it.
+async fn websocket(RequestContext(ctx): RequestContext, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| async move {
+        let _ = ctx.spawn("websocket", session(ctx.clone(), socket)).await;
+    })
+}
+
+/// Ticks and echoes until the client leaves or the server drains; then
+/// closes with 1001 "going away" and waits (briefly) for the client's close.
+async fn session(ctx: Context, mut socket: WebSocket) -> Result<(), axum::Error> {
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            () = ctx.cancelled() => break,
+            _ = every.tick() => {
+                socket.send(Message::Text(format!("tick {n}").into())).await?;
+                n += 1;
+            }
+            received = socket.recv() => match received {
+                Some(Ok(Message::Text(text))) => socket.send(Message::Text(text)).await?,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let close = CloseFrame {
+        code: close_code::AWAY,
+        reason: "server shutting down".into(),
+    };
+    socket.send(Message::Close(Some(close))).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    Ok(())
 }

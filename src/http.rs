@@ -92,8 +92,12 @@ const BACKLOG_SWEEP: usize = BACKLOG as usize;
 /// refused), closes idle keep-alive connections, answers in-flight HTTP/1
 /// requests with `Connection: close`, sends HTTP/2 `GOAWAY`, cancels every
 /// handler's [`RequestContext`], and waits for in-flight requests to finish
-/// (WebSocket and other upgraded connections included) within the
-/// process deadline. The task's output is a [`Served`] summary.
+/// within the process deadline. The task's output is a [`Served`] summary.
+///
+/// An upgraded connection (a WebSocket) leaves hyper once upgraded: to be
+/// awaited by the drain, its session runs as a task of the request's
+/// context, and ends when that context is cancelled (see
+/// [`RequestContext`]).
 ///
 /// Handlers can extract [`RequestContext`] (or
 /// `axum::Extension<graceful::Context>`) and
@@ -245,6 +249,34 @@ impl fmt::Display for Served {
 /// }
 ///
 /// let app: Router = Router::new().route("/poll", get(long_poll));
+/// ```
+///
+/// A WebSocket session runs after its connection has left the server: spawn
+/// it on the request's context so that the drain cancels it and awaits it,
+/// and close with code 1001 ("going away") when the context is cancelled.
+/// The `http_server` example does exactly that:
+///
+/// ```
+/// use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+/// use axum::response::Response;
+/// use graceful::Context;
+/// use graceful::http::RequestContext;
+/// use std::time::Duration;
+///
+/// async fn ws(RequestContext(ctx): RequestContext, upgrade: WebSocketUpgrade) -> Response {
+///     upgrade.on_upgrade(move |socket| async move {
+///         let _ = ctx.spawn("websocket", session(ctx.clone(), socket)).await;
+///     })
+/// }
+///
+/// async fn session(ctx: Context, mut socket: WebSocket) -> Result<(), axum::Error> {
+///     let mut every = tokio::time::interval(Duration::from_millis(100));
+///     while ctx.run_until_cancelled(every.tick()).await.is_some() {
+///         socket.send(Message::Text("tick".into())).await?;
+///     }
+///     let away = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
+///     socket.send(Message::Close(Some(away))).await
+/// }
 /// ```
 #[derive(Clone, Debug)]
 pub struct RequestContext(pub Context);

@@ -185,6 +185,68 @@ fn open_streams_end_promptly() {
     eprintln!("{N} streams ended at most {slowest:?} after SIGTERM");
 }
 
+/// 20 WebSocket sessions: at SIGTERM each gets a close frame with code 1001
+/// ("going away") promptly, and the drain waits for the close handshake.
+#[test]
+fn websockets_close_with_going_away() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    const N: usize = 20;
+    let (p, addr) = http_server(&[]);
+    let rt = runtime();
+    let open = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..N)
+        .map(|i| {
+            let open = open.clone();
+            rt.spawn(async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+                    .await
+                    .unwrap_or_else(|e| panic!("websocket {i}: {e}"));
+                let mut counted = false;
+                while let Some(message) = ws.next().await {
+                    match message.unwrap_or_else(|e| panic!("websocket {i}: {e}")) {
+                        Message::Text(t) if t.starts_with("tick") && !counted => {
+                            counted = true;
+                            open.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Message::Close(frame) => {
+                            let frame = frame.expect("a close frame with a code");
+                            return (
+                                u16::from(frame.code),
+                                frame.reason.to_string(),
+                                Instant::now(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                panic!("websocket {i} ended without a close frame");
+            })
+        })
+        .collect();
+    rt.block_on(eventually(
+        Duration::from_secs(20),
+        "20 open websockets",
+        || async { (open.load(Ordering::SeqCst) == N).then_some(()) },
+    ));
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    let mut slowest = Duration::ZERO;
+    for c in clients {
+        let (code, reason, at) = rt.block_on(c).expect("websocket client");
+        assert_eq!((code, reason.as_str()), (1001, "server shutting down"));
+        slowest = slowest.max(at - signalled);
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a close frame took {slowest:?}"
+    );
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    eprintln!("{N} websockets got close 1001 at most {slowest:?} after SIGTERM");
+}
+
 /// With a lame duck: `/ready` answers 503 within 50 ms of the signal while
 /// new connections and requests are still served; then the drain.
 #[test]
@@ -396,6 +458,55 @@ fn handlers_see_the_drain_through_their_context() {
         assert!(r.closes());
         assert!(began.elapsed() < Duration::from_secs(2));
         server.await.unwrap().unwrap();
+    });
+    assert_eq!(code, 0);
+}
+
+/// HTTP/2 (prior knowledge): requests in flight on one multiplexed
+/// connection complete after the drain began (hyper sends `GOAWAY`); the
+/// connection then closes and new connections are refused.
+#[test]
+fn http2_streams_in_flight_complete() {
+    let in_handler = Arc::new(AtomicUsize::new(0));
+    let counter = in_handler.clone();
+    let app = Router::new().route(
+        "/slow",
+        get(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "slow done"
+            }
+        }),
+    );
+    let code = with_server(app, move |ctx, addr, server| async move {
+        let client = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        let requests: Vec<_> = (0..5)
+            .map(|_| {
+                let (client, url) = (client.clone(), format!("http://{addr}/slow"));
+                tokio::spawn(async move {
+                    let r = client.get(url).send().await?;
+                    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+                    assert_eq!(r.status(), 200);
+                    r.text().await
+                })
+            })
+            .collect();
+        eventually(Duration::from_secs(10), "5 streams in flight", || async {
+            (in_handler.load(Ordering::SeqCst) == 5).then_some(())
+        })
+        .await;
+        ctx.shutdown();
+        for r in requests {
+            assert_eq!(r.await.unwrap().unwrap(), "slow done");
+        }
+        let served = server.await.unwrap().unwrap();
+        assert_eq!((served.connections, served.requests), (1, 5));
+        assert!(refused(addr).await);
     });
     assert_eq!(code, 0);
 }
