@@ -60,3 +60,8 @@ pub mod http;
 pub mod __private {
     pub use graceful_runtime::__private::*;
 }
+
+/// The README's programs, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -46,6 +46,7 @@ impl<O> FnOutput for fn() -> O {
 #[allow(unreachable_pub)] // only named in the impl below
 pub type Never = <fn() -> ! as FnOutput>::Output;
 
+#[diagnostic::do_not_recommend]
 impl TaskOutput for Never {
     fn failure(&self) -> Option<String> {
         *self
