@@ -99,8 +99,7 @@ const BACKLOG_SWEEP: usize = BACKLOG as usize;
 /// context, and ends when that context is cancelled (see
 /// [`RequestContext`]).
 ///
-/// Handlers can extract [`RequestContext`] (or
-/// `axum::Extension<graceful::Context>`) and
+/// Handlers can extract [`RequestContext`] and
 /// [`ConnectInfo<SocketAddr>`](ConnectInfo). A handler that panics fails only
 /// its request (its connection is closed), not the process.
 ///
@@ -295,9 +294,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<Context>()
-            .cloned()
-            .map(RequestContext)
+            .get::<RequestConn>()
+            .map(|conn| RequestContext(conn.0.ctx.clone()))
             .ok_or(MissingContext)
     }
 }
@@ -373,12 +371,14 @@ pub fn health_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// Counters shared by the accept loop, the connections and the requests.
+/// Requests are counted per connection (no shared cache line written per
+/// request) and added up here when their connection ends.
 struct Stats {
     ctx: Context,
     draining: AtomicBool,
     connections: AtomicU64,
     requests: AtomicU64,
-    finished: AtomicU64,
+    in_flight_at_drain: AtomicU64,
     drained: AtomicU64,
 }
 
@@ -392,13 +392,21 @@ impl Stats {
     }
 }
 
-/// Per connection: whether a request arrived yet, to give a fresh
-/// connection its grace at shutdown.
-#[derive(Default)]
+/// One connection: what its requests need, its counters, and whether a
+/// request arrived yet (to give a fresh connection its grace at shutdown).
 struct Conn {
+    ctx: Context,
+    stats: Arc<Stats>,
     started: AtomicBool,
     first_request: Notify,
+    requests: AtomicU64,
+    finished: AtomicU64,
 }
+
+/// The request extension [`RequestContext`] reads: the connection, from
+/// which the context is cloned only when a handler asks for it.
+#[derive(Clone)]
+struct RequestConn(Arc<Conn>);
 
 async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<Served> {
     let local_addr = listener.local_addr()?;
@@ -407,7 +415,7 @@ async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<
         draining: AtomicBool::new(false),
         connections: AtomicU64::new(0),
         requests: AtomicU64::new(0),
-        finished: AtomicU64::new(0),
+        in_flight_at_drain: AtomicU64::new(0),
         drained: AtomicU64::new(0),
     });
     let connections = TaskTracker::new();
@@ -447,10 +455,6 @@ async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<
     // The drain: from here on, every completed request counts as drained.
     let drain_began = Instant::now();
     stats.draining.store(true, Ordering::Release);
-    let in_flight_at_drain = stats
-        .requests
-        .load(Ordering::Acquire)
-        .saturating_sub(stats.finished.load(Ordering::Acquire));
 
     // Clients whose connection the kernel already completed think they are
     // connected: serve them rather than reset them, then close the listener.
@@ -473,7 +477,6 @@ async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<
     tracing::info!(
         addr = %local_addr,
         connections = connections.len(),
-        in_flight = in_flight_at_drain,
         "http: listener closed, draining connections"
     );
 
@@ -483,7 +486,7 @@ async fn run(ctx: Context, listener: TcpListener, router: Router) -> io::Result<
         local_addr,
         connections: stats.connections.load(Ordering::Acquire),
         requests: stats.requests.load(Ordering::Acquire),
-        in_flight_at_drain,
+        in_flight_at_drain: stats.in_flight_at_drain.load(Ordering::Acquire),
         drained: stats.drained.load(Ordering::Acquire),
         drain_took: drain_began.elapsed(),
     };
@@ -508,15 +511,19 @@ fn accept(
 ) {
     stats.connections.fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_nodelay(true);
-    let conn = Arc::new(Conn::default());
+    let conn = Arc::new(Conn {
+        ctx: ctx.clone(),
+        stats: stats.clone(),
+        started: AtomicBool::new(false),
+        first_request: Notify::new(),
+        requests: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+    });
     let service = Service {
         router: router.clone(),
-        ctx: ctx.clone(),
         remote,
         conn: conn.clone(),
-        stats: stats.clone(),
     };
-    let ctx = ctx.clone();
     connections.spawn(async move {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http2().enable_connect_protocol();
@@ -524,7 +531,10 @@ fn accept(
         tokio::pin!(connection);
         let result = tokio::select! {
             result = connection.as_mut() => result,
-            () = shutdown_begins(&ctx, &conn) => {
+            () = shutdown_begins(&conn) => {
+                let in_flight = conn.requests.load(Ordering::Acquire)
+                    .saturating_sub(conn.finished.load(Ordering::Acquire));
+                conn.stats.in_flight_at_drain.fetch_add(in_flight, Ordering::Relaxed);
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
@@ -532,14 +542,17 @@ fn accept(
         if let Err(e) = result {
             tracing::trace!(%remote, error = %e, "http: connection ended with an error");
         }
+        conn.stats
+            .requests
+            .fetch_add(conn.requests.load(Ordering::Acquire), Ordering::Relaxed);
     });
 }
 
 /// Completes when this connection should start its graceful shutdown: when
 /// the scope is cancelled, or, for a connection that has not sent a request
 /// yet, when its first request arrives or its grace has passed.
-async fn shutdown_begins(ctx: &Context, conn: &Conn) {
-    ctx.cancelled().await;
+async fn shutdown_begins(conn: &Conn) {
+    conn.ctx.cancelled().await;
     if !conn.started.load(Ordering::Acquire) {
         let _ = tokio::time::timeout(NEW_CONNECTION_GRACE, conn.first_request.notified()).await;
     }
@@ -566,10 +579,8 @@ fn is_fatal(e: &io::Error) -> bool {
 #[derive(Clone)]
 struct Service {
     router: Router,
-    ctx: Context,
     remote: SocketAddr,
     conn: Arc<Conn>,
-    stats: Arc<Stats>,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for Service {
@@ -578,21 +589,20 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Service {
     type Future = Counted;
 
     fn call(&self, mut req: hyper::Request<Incoming>) -> Counted {
-        if !self.conn.started.swap(true, Ordering::AcqRel) {
-            self.conn.first_request.notify_one();
+        let conn = &self.conn;
+        if !conn.started.load(Ordering::Relaxed) && !conn.started.swap(true, Ordering::AcqRel) {
+            conn.first_request.notify_one();
         }
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        conn.requests.fetch_add(1, Ordering::Relaxed);
         let extensions = req.extensions_mut();
-        extensions.insert(self.ctx.clone());
+        extensions.insert(RequestConn(conn.clone()));
         extensions.insert(ConnectInfo(self.remote));
         let http1 = req.version() < axum::http::Version::HTTP_2;
         let mut router = self.router.clone();
         Counted {
             inner: tower_service::Service::call(&mut router, req),
             http1,
-            request: RequestGuard {
-                stats: self.stats.clone(),
-            },
+            request: RequestGuard { conn: conn.clone() },
         }
     }
 }
@@ -600,14 +610,14 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Service {
 /// Counts a request as finished when its response is ready or the request
 /// is abandoned.
 struct RequestGuard {
-    stats: Arc<Stats>,
+    conn: Arc<Conn>,
 }
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        self.stats.finished.fetch_add(1, Ordering::Release);
-        if self.stats.is_draining() {
-            self.stats.drained.fetch_add(1, Ordering::Relaxed);
+        self.conn.finished.fetch_add(1, Ordering::Release);
+        if self.conn.stats.is_draining() {
+            self.conn.stats.drained.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -631,7 +641,7 @@ impl Future for Counted {
         // A response completed during the drain closes its HTTP/1 connection,
         // even if it was ready before hyper heard of the shutdown.
         if *this.http1
-            && this.request.stats.is_draining()
+            && this.request.conn.stats.is_draining()
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
         {
             response
