@@ -23,22 +23,21 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use graceful::Runtime;
+//! use graceful::Context;
 //! use graceful::http::{self, RequestContext};
 //!
 //! async fn hello(RequestContext(ctx): RequestContext) -> &'static str {
 //!     if ctx.is_cancelled() { "bye" } else { "hello" }
 //! }
 //!
-//! fn main() {
-//!     Runtime::new().run(|ctx| async move {
-//!         let listener = http::bind("127.0.0.1:3000").await?;
-//!         let app = Router::new()
-//!             .route("/", get(hello))
-//!             .merge(http::health_routes()); // GET /ready, GET /live
-//!         http::serve(&ctx, listener, app);
-//!         Ok::<_, std::io::Error>(())
-//!     })
+//! #[graceful::main]
+//! async fn main(ctx: Context) -> std::io::Result<()> {
+//!     let listener = http::bind("127.0.0.1:3000").await?;
+//!     let app = Router::new()
+//!         .route("/", get(hello))
+//!         .merge(http::health_routes()); // GET /ready, GET /live
+//!     http::serve(&ctx, listener, app);
+//!     Ok(()) // the server keeps running; SIGTERM drains it
 //! }
 //! ```
 //!

@@ -510,3 +510,29 @@ fn http2_streams_in_flight_complete() {
     });
     assert_eq!(code, 0);
 }
+
+/// A handler that panics loses its own request (the connection closes), not
+/// the server nor the process.
+#[test]
+fn a_panicking_handler_fails_only_its_request() {
+    let app = Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                if true {
+                    panic!("handler bug");
+                }
+                "unreachable"
+            }),
+        )
+        .route("/", get(|| async { "still here" }));
+    let code = with_server(app, |ctx, addr, server| async move {
+        let mut c = Client::connect(addr).await.unwrap();
+        assert!(c.request("GET", "/panic", "").await.is_err());
+        let r = http_util::get(addr, "/").await.unwrap();
+        assert_eq!(r.body, "still here");
+        ctx.shutdown();
+        server.await.unwrap().unwrap();
+    });
+    assert_eq!(code, 0);
+}
