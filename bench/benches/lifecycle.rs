@@ -1,0 +1,87 @@
+//! Spawn-and-join, cancel-and-join and nested-scope drain, for every
+//! contender in one run. Run through `bench/run` (see BENCHMARKS.md).
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use graceful_bench::{BATCH, cancel_join, nested, spawn_join};
+
+/// Calls a contender with its argument, whether a unit, one value or a pair.
+trait Call<A> {
+    fn call(self, arg: A) -> impl Future<Output = Duration>;
+}
+impl<F: FnOnce() -> Fut, Fut: Future<Output = Duration>> Call<()> for F {
+    fn call(self, (): ()) -> impl Future<Output = Duration> {
+        self()
+    }
+}
+impl<F: FnOnce(A, B) -> Fut, Fut: Future<Output = Duration>, A, B> Call<(A, B)> for F {
+    fn call(self, (a, b): (A, B)) -> impl Future<Output = Duration> {
+        self(a, b)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+macro_rules! contenders {
+    ($group:expr, $rt:expr, $param:expr, $module:ident, $arg:expr, [$($name:ident),*]) => {
+        $(
+            $group.bench_with_input(BenchmarkId::new(stringify!($name), $param), &$arg, |b, &arg| {
+                b.to_async(&$rt).iter_custom(|iters| async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += $crate::Call::call($module::$name, arg).await;
+                    }
+                    total
+                })
+            });
+        )*
+    };
+}
+
+fn spawn_and_join(c: &mut Criterion) {
+    let rt = runtime();
+    let mut g = c.benchmark_group("spawn_join");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    for name in ["by_hand", "graceful_spawn", "graceful_task_macro", "tokio_graceful_shutdown", "tokio_graceful", "async_shutdown"] {
+        g.bench_function(BenchmarkId::new(name, BATCH), |b| {
+            b.to_async(&rt).iter_custom(|batches| async move {
+                match name {
+                    "by_hand" => spawn_join::by_hand(batches).await,
+                    "graceful_spawn" => spawn_join::graceful_spawn(batches).await,
+                    "graceful_task_macro" => spawn_join::graceful_task_macro(batches).await,
+                    "tokio_graceful_shutdown" => spawn_join::tokio_graceful_shutdown(batches).await,
+                    "tokio_graceful" => spawn_join::tokio_graceful(batches).await,
+                    _ => spawn_join::async_shutdown(batches).await,
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+fn cancel_and_join(c: &mut Criterion) {
+    let rt = runtime();
+    let mut g = c.benchmark_group("cancel_join");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    for n in [10_000usize, 100_000] {
+        g.throughput(Throughput::Elements(n as u64));
+        contenders!(g, rt, n, cancel_join, (n, (|| {}) as fn()), [by_hand, graceful_spawn, graceful_task_macro, tokio_graceful_shutdown, tokio_graceful, async_shutdown]);
+    }
+    g.finish();
+}
+
+fn nested_scopes(c: &mut Criterion) {
+    let rt = runtime();
+    let mut g = c.benchmark_group("nested_drain");
+    g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(nested::TASKS as u64));
+    contenders!(g, rt, nested::TASKS, nested, (), [by_hand, graceful, tokio_graceful_shutdown]);
+    g.finish();
+}
+
+criterion_group!(benches, spawn_and_join, cancel_and_join, nested_scopes);
+criterion_main!(benches);
