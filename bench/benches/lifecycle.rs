@@ -22,7 +22,10 @@ impl<F: FnOnce(A, B) -> Fut, Fut: Future<Output = Duration>, A, B> Call<(A, B)> 
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 macro_rules! contenders {
@@ -45,8 +48,16 @@ fn spawn_and_join(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("spawn_join");
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    for name in ["by_hand", "graceful_spawn", "graceful_task_macro", "tokio_graceful_shutdown", "tokio_graceful", "async_shutdown"] {
+    g.measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    for name in [
+        "by_hand",
+        "graceful_spawn",
+        "graceful_task_macro",
+        "tokio_graceful_shutdown",
+        "tokio_graceful",
+        "async_shutdown",
+    ] {
         g.bench_function(BenchmarkId::new(name, BATCH), |b| {
             b.to_async(&rt).iter_custom(|batches| async move {
                 match name {
@@ -66,10 +77,26 @@ fn spawn_and_join(c: &mut Criterion) {
 fn cancel_and_join(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("cancel_join");
-    g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     for n in [10_000usize, 100_000] {
         g.throughput(Throughput::Elements(n as u64));
-        contenders!(g, rt, n, cancel_join, (n, (|| {}) as fn()), [by_hand, graceful_spawn, graceful_task_macro, tokio_graceful_shutdown, tokio_graceful, async_shutdown]);
+        contenders!(
+            g,
+            rt,
+            n,
+            cancel_join,
+            (n, (|| {}) as fn()),
+            [
+                by_hand,
+                graceful_spawn,
+                graceful_task_macro,
+                tokio_graceful_shutdown,
+                tokio_graceful,
+                async_shutdown
+            ]
+        );
     }
     g.finish();
 }
@@ -77,9 +104,18 @@ fn cancel_and_join(c: &mut Criterion) {
 fn nested_scopes(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("nested_drain");
-    g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(nested::TASKS as u64));
-    contenders!(g, rt, nested::TASKS, nested, (), [by_hand, graceful, tokio_graceful_shutdown]);
+    contenders!(
+        g,
+        rt,
+        nested::TASKS,
+        nested,
+        (),
+        [by_hand, graceful, tokio_graceful_shutdown]
+    );
     g.finish();
 }
 

@@ -23,7 +23,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -39,14 +42,30 @@ const N: usize = 10_000;
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument, if any, is ignored.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let contenders: [(&str, fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = std::time::Duration>>>); 6] = [
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let contenders: [(
+        &str,
+        fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = std::time::Duration>>>,
+    ); 6] = [
         ("by_hand", |n, r| Box::pin(cancel_join::by_hand(n, r))),
-        ("graceful_spawn", |n, r| Box::pin(cancel_join::graceful_spawn(n, r))),
-        ("graceful_task_macro", |n, r| Box::pin(cancel_join::graceful_task_macro(n, r))),
-        ("tokio_graceful_shutdown", |n, r| Box::pin(cancel_join::tokio_graceful_shutdown(n, r))),
-        ("tokio_graceful", |n, r| Box::pin(cancel_join::tokio_graceful(n, r))),
-        ("async_shutdown", |n, r| Box::pin(cancel_join::async_shutdown(n, r))),
+        ("graceful_spawn", |n, r| {
+            Box::pin(cancel_join::graceful_spawn(n, r))
+        }),
+        ("graceful_task_macro", |n, r| {
+            Box::pin(cancel_join::graceful_task_macro(n, r))
+        }),
+        ("tokio_graceful_shutdown", |n, r| {
+            Box::pin(cancel_join::tokio_graceful_shutdown(n, r))
+        }),
+        ("tokio_graceful", |n, r| {
+            Box::pin(cancel_join::tokio_graceful(n, r))
+        }),
+        ("async_shutdown", |n, r| {
+            Box::pin(cancel_join::async_shutdown(n, r))
+        }),
     ];
     let mut rows = Vec::new();
     for (name, run) in contenders {
@@ -66,5 +85,9 @@ fn main() {
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("memory.json"), format!("{{{}}}\n", rows.join(", "))).unwrap();
+    std::fs::write(
+        dir.join("memory.json"),
+        format!("{{{}}}\n", rows.join(", ")),
+    )
+    .unwrap();
 }

@@ -12,9 +12,15 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 fn sigterm_to_exit(program: &str) -> Duration {
-    let mut child = Command::new(program).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), "ready");
     let start = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
@@ -26,7 +32,9 @@ fn sigterm_to_exit(program: &str) -> Duration {
 
 fn signal_to_exit(c: &mut Criterion) {
     let mut g = c.benchmark_group("signal_exit");
-    g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     for (name, program) in [
         ("by_hand", env!("CARGO_BIN_EXE_idle_by_hand")),
         ("graceful", env!("CARGO_BIN_EXE_idle_graceful")),

@@ -43,6 +43,33 @@ where
     rx.await.expect("the body ran")
 }
 
+/// Times a graceful shutdown: `start` spawns `n` idle tasks that count
+/// themselves in `started`; once all are parked, `ready` is called, the clock
+/// starts and `ctx.shutdown()` is called; it stops when the supervisor has
+/// drained everything and returned its report.
+pub async fn time_graceful_shutdown(
+    n: usize,
+    ready: fn(),
+    start: impl FnOnce(&Context, &Arc<AtomicUsize>) + Send + 'static,
+) -> Duration {
+    let t0 = Arc::new(std::sync::Mutex::new(None));
+    let t = t0.clone();
+    let report = Runtime::new()
+        .signals([])
+        .supervise(move |ctx| async move {
+            let started = Arc::new(AtomicUsize::new(0));
+            start(&ctx, &started);
+            all_started(&started, n).await;
+            ready();
+            *t.lock().unwrap() = Some(Instant::now());
+            ctx.shutdown();
+        })
+        .await;
+    let took = t0.lock().unwrap().expect("the body ran").elapsed();
+    assert_eq!(report.exit_code(), 0, "{report}");
+    took
+}
+
 // ---------------------------------------------------------------- spawn+join
 
 pub mod spawn_join {
@@ -210,28 +237,16 @@ pub mod cancel_join {
     /// From `ctx.shutdown()` until the supervisor has drained everything and
     /// returned its report.
     pub async fn graceful_spawn(n: usize, ready: fn()) -> Duration {
-        let t0 = Arc::new(std::sync::Mutex::new(None));
-        let t = t0.clone();
-        let report = Runtime::new()
-            .signals([])
-            .supervise(move |ctx| async move {
-                let started = Arc::new(AtomicUsize::new(0));
-                for _ in 0..n {
-                    let (c, started) = (ctx.clone(), started.clone());
-                    ctx.spawn("idle", async move {
-                        started.fetch_add(1, Ordering::AcqRel);
-                        c.cancelled().await;
-                    });
-                }
-                all_started(&started, n).await;
-        ready();
-                *t.lock().unwrap() = Some(Instant::now());
-                ctx.shutdown();
-            })
-            .await;
-        let took = t0.lock().unwrap().unwrap().elapsed();
-        assert_eq!(report.exit_code(), 0);
-        took
+        time_graceful_shutdown(n, ready, move |ctx, started| {
+            for _ in 0..n {
+                let (c, started) = (ctx.clone(), started.clone());
+                ctx.spawn("idle", async move {
+                    started.fetch_add(1, Ordering::AcqRel);
+                    c.cancelled().await;
+                });
+            }
+        })
+        .await
     }
 
     #[graceful::task]
@@ -241,24 +256,12 @@ pub mod cancel_join {
     }
 
     pub async fn graceful_task_macro(n: usize, ready: fn()) -> Duration {
-        let t0 = Arc::new(std::sync::Mutex::new(None));
-        let t = t0.clone();
-        let report = Runtime::new()
-            .signals([])
-            .supervise(move |ctx| async move {
-                let started = Arc::new(AtomicUsize::new(0));
-                for _ in 0..n {
-                    idle(&ctx, started.clone());
-                }
-                all_started(&started, n).await;
-        ready();
-                *t.lock().unwrap() = Some(Instant::now());
-                ctx.shutdown();
-            })
-            .await;
-        let took = t0.lock().unwrap().unwrap().elapsed();
-        assert_eq!(report.exit_code(), 0);
-        took
+        time_graceful_shutdown(n, ready, move |ctx, started| {
+            for _ in 0..n {
+                idle(ctx, started.clone());
+            }
+        })
+        .await
     }
 
     pub async fn tokio_graceful_shutdown(n: usize, ready: fn()) -> Duration {
@@ -269,14 +272,17 @@ pub mod cancel_join {
             let started = Arc::new(AtomicUsize::new(0));
             for _ in 0..n {
                 let started = started.clone();
-                s.start(SubsystemBuilder::new("idle", async move |s: &mut SubsystemHandle| {
-                    started.fetch_add(1, Ordering::AcqRel);
-                    s.on_shutdown_requested().await;
-                    Ok::<(), Infallible>(())
-                }));
+                s.start(SubsystemBuilder::new(
+                    "idle",
+                    async move |s: &mut SubsystemHandle| {
+                        started.fetch_add(1, Ordering::AcqRel);
+                        s.on_shutdown_requested().await;
+                        Ok::<(), Infallible>(())
+                    },
+                ));
             }
             all_started(&started, n).await;
-        ready();
+            ready();
             *t.lock().unwrap() = Some(Instant::now());
             s.request_shutdown();
         })
@@ -364,7 +370,11 @@ pub mod nested {
                 children.push(build(token.child_token(), level + 1, started));
             }
         }
-        Node { token, tracker, children }
+        Node {
+            token,
+            tracker,
+            children,
+        }
     }
 
     fn drain(node: Node) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -376,7 +386,9 @@ pub mod nested {
         })
     }
 
-    async fn futures_join_all<I: Iterator<Item = F>, F: Future<Output = ()> + Send + 'static>(futs: I) {
+    async fn futures_join_all<I: Iterator<Item = F>, F: Future<Output = ()> + Send + 'static>(
+        futs: I,
+    ) {
         let set: Vec<_> = futs.map(tokio::spawn).collect();
         for h in set {
             h.await.unwrap();
@@ -409,21 +421,7 @@ pub mod nested {
     }
 
     pub async fn graceful() -> Duration {
-        let t0 = Arc::new(std::sync::Mutex::new(None));
-        let t = t0.clone();
-        let report = Runtime::new()
-            .signals([])
-            .supervise(move |ctx| async move {
-                let started = Arc::new(AtomicUsize::new(0));
-                build_scopes(&ctx, 1, &started);
-                all_started(&started, TASKS).await;
-                *t.lock().unwrap() = Some(Instant::now());
-                ctx.shutdown();
-            })
-            .await;
-        assert_eq!(report.exit_code(), 0);
-        let took = t0.lock().unwrap().unwrap().elapsed();
-        took
+        time_graceful_shutdown(TASKS, || {}, |ctx, started| build_scopes(ctx, 1, started)).await
     }
 
     pub async fn tokio_graceful_shutdown() -> Duration {
@@ -433,20 +431,26 @@ pub mod nested {
             if depth == DEPTH {
                 for _ in 0..PER_LEAF {
                     let started = started.clone();
-                    s.start(SubsystemBuilder::new("idle", async move |s: &mut SubsystemHandle| {
-                        started.fetch_add(1, Ordering::AcqRel);
-                        s.on_shutdown_requested().await;
-                        Ok::<(), Infallible>(())
-                    }));
+                    s.start(SubsystemBuilder::new(
+                        "idle",
+                        async move |s: &mut SubsystemHandle| {
+                            started.fetch_add(1, Ordering::AcqRel);
+                            s.on_shutdown_requested().await;
+                            Ok::<(), Infallible>(())
+                        },
+                    ));
                 }
             } else {
                 for _ in 0..FANOUT {
                     let started = started.clone();
-                    s.start(SubsystemBuilder::new("scope", async move |s: &mut SubsystemHandle| {
-                        level(s, depth + 1, started);
-                        s.on_shutdown_requested().await;
-                        Ok::<(), Infallible>(())
-                    }));
+                    s.start(SubsystemBuilder::new(
+                        "scope",
+                        async move |s: &mut SubsystemHandle| {
+                            level(s, depth + 1, started);
+                            s.on_shutdown_requested().await;
+                            Ok::<(), Infallible>(())
+                        },
+                    ));
                 }
             }
         }
