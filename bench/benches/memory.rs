@@ -40,16 +40,16 @@ fn ready() {
 
 const N: usize = 10_000;
 
+/// Runs one contender's cancel-and-join of `n` idle tasks.
+type Contender = fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = std::time::Duration>>>;
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument, if any, is ignored.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let contenders: [(
-        &str,
-        fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = std::time::Duration>>>,
-    ); 6] = [
+    let contenders: [(&str, Contender); 6] = [
         ("by_hand", |n, r| Box::pin(cancel_join::by_hand(n, r))),
         ("graceful_spawn", |n, r| {
             Box::pin(cancel_join::graceful_spawn(n, r))
