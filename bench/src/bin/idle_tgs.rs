@@ -16,11 +16,14 @@ async fn main() {
         let started = Arc::new(AtomicUsize::new(0));
         for _ in 0..N {
             let started = started.clone();
-            s.start(SubsystemBuilder::new("idle", async move |s: &mut SubsystemHandle| {
-                started.fetch_add(1, Ordering::AcqRel);
-                s.on_shutdown_requested().await;
-                Ok::<(), Infallible>(())
-            }));
+            s.start(SubsystemBuilder::new(
+                "idle",
+                async move |s: &mut SubsystemHandle| {
+                    started.fetch_add(1, Ordering::AcqRel);
+                    s.on_shutdown_requested().await;
+                    Ok::<(), Infallible>(())
+                },
+            ));
         }
         graceful_bench::all_started(&started, N).await;
         println!("ready");
