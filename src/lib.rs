@@ -46,9 +46,9 @@ pub use graceful_macros::{main, task};
 
 #[doc(inline)]
 pub use graceful_runtime::{
-    ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput, Outcome, Panic,
-    Reason, Report, Running, Runtime, Signal, State, TIMEOUT_ENV, TaskError, TaskHandle,
-    TaskOutput, UnknownSignal,
+    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput,
+    Outcome, Panic, Reason, Report, RunUntilCancelled, Running, Runtime, Signal, State,
+    TIMEOUT_ENV, TaskError, TaskHandle, TaskOutput, UnknownSignal,
 };
 
 #[cfg(feature = "http")]

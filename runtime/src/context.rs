@@ -4,8 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
+use tokio::sync::futures::Notified;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::report::Reason;
@@ -44,13 +47,17 @@ pub struct Context {
 impl Context {
     /// Completes when this scope is cancelled: at shutdown, after the lame
     /// duck and after the child scopes have drained.
-    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
-        self.scope.token.cancelled()
+    pub fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled {
+            scope: &self.scope,
+            polled: false,
+            notified: self.scope.notify.notified(),
+        }
     }
 
     /// Whether this scope has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.scope.token.is_cancelled()
+        self.scope.is_cancelled()
     }
 
     /// Runs `fut` until it completes (`Some(output)`) or the scope is
@@ -64,8 +71,11 @@ impl Context {
     /// assert_eq!(ctx.run_until_cancelled(never).await, None);
     /// # });
     /// ```
-    pub async fn run_until_cancelled<F: Future>(&self, fut: F) -> Option<F::Output> {
-        self.scope.token.run_until_cancelled(fut).await
+    pub fn run_until_cancelled<F: Future>(&self, fut: F) -> RunUntilCancelled<'_, F> {
+        RunUntilCancelled {
+            cancelled: self.cancelled(),
+            fut,
+        }
     }
 
     /// Starts `fut` as a task of this scope and returns its handle at once.
@@ -162,6 +172,79 @@ impl Context {
     /// plain `CancellationToken`. Cancelling it does not cancel the scope.
     pub fn token(&self) -> CancellationToken {
         self.scope.token.child_token()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future [`Context::cancelled`] returns: completes when the scope is
+    /// cancelled.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Cancelled<'a> {
+        scope: &'a Scope,
+        polled: bool,
+        // Created with the future, so a cancellation between its creation
+        // and its first poll is not missed.
+        #[pin]
+        notified: Notified<'a>,
+    }
+}
+
+impl Future for Cancelled<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let this = self.project();
+        // Already cancelled: done without queueing. Once queued, only the
+        // wake-up completes it, which takes no lock (dropping a queued
+        // `Notified` would).
+        if !*this.polled {
+            *this.polled = true;
+            if this.scope.is_cancelled() {
+                return Poll::Ready(());
+            }
+        }
+        this.notified.poll(cx)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future [`Context::run_until_cancelled`] returns: `Some(output)` if
+    /// `fut` completes first, `None` once the scope is cancelled.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct RunUntilCancelled<'a, F> {
+        #[pin]
+        cancelled: Cancelled<'a>,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for RunUntilCancelled<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // Cancellation first: a scope being drained stops taking new work.
+        if this.cancelled.poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        this.fut.poll(cx).map(Some)
+    }
+}
+
+impl<F> fmt::Debug for RunUntilCancelled<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunUntilCancelled")
+            .field("scope", &self.cancelled.scope.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Cancelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("scope", &self.scope.path)
+            .finish_non_exhaustive()
     }
 }
 

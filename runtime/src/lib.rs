@@ -33,7 +33,7 @@ mod scope;
 mod signal;
 mod task;
 
-pub use context::Context;
+pub use context::{Cancelled, Context, RunUntilCancelled};
 pub use report::{Failure, FailureKind, Outcome, Reason, Report, Running};
 pub use runtime::{ConfigError, Flavor, LAME_DUCK_ENV, Runtime, TIMEOUT_ENV};
 pub use scope::State;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until};
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::context::Context;
 use crate::report::{Outcome, Reason, Report, Running, Secs, console};
@@ -311,7 +312,6 @@ impl Runtime {
             None,
             async move { MainResult(body.await) },
         );
-        shared.all.close();
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
         Ok(Supervisor {
             cfg: self,
@@ -347,7 +347,7 @@ impl Supervisor {
         tokio::select! {
             Some(sig) = self.signals.recv() => shared.request(Reason::Signal(sig)),
             () = shared.requested.cancelled() => {}
-            () = shared.all.wait() => shared.request(Reason::Finished),
+            () = self.root.all_ended() => shared.request(Reason::Finished),
         }
         let (reason, triggered) = shared
             .reason
@@ -365,7 +365,7 @@ impl Supervisor {
                 tokio::select! {
                     () = &mut lame_duck => break,
                     () = shared.failed.cancelled() => break,
-                    () = shared.all.wait() => break,
+                    () = self.root.all_ended() => break,
                     () = sleep_until(deadline) => return self.abort(Outcome::DeadlineExceeded { timeout: self.cfg.timeout }),
                     Some(sig) = self.signals.recv() => if let Some(report) = self.second_signal(sig) { return report },
                 }
@@ -375,11 +375,15 @@ impl Supervisor {
         shared.set_state(State::Draining);
         tracing::info!("draining");
         let drain = {
-            let (root, all) = (self.root.clone(), shared.all.clone());
+            let root = self.root.clone();
             async move {
-                root.drain().await;
+                // On a worker: the wake-ups of a large scope's tasks are then
+                // pushed to that worker's queue rather than the shared one.
+                // Aborted if the deadline passes first.
+                let drain = root.shared.handle.spawn(root.clone().drain());
+                let _ = AbortOnDropHandle::new(drain).await;
                 // Tasks started after their scope drained (rare) are awaited too.
-                all.wait().await;
+                root.all_ended().await;
             }
         };
         tokio::pin!(drain);

@@ -5,14 +5,16 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::task::{Poll, ready};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use futures_util::FutureExt as _;
-use slab::Slab;
+use futures_util::future::CatchUnwind;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use crate::report::{Failure, FailureKind, Reason, Running, Site};
 use crate::task::{Panic, TaskHandle, TaskOutput};
@@ -57,8 +59,9 @@ pub(crate) struct Shared {
     pub(crate) failed: CancellationToken,
     pub(crate) reason: OnceLock<(Reason, Instant)>,
     state: AtomicU8,
-    /// Tracks every task of every scope, to notice when all ended by themselves.
-    pub(crate) all: TaskTracker,
+    /// Counts spawns, so that a search for running tasks across the scopes
+    /// can tell whether a task was started while it looked.
+    spawns: Epoch,
     pub(crate) failures: Mutex<Vec<Failure>>,
     /// Whether a request should pass through the lame duck first.
     lame_duck: bool,
@@ -73,7 +76,7 @@ impl Shared {
             failed: CancellationToken::new(),
             reason: OnceLock::new(),
             state: AtomicU8::new(State::Running as u8),
-            all: TaskTracker::new(),
+            spawns: Epoch::default(),
             failures: Mutex::new(Vec::new()),
             lame_duck,
             handle,
@@ -121,8 +124,18 @@ impl Shared {
     }
 }
 
+/// A counter on a cache line of its own: spawns bump it, task exits never
+/// touch it.
+#[derive(Default)]
+#[repr(align(64))]
+struct Epoch(AtomicU64);
+
 /// A live task or running hook, as the report will name it.
 struct Entry {
+    /// Weak, and dropped with the entry when the registry is pruned, not
+    /// when the task ends: a task's exit then writes to no cache line that
+    /// the other tasks of its scope write too.
+    scope: Weak<Scope>,
     name: Cow<'static, str>,
     hook: bool,
     spawned_at: &'static Location<'static>,
@@ -138,7 +151,12 @@ type Hook = (
 
 #[derive(Default)]
 struct Inner {
-    live: Slab<Entry>,
+    /// Every task and running hook. An entry is live while its task holds
+    /// the other reference (`Registration`); dead entries are dropped at a
+    /// spawn once the list has doubled, so a task's exit takes no lock.
+    live: Vec<Arc<Entry>>,
+    /// Length of `live` after the last pruning.
+    pruned_live: usize,
     children: Vec<Arc<Scope>>,
     /// Length of `children` after the last pruning, to prune only when doubled.
     pruned_len: usize,
@@ -154,7 +172,13 @@ pub(crate) struct Scope {
     pub(crate) shared: Arc<Shared>,
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    /// Set when the scope is cancelled, before `notify` wakes the waiters:
+    /// the flag `Context::is_cancelled` reads without taking a lock.
     cancelled_at: OnceLock<Instant>,
+    /// Woken once, at cancellation. Every `Context::cancelled` waits here
+    /// rather than on `token`, whose `is_cancelled` takes a lock that every
+    /// task of the scope would contend for when woken.
+    pub(crate) notify: Notify,
     inner: Mutex<Inner>,
 }
 
@@ -163,35 +187,31 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Deregisters a task when its future ends or is dropped (abort, runtime shutdown).
-struct Registration {
-    scope: Arc<Scope>,
-    key: usize,
-}
+/// Keeps a task listed as running until its future ends or is dropped
+/// (abort, runtime shutdown).
+struct Registration(Arc<Entry>);
 
 impl Registration {
     fn fail(&self, kind: FailureKind) {
-        let (name, spawned_at) = {
-            let inner = lock(&self.scope.inner);
-            let e = &inner.live[self.key];
-            (e.name.to_string(), e.spawned_at)
-        };
-        self.scope.shared.fail(Failure {
-            task: name,
-            scope: self.scope.path.clone(),
-            spawned_at: spawned_at.to_string(),
-            kind,
-        });
+        let entry = &self.0;
+        if let Some(scope) = entry.scope.upgrade() {
+            scope.shared.fail(Failure {
+                task: entry.name.to_string(),
+                scope: scope.path.clone(),
+                spawned_at: entry.spawned_at.to_string(),
+                kind,
+            });
+        }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let entry = lock(&self.scope.inner).live.remove(self.key);
+        let entry = &self.0;
         if let Some(started) = entry.since.filter(|_| !entry.hook) {
             tracing::debug!(
                 task = %entry.name,
-                scope = %self.scope.path,
+                scope = %entry.scope.upgrade().map_or_else(String::new, |s| s.path.clone()),
                 elapsed = ?started.elapsed(),
                 "task finished"
             );
@@ -199,14 +219,65 @@ impl Drop for Registration {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A task's future with its failures reported. Written out rather than
+    /// as an `async` block, which would store the task's future twice (once
+    /// captured, once inside `catch_unwind`) and double its size.
+    struct Guarded<F> {
+        #[pin]
+        fut: CatchUnwind<AssertUnwindSafe<F>>,
+        registration: Registration,
+    }
+}
+
+impl<F> Future for Guarded<F>
+where
+    F: Future,
+    F::Output: TaskOutput,
+{
+    type Output = Result<F::Output, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        Poll::Ready(match ready!(this.fut.poll(cx)) {
+            Ok(output) => {
+                if let Some(error) = output.failure() {
+                    this.registration.fail(FailureKind::Error(error));
+                }
+                Ok(output)
+            }
+            Err(payload) => {
+                let panic = Panic::from_payload(payload);
+                this.registration.fail(FailureKind::Panic(panic.clone()));
+                Err(panic)
+            }
+        })
+    }
+}
+
+impl Entry {
+    fn is_live(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) > 1
+    }
+}
+
 impl Scope {
+    /// A tracker closed from the start: its `wait` completes whenever it is
+    /// empty, which both the drain and `all_ended` want.
+    fn tracker() -> TaskTracker {
+        let tracker = TaskTracker::new();
+        tracker.close();
+        tracker
+    }
+
     pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
         Arc::new(Scope {
             path: name.to_owned(),
             shared,
             token: CancellationToken::new(),
-            tracker: TaskTracker::new(),
+            tracker: Scope::tracker(),
             cancelled_at: OnceLock::new(),
+            notify: Notify::new(),
             inner: Mutex::new(Inner::default()),
         })
     }
@@ -216,14 +287,14 @@ impl Scope {
             path: format!("{}/{}", self.path, name),
             shared: self.shared.clone(),
             token: self.token.child_token(),
-            tracker: TaskTracker::new(),
+            tracker: Scope::tracker(),
             cancelled_at: OnceLock::new(),
+            notify: Notify::new(),
             inner: Mutex::new(Inner::default()),
         });
-        if self.token.is_cancelled() {
+        if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
-            child.tracker.close();
-            let _ = child.cancelled_at.set(Instant::now());
+            child.cancel();
         }
         let mut inner = lock(&self.inner);
         if inner.children.len() >= 2 * inner.pruned_len.max(8) && inner.drained_children == 0 {
@@ -246,11 +317,14 @@ impl Scope {
     }
 
     fn register(self: &Arc<Self>, entry: Entry) -> Registration {
-        let key = lock(&self.inner).live.insert(entry);
-        Registration {
-            scope: self.clone(),
-            key,
+        let entry = Arc::new(entry);
+        let mut inner = lock(&self.inner);
+        if inner.live.len() >= 2 * inner.pruned_live.max(32) {
+            inner.live.retain(Entry::is_live);
+            inner.pruned_live = inner.live.len();
         }
+        inner.live.push(entry.clone());
+        Registration(entry)
     }
 
     /// Starts `fut` as a tracked task of this scope.
@@ -267,32 +341,20 @@ impl Scope {
     {
         let since = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let registration = self.register(Entry {
+            scope: Arc::downgrade(self),
             name,
             hook: false,
             spawned_at,
             defined_at,
             since,
         });
-        let task = async move {
-            let registration = registration;
-            match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(output) => {
-                    if let Some(error) = output.failure() {
-                        registration.fail(FailureKind::Error(error));
-                    }
-                    Ok(output)
-                }
-                Err(payload) => {
-                    let panic = Panic::from_payload(payload);
-                    registration.fail(FailureKind::Panic(panic.clone()));
-                    Err(panic)
-                }
-            }
+        let task = Guarded {
+            fut: AssertUnwindSafe(fut).catch_unwind(),
+            registration,
         };
-        let task = self
-            .shared
-            .all
-            .track_future(self.tracker.track_future(task));
+        let task = self.tracker.track_future(task);
+        // After the tracker counts the task (see `all_ended`).
+        self.shared.spawns.0.fetch_add(1, Ordering::SeqCst);
         TaskHandle {
             join: self.shared.handle.spawn(task),
         }
@@ -322,6 +384,42 @@ impl Scope {
         self.cancelled_at.get().copied()
     }
 
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled_at.get().is_some()
+    }
+
+    /// Cancels this scope's tasks; the flag is set before the waiters wake.
+    fn cancel(&self) {
+        let _ = self.cancelled_at.set(Instant::now());
+        self.notify.notify_waiters();
+        self.token.cancel();
+    }
+
+    /// Completes once no task of this scope or its descendants runs: every
+    /// task ended by itself (errgroup's `Wait`), or the drain is over and
+    /// tasks started late have ended too. Waiting on one shared counter
+    /// instead would cost every task's exit a write to a shared cache line.
+    pub(crate) async fn all_ended(self: &Arc<Self>) {
+        loop {
+            let spawns = self.shared.spawns.0.load(Ordering::SeqCst);
+            match self.busy() {
+                Some(scope) => scope.tracker.wait().await,
+                // A task started while we looked may sit in a scope already
+                // looked at; look again.
+                None if self.shared.spawns.0.load(Ordering::SeqCst) != spawns => {}
+                None => return,
+            }
+        }
+    }
+
+    /// A scope of this subtree that has a running task.
+    fn busy(self: &Arc<Self>) -> Option<Arc<Scope>> {
+        if !self.tracker.is_empty() {
+            return Some(self.clone());
+        }
+        lock(&self.inner).children.iter().find_map(Scope::busy)
+    }
+
     /// Cancels and awaits, in order: the child scopes (concurrently), this
     /// scope's own tasks, then this scope's hooks, last registered first.
     pub(crate) fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -339,7 +437,7 @@ impl Scope {
                 let handle = &self.shared.handle;
                 let drains: Vec<_> = children
                     .into_iter()
-                    .map(|c| handle.spawn(c.drain()))
+                    .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
                     .collect();
                 for drain in drains {
                     let _ = drain.await;
@@ -347,9 +445,7 @@ impl Scope {
                 if !own_cancelled {
                     own_cancelled = true;
                     tracing::info!(scope = %self.path, tasks = self.tracker.len(), "draining scope");
-                    let _ = self.cancelled_at.set(Instant::now());
-                    self.token.cancel();
-                    self.tracker.close();
+                    self.cancel();
                 } else if !new_children {
                     break;
                 }
@@ -372,6 +468,7 @@ impl Scope {
             };
             tracing::info!(hook = %name, scope = %self.path, "running hook");
             let registration = self.register(Entry {
+                scope: Arc::downgrade(self),
                 name,
                 hook: true,
                 spawned_at: at,
@@ -390,7 +487,7 @@ impl Scope {
     pub(crate) fn running(&self, out: &mut Vec<Running>) {
         let inner = lock(&self.inner);
         let cancelled_at = self.cancelled_at();
-        out.extend(inner.live.iter().map(|(_, e)| Running {
+        out.extend(inner.live.iter().filter(|e| e.is_live()).map(|e| Running {
             name: e.name.to_string(),
             hook: e.hook,
             scope: self.path.clone(),

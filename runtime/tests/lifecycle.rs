@@ -442,3 +442,112 @@ async fn a_context_spawns_from_a_plain_thread() {
         .await;
     assert_eq!(report.exit_code(), 0);
 }
+
+/// Each hop spawns the next into the other scope and returns at once, so at
+/// every moment exactly one task of the chain runs, in a scope that changes
+/// every time.
+fn hop(scopes: Arc<[Context; 2]>, log: Log, chain: u32, left: u32) {
+    let next = scopes.clone();
+    scopes[left as usize % 2].spawn(format!("hop {left}"), async move {
+        tokio::task::yield_now().await;
+        if left == 0 {
+            log.push(format!("chain {chain} done"));
+        } else {
+            hop(next, log, chain, left - 1);
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_handing_work_across_scopes_keep_the_process_alive() {
+    // Two chains hop between a scope looked at early and one looked at late
+    // (empty scopes in between make the look long), so that "every task
+    // ended" is checked while hops happen: it must never be concluded
+    // before both chains ended.
+    for _ in 0..20 {
+        let log = Log::default();
+        let l = log.clone();
+        let report = quiet()
+            .supervise(|ctx| async move {
+                let early = ctx.scope("a").scope("b");
+                let idle: Vec<_> = (0..500).map(|_| ctx.scope("idle")).collect();
+                let scopes = Arc::new([ctx.scope("c"), early]);
+                hop(scopes.clone(), l.clone(), 1, 500);
+                hop(scopes, l, 2, 501);
+                drop(idle);
+            })
+            .await;
+        assert_eq!(report.reason, Reason::Finished, "{report}");
+        let mut seen = log.take();
+        seen.sort();
+        assert_eq!(seen, ["chain 1 done", "chain 2 done"]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_in_nested_scopes_outlive_main_until_they_end() {
+    let log = Log::default();
+    let l = log.clone();
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let deep = ctx.scope("a").scope("b");
+            deep.spawn("slow", async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                l.push("slow done");
+            });
+        })
+        .await;
+    assert_eq!(report.reason, Reason::Finished);
+    assert_eq!(log.take(), ["slow done"]);
+    assert!(report.shutdown_took < Duration::from_secs(1), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_created_before_the_cancellation_and_polled_after_completes() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let c = ctx.clone();
+            ctx.spawn("late poller", async move {
+                let cancelled = c.cancelled();
+                let during = c.run_until_cancelled(std::future::pending::<()>());
+                // Not polled until the scope is already cancelled.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                assert!(c.is_cancelled());
+                cancelled.await;
+                assert_eq!(during.await, None);
+                // A finished future wins only while the scope runs.
+                assert_eq!(c.run_until_cancelled(async { 7 }).await, None);
+            });
+            assert_eq!(ctx.run_until_cancelled(async { 7 }).await, Some(7));
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn finished_tasks_are_not_reported_as_stuck() {
+    let report = quiet()
+        .timeout(Duration::from_secs(2))
+        .supervise(|ctx| async move {
+            let jobs = ctx.scope("jobs");
+            for _ in 0..1_000 {
+                jobs.spawn("quick", async {});
+            }
+            // Spawns after the quick ones ended drop their entries.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            for _ in 0..100 {
+                jobs.spawn("quick", async {});
+            }
+            jobs.spawn("stuck", std::future::pending::<()>());
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 124);
+    let names: Vec<_> = report
+        .still_running
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["stuck"], "{report}");
+}
