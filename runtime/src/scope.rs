@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use futures_util::FutureExt as _;
 use futures_util::future::CatchUnwind;
+use slab::Slab;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
@@ -132,10 +133,6 @@ struct Epoch(AtomicU64);
 
 /// A live task or running hook, as the report will name it.
 struct Entry {
-    /// Weak, and dropped with the entry when the registry is pruned, not
-    /// when the task ends: a task's exit then writes to no cache line that
-    /// the other tasks of its scope write too.
-    scope: Weak<Scope>,
     name: Cow<'static, str>,
     hook: bool,
     spawned_at: &'static Location<'static>,
@@ -151,12 +148,6 @@ type Hook = (
 
 #[derive(Default)]
 struct Inner {
-    /// Every task and running hook. An entry is live while its task holds
-    /// the other reference (`Registration`); dead entries are dropped at a
-    /// spawn once the list has doubled, so a task's exit takes no lock.
-    live: Vec<Arc<Entry>>,
-    /// Length of `live` after the last pruning.
-    pruned_live: usize,
     children: Vec<Arc<Scope>>,
     /// Length of `children` after the last pruning, to prune only when doubled.
     pruned_len: usize,
@@ -175,6 +166,7 @@ pub(crate) struct Scope {
     /// Set when the scope is cancelled, before `notify` wakes the waiters:
     /// the flag `Context::is_cancelled` reads without taking a lock.
     cancelled_at: OnceLock<Instant>,
+    registry: Arc<Registry>,
     /// Woken once, at cancellation. Every `Context::cancelled` waits here
     /// rather than on `token`, whose `is_cancelled` takes a lock that every
     /// task of the scope would contend for when woken.
@@ -187,18 +179,33 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The running tasks and hooks of one scope, for the report. Tasks hold this
+/// rather than the scope, so that a task's exit writes to this lock only and
+/// not to the scope's reference count as well.
+struct Registry {
+    scope: Weak<Scope>,
+    live: Mutex<Slab<Entry>>,
+}
+
 /// Keeps a task listed as running until its future ends or is dropped
 /// (abort, runtime shutdown).
-struct Registration(Arc<Entry>);
+struct Registration {
+    registry: Arc<Registry>,
+    key: usize,
+}
 
 impl Registration {
     fn fail(&self, kind: FailureKind) {
-        let entry = &self.0;
-        if let Some(scope) = entry.scope.upgrade() {
+        let (task, spawned_at) = {
+            let live = lock(&self.registry.live);
+            let e = &live[self.key];
+            (e.name.to_string(), e.spawned_at.to_string())
+        };
+        if let Some(scope) = self.registry.scope.upgrade() {
             scope.shared.fail(Failure {
-                task: entry.name.to_string(),
+                task,
                 scope: scope.path.clone(),
-                spawned_at: entry.spawned_at.to_string(),
+                spawned_at,
                 kind,
             });
         }
@@ -207,11 +214,11 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let entry = &self.0;
+        let entry = lock(&self.registry.live).remove(self.key);
         if let Some(started) = entry.since.filter(|_| !entry.hook) {
             tracing::debug!(
                 task = %entry.name,
-                scope = %entry.scope.upgrade().map_or_else(String::new, |s| s.path.clone()),
+                scope = %self.registry.scope.upgrade().map_or_else(String::new, |s| s.path.clone()),
                 elapsed = ?started.elapsed(),
                 "task finished"
             );
@@ -255,48 +262,44 @@ where
     }
 }
 
-impl Entry {
-    fn is_live(self: &Arc<Self>) -> bool {
-        Arc::strong_count(self) > 1
-    }
-}
-
 impl Scope {
-    /// A tracker closed from the start: its `wait` completes whenever it is
-    /// empty, which both the drain and `all_ended` want.
-    fn tracker() -> TaskTracker {
+    fn new(path: String, shared: Arc<Shared>, token: CancellationToken) -> Arc<Scope> {
+        // Closed from the start: `wait` completes whenever the tracker is
+        // empty, which both the drain and `all_ended` want.
         let tracker = TaskTracker::new();
         tracker.close();
-        tracker
-    }
-
-    pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
-        Arc::new(Scope {
-            path: name.to_owned(),
+        Arc::new_cyclic(|scope| Scope {
+            path,
             shared,
-            token: CancellationToken::new(),
-            tracker: Scope::tracker(),
+            token,
+            tracker,
             cancelled_at: OnceLock::new(),
+            registry: Arc::new(Registry {
+                scope: scope.clone(),
+                live: Mutex::default(),
+            }),
             notify: Notify::new(),
             inner: Mutex::new(Inner::default()),
         })
     }
 
+    pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
+        Scope::new(name.to_owned(), shared, CancellationToken::new())
+    }
+
     pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<Scope> {
-        let child = Arc::new(Scope {
-            path: format!("{}/{}", self.path, name),
-            shared: self.shared.clone(),
-            token: self.token.child_token(),
-            tracker: Scope::tracker(),
-            cancelled_at: OnceLock::new(),
-            notify: Notify::new(),
-            inner: Mutex::new(Inner::default()),
-        });
+        let child = Scope::new(
+            format!("{}/{}", self.path, name),
+            self.shared.clone(),
+            self.token.child_token(),
+        );
+        let mut inner = lock(&self.inner);
+        // Checked under the lock `cancel` sets the flag under: a child is
+        // either born cancelled or reached by its parent's cancellation.
         if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
             child.cancel();
         }
-        let mut inner = lock(&self.inner);
         if inner.children.len() >= 2 * inner.pruned_len.max(8) && inner.drained_children == 0 {
             // Forget finished scopes nobody can use any more, so that a scope
             // per connection or per request does not grow the tree forever.
@@ -316,15 +319,12 @@ impl Scope {
         inner.hooks.is_empty() && inner.children.iter().all(Scope::is_spent)
     }
 
-    fn register(self: &Arc<Self>, entry: Entry) -> Registration {
-        let entry = Arc::new(entry);
-        let mut inner = lock(&self.inner);
-        if inner.live.len() >= 2 * inner.pruned_live.max(32) {
-            inner.live.retain(Entry::is_live);
-            inner.pruned_live = inner.live.len();
+    fn register(&self, entry: Entry) -> Registration {
+        let key = lock(&self.registry.live).insert(entry);
+        Registration {
+            registry: self.registry.clone(),
+            key,
         }
-        inner.live.push(entry.clone());
-        Registration(entry)
     }
 
     /// Starts `fut` as a tracked task of this scope.
@@ -341,7 +341,6 @@ impl Scope {
     {
         let since = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let registration = self.register(Entry {
-            scope: Arc::downgrade(self),
             name,
             hook: false,
             spawned_at,
@@ -388,11 +387,22 @@ impl Scope {
         self.cancelled_at.get().is_some()
     }
 
-    /// Cancels this scope's tasks; the flag is set before the waiters wake.
+    /// Cancels this scope's tasks and those of every child scope not
+    /// cancelled yet (a child created after the drain took the list of
+    /// children). The flag is set before the waiters wake.
     fn cancel(&self) {
-        let _ = self.cancelled_at.set(Instant::now());
+        let children = {
+            let inner = lock(&self.inner);
+            if self.cancelled_at.set(Instant::now()).is_err() {
+                return;
+            }
+            inner.children.clone()
+        };
         self.notify.notify_waiters();
         self.token.cancel();
+        for child in children {
+            child.cancel();
+        }
     }
 
     /// Completes once no task of this scope or its descendants runs: every
@@ -468,7 +478,6 @@ impl Scope {
             };
             tracing::info!(hook = %name, scope = %self.path, "running hook");
             let registration = self.register(Entry {
-                scope: Arc::downgrade(self),
                 name,
                 hook: true,
                 spawned_at: at,
@@ -485,9 +494,8 @@ impl Scope {
 
     /// Every task and hook of this scope and its children still running.
     pub(crate) fn running(&self, out: &mut Vec<Running>) {
-        let inner = lock(&self.inner);
         let cancelled_at = self.cancelled_at();
-        out.extend(inner.live.iter().filter(|e| e.is_live()).map(|e| Running {
+        out.extend(lock(&self.registry.live).iter().map(|(_, e)| Running {
             name: e.name.to_string(),
             hook: e.hook,
             scope: self.path.clone(),
@@ -495,7 +503,7 @@ impl Scope {
             defined_at: e.defined_at.map(Site::to_string),
             waiting: if e.hook { e.since } else { cancelled_at }.map(|t| t.elapsed()),
         }));
-        for child in &inner.children {
+        for child in &lock(&self.inner).children {
             child.running(out);
         }
     }

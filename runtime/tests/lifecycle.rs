@@ -551,3 +551,27 @@ async fn finished_tasks_are_not_reported_as_stuck() {
         .collect();
     assert_eq!(names, ["stuck"], "{report}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_child_scope_created_during_the_drain_is_cancelled_with_its_parent() {
+    let report = quiet()
+        .timeout(Duration::from_secs(5))
+        .supervise(|ctx| async move {
+            let c = ctx.clone();
+            ctx.spawn("parent", async move {
+                // Each round waits for a task of a new child scope; the one
+                // created while the parent scope drains its children must be
+                // cancelled with the parent, or this waits until the deadline.
+                while !c.is_cancelled() {
+                    let child = c.scope("late");
+                    let cc = child.clone();
+                    let _ = child
+                        .spawn("waits", async move { cc.cancelled().await })
+                        .await;
+                }
+            });
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
