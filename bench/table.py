@@ -93,7 +93,28 @@ def main():
                 tgs = mem.get("tokio_graceful_shutdown")
                 if tgs:
                     verdicts.append(f"- heap per idle task, `{c}`: {'smaller' if mem[c] < tgs else 'NOT smaller'} than tokio-graceful-shutdown ({tgs / mem[c]:.1f}x)")
+    paired_path = os.path.join(ROOT, "paired.json")
+    paired = []
+    if os.path.exists(paired_path):
+        with open(paired_path) as f:
+            for p in json.load(f):
+                r = p["median"]
+                paired.append(
+                    f"| cancel + join {p['tasks']:,} idle tasks | `{p['contender']}` | {r:.2f}x "
+                    f"| {p['q1']:.2f}x .. {p['q3']:.2f}x | {p['rounds']} |"
+                )
+                verdicts.append(
+                    f"- cancel + join {p['tasks']:,} idle tasks, `{p['contender']}`, paired: "
+                    f"{r:.2f}x the floor, target 1.2x: {'met' if r <= 1.2 else 'MISSED'}"
+                )
     print("\n".join(lines))
+    if paired:
+        print()
+        print("Paired, contenders alternated in each round (median ratio to `by_hand`):")
+        print()
+        print("| measurement | contender | median ratio | quartiles | rounds |")
+        print("|---|---|---|---|---|")
+        print("\n".join(paired))
     print()
     print("\n".join(verdicts))
     print()

@@ -33,6 +33,31 @@
 //! | 1 | a task, `main` or a hook returned `Err` or panicked, or the configuration is invalid |
 //! | 124 | the shutdown deadline passed; the report names what was still running |
 //! | 128 + n | a second signal n forced the exit (130 for `SIGINT`, 143 for `SIGTERM`) |
+//!
+//! # Costs
+//!
+//! What the bookkeeping costs, per task, against writing
+//! `tokio::spawn` + `TaskTracker` + a child `CancellationToken` by hand:
+//!
+//! - **Spawning** takes the scope's registry lock once (an insert into a
+//!   slab; no allocation besides tokio's own task) and counts the task in
+//!   the scope's `TaskTracker`. A task adds three words to its future and
+//!   one 64-byte registry slot: the name and spawn site the report shows.
+//!   No child token is created.
+//! - **Waiting** with [`Context::cancelled`] allocates nothing. It joins
+//!   the scope's wait list at its first poll, and the wake-up completes it
+//!   without a lock.
+//! - **Ending** takes the registry lock once to leave the report, and
+//!   writes to the tracker. Panics are caught on the way (no cost unless
+//!   one happens).
+//! - **Cancelling a scope** wakes all its waiters at once. Detecting that
+//!   every task ended by itself costs the tasks nothing; the supervisor
+//!   walks the scope tree when a scope it waits on becomes empty.
+//! - [`Context::clone`] is one reference count.
+//!
+//! Measured (`BENCHMARKS.md` in the repository, reproduced by `bench/run`):
+//! spawn + join below the hand-written floor, cancel + join of 100 000 idle
+//! tasks within 1.2x of it, and a smaller heap per idle task.
 
 #![warn(
     missing_docs,

@@ -119,5 +119,61 @@ fn nested_scopes(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spawn_and_join, cancel_and_join, nested_scopes);
+/// Rounds of the paired cancel + join measurement, per task count.
+const PAIRED: [(usize, usize); 2] = [(10_000, 101), (100_000, 21)];
+
+/// Cancel + join again, with the contenders alternated: the machine's load
+/// drifts between criterion's runs of one contender and the next, while
+/// the runs of one round see the same load. Each round runs the floor and
+/// both graceful contenders once (rotating who goes first) and keeps the
+/// ratios to the floor; prints their medians and quartiles and writes them
+/// to `target/criterion/paired.json` for `bench/table.py`.
+fn cancel_and_join_paired(_: &mut Criterion) {
+    let rt = runtime();
+    type Contender = fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = Duration>>>;
+    let contenders: [(&str, Contender); 3] = [
+        ("by_hand", |n, r| Box::pin(cancel_join::by_hand(n, r))),
+        ("graceful_spawn", |n, r| {
+            Box::pin(cancel_join::graceful_spawn(n, r))
+        }),
+        ("graceful_task_macro", |n, r| {
+            Box::pin(cancel_join::graceful_task_macro(n, r))
+        }),
+    ];
+    let mut json = Vec::new();
+    for (n, rounds) in PAIRED {
+        let mut ratios = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            let mut took = [Duration::ZERO; 3];
+            for k in 0..3 {
+                let i = (round + k) % 3;
+                took[i] = rt.block_on(contenders[i].1(n, || {}));
+            }
+            for (r, t) in ratios.iter_mut().zip(&took[1..]) {
+                r.push(t.as_secs_f64() / took[0].as_secs_f64());
+            }
+        }
+        for ((name, _), mut r) in contenders[1..].iter().zip(ratios) {
+            r.sort_by(f64::total_cmp);
+            let (q1, median, q3) = (r[r.len() / 4], r[r.len() / 2], r[r.len() * 3 / 4]);
+            println!(
+                "paired: cancel_join/{name}/{n} / by_hand: median {median:.3}x (quartiles {q1:.3}x .. {q3:.3}x; {rounds} alternated rounds)"
+            );
+            json.push(format!(
+                r#"{{"contender":"{name}","tasks":{n},"rounds":{rounds},"median":{median},"q1":{q1},"q3":{q3}}}"#
+            ));
+        }
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("paired.json"), format!("[{}]\n", json.join(","))).unwrap();
+}
+
+criterion_group!(
+    benches,
+    spawn_and_join,
+    cancel_and_join,
+    cancel_and_join_paired,
+    nested_scopes
+);
 criterion_main!(benches);

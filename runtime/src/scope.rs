@@ -508,3 +508,28 @@ impl Scope {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    fn guarded_size<F: Future>(_: &F) -> usize {
+        size_of::<Guarded<F>>()
+    }
+
+    /// The task wrapper stores the task's future once: an `async` block
+    /// awaiting `catch_unwind(fut)` would store it twice.
+    #[test]
+    fn the_wrapper_adds_two_words_to_a_task() {
+        let fut = async {
+            let buf = [7u8; 512];
+            tokio::task::yield_now().await;
+            buf.len()
+        };
+        assert_eq!(
+            guarded_size(&fut),
+            size_of_val(&fut) + 2 * size_of::<usize>()
+        );
+    }
+}
