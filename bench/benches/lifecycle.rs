@@ -77,8 +77,9 @@ fn spawn_and_join(c: &mut Criterion) {
 fn cancel_and_join(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("cancel_join");
-    g.sample_size(10)
-        .measurement_time(Duration::from_secs(3))
+    // 20 samples: with 10, one slow minute of this VM moved a median by 30 %.
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(4))
         .warm_up_time(Duration::from_millis(500));
     for n in [10_000usize, 100_000] {
         g.throughput(Throughput::Elements(n as u64));
@@ -119,15 +120,18 @@ fn nested_scopes(c: &mut Criterion) {
     g.finish();
 }
 
-/// Rounds of the paired cancel + join measurement, per task count.
-const PAIRED: [(usize, usize); 2] = [(10_000, 101), (100_000, 21)];
+/// Rounds of the paired cancel + join measurement, per task count: a
+/// multiple of 3, so that every contender goes first, second and third
+/// equally often.
+const PAIRED: [(usize, usize); 2] = [(10_000, 102), (100_000, 33)];
 
 /// Cancel + join again, with the contenders alternated: the machine's load
 /// drifts between criterion's runs of one contender and the next, while
 /// the runs of one round see the same load. Each round runs the floor and
-/// both graceful contenders once (rotating who goes first) and keeps the
-/// ratios to the floor; prints their medians and quartiles and writes them
-/// to `target/criterion/paired.json` for `bench/table.py`.
+/// both graceful contenders once, rotating who goes first. Prints, for each
+/// graceful contender, its median time over the rounds divided by the
+/// floor's, and the quartiles of the per-round ratios; writes them to
+/// `target/criterion/paired.json` for `bench/table.py`.
 fn cancel_and_join_paired(_: &mut Criterion) {
     let rt = runtime();
     type Contender = fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = Duration>>>;
@@ -140,27 +144,31 @@ fn cancel_and_join_paired(_: &mut Criterion) {
             Box::pin(cancel_join::graceful_task_macro(n, r))
         }),
     ];
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let quartiles = (v[v.len() / 4], v[v.len() * 3 / 4]);
+        (v[v.len() / 2], quartiles)
+    };
     let mut json = Vec::new();
     for (n, rounds) in PAIRED {
-        let mut ratios = [Vec::new(), Vec::new()];
+        let mut took: [Vec<f64>; 3] = Default::default();
         for round in 0..rounds {
-            let mut took = [Duration::ZERO; 3];
             for k in 0..3 {
                 let i = (round + k) % 3;
-                took[i] = rt.block_on(contenders[i].1(n, || {}));
-            }
-            for (r, t) in ratios.iter_mut().zip(&took[1..]) {
-                r.push(t.as_secs_f64() / took[0].as_secs_f64());
+                took[i].push(rt.block_on(contenders[i].1(n, || {})).as_secs_f64());
             }
         }
-        for ((name, _), mut r) in contenders[1..].iter().zip(ratios) {
-            r.sort_by(f64::total_cmp);
-            let (q1, median, q3) = (r[r.len() / 4], r[r.len() / 2], r[r.len() * 3 / 4]);
+        let (floor, _) = median(took[0].clone());
+        for ((name, _), times) in contenders[1..].iter().zip(&took[1..]) {
+            let (ours, _) = median(times.clone());
+            let ratio = ours / floor;
+            let per_round = times.iter().zip(&took[0]).map(|(t, f)| t / f).collect();
+            let (_, (q1, q3)) = median(per_round);
             println!(
-                "paired: cancel_join/{name}/{n} / by_hand: median {median:.3}x (quartiles {q1:.3}x .. {q3:.3}x; {rounds} alternated rounds)"
+                "paired: cancel_join/{name}/{n} / by_hand: {ratio:.3}x (per-round ratios' quartiles {q1:.3}x .. {q3:.3}x; {rounds} alternated rounds)"
             );
             json.push(format!(
-                r#"{{"contender":"{name}","tasks":{n},"rounds":{rounds},"median":{median},"q1":{q1},"q3":{q3}}}"#
+                r#"{{"contender":"{name}","tasks":{n},"rounds":{rounds},"ratio":{ratio},"q1":{q1},"q3":{q3}}}"#
             ));
         }
     }
