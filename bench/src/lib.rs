@@ -47,27 +47,42 @@ where
 /// themselves in `started`; once all are parked, `ready` is called, the clock
 /// starts and `ctx.shutdown()` is called; it stops when the supervisor has
 /// drained everything and returned its report.
+///
+/// The tasks are spawned from the thread that runs the benchmark, as the
+/// floor's are (not from `main`, which runs on a worker): where a task is
+/// spawned decides which allocator arena holds it and which run queue it
+/// starts in, and both change the cost of ending it.
 pub async fn time_graceful_shutdown(
     n: usize,
     ready: fn(),
     start: impl FnOnce(&Context, &Arc<AtomicUsize>) + Send + 'static,
 ) -> Duration {
-    let t0 = Arc::new(std::sync::Mutex::new(None));
-    let t = t0.clone();
-    let report = Runtime::new()
-        .signals([])
-        .supervise(move |ctx| async move {
-            let started = Arc::new(AtomicUsize::new(0));
-            start(&ctx, &started);
-            all_started(&started, n).await;
-            ready();
-            *t.lock().unwrap() = Some(Instant::now());
-            ctx.shutdown();
-        })
-        .await;
-    let took = t0.lock().unwrap().expect("the body ran").elapsed();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let supervise = async {
+        let report = Runtime::new()
+            .signals([])
+            .supervise(move |ctx| async move {
+                let _ = tx.send(ctx.clone());
+                // Alive until the drain, so that no "every task ended" comes
+                // before the idle tasks are spawned.
+                ctx.cancelled().await;
+            })
+            .await;
+        (report, Instant::now())
+    };
+    let drive = async {
+        let ctx = rx.await.expect("main runs");
+        let started = Arc::new(AtomicUsize::new(0));
+        start(&ctx, &started);
+        all_started(&started, n).await;
+        ready();
+        let t0 = Instant::now();
+        ctx.shutdown();
+        t0
+    };
+    let ((report, end), t0) = tokio::join!(supervise, drive);
     assert_eq!(report.exit_code(), 0, "{report}");
-    took
+    end - t0
 }
 
 // ---------------------------------------------------------------- spawn+join
