@@ -56,8 +56,9 @@
 //! - [`Context::clone`] is one reference count.
 //!
 //! Measured (`BENCHMARKS.md` in the repository, reproduced by `bench/run`):
-//! spawn + join below the hand-written floor, cancel + join of 100 000 idle
-//! tasks within 1.2x of it, and a smaller heap per idle task.
+//! spawn + join below the hand-written floor, cancel + join of 10 000 or
+//! 100 000 idle tasks within 0.9-1.1x of it, and a smaller heap per idle
+//! task.
 
 #![warn(
     missing_docs,
