@@ -85,6 +85,24 @@ pub async fn time_graceful_shutdown(
     end - t0
 }
 
+/// Starts, under `s`, one idle tokio-graceful-shutdown subsystem that counts
+/// itself in `started` and waits for the shutdown.
+pub fn start_idle_subsystem(
+    s: &tokio_graceful_shutdown::SubsystemHandle,
+    started: &Arc<AtomicUsize>,
+) {
+    use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle};
+    let started = started.clone();
+    s.start(SubsystemBuilder::new(
+        "idle",
+        async move |s: &mut SubsystemHandle| {
+            started.fetch_add(1, Ordering::AcqRel);
+            s.on_shutdown_requested().await;
+            Ok::<(), Infallible>(())
+        },
+    ));
+}
+
 // ---------------------------------------------------------------- spawn+join
 
 pub mod spawn_join {
@@ -280,21 +298,13 @@ pub mod cancel_join {
     }
 
     pub async fn tokio_graceful_shutdown(n: usize, ready: fn()) -> Duration {
-        use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
+        use tokio_graceful_shutdown::{SubsystemHandle, Toplevel};
         let t0 = Arc::new(std::sync::Mutex::new(None));
         let t = t0.clone();
         Toplevel::new(async move |s: &mut SubsystemHandle| {
             let started = Arc::new(AtomicUsize::new(0));
             for _ in 0..n {
-                let started = started.clone();
-                s.start(SubsystemBuilder::new(
-                    "idle",
-                    async move |s: &mut SubsystemHandle| {
-                        started.fetch_add(1, Ordering::AcqRel);
-                        s.on_shutdown_requested().await;
-                        Ok::<(), Infallible>(())
-                    },
-                ));
+                start_idle_subsystem(s, &started);
             }
             all_started(&started, n).await;
             ready();
@@ -445,15 +455,7 @@ pub mod nested {
         fn level(s: &SubsystemHandle, depth: usize, started: Arc<AtomicUsize>) {
             if depth == DEPTH {
                 for _ in 0..PER_LEAF {
-                    let started = started.clone();
-                    s.start(SubsystemBuilder::new(
-                        "idle",
-                        async move |s: &mut SubsystemHandle| {
-                            started.fetch_add(1, Ordering::AcqRel);
-                            s.on_shutdown_requested().await;
-                            Ok::<(), Infallible>(())
-                        },
-                    ));
+                    start_idle_subsystem(s, &started);
                 }
             } else {
                 for _ in 0..FANOUT {

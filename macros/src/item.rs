@@ -6,6 +6,8 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Attribute, ReturnType, Signature, Type, Visibility};
 
+use crate::errors::Errors;
+
 /// `#[attrs] vis sig { body }`.
 pub(crate) struct FnItem {
     pub(crate) attrs: Vec<Attribute>,
@@ -21,6 +23,21 @@ impl FnItem {
     pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<FnItem> {
         let parser = |input: ParseStream<'_>| FnItem::parse_for(input, attr);
         syn::parse::Parser::parse2(parser, item)
+    }
+
+    /// [`parse`](Self::parse) for an attribute's `expand`: on failure, what
+    /// to emit instead, the item unchanged followed by `errors` and the parse
+    /// error.
+    pub(crate) fn parse_or_keep(
+        item: TokenStream,
+        attr: &str,
+        errors: &mut Errors,
+    ) -> Result<FnItem, TokenStream> {
+        FnItem::parse(item.clone(), attr).map_err(|e| {
+            errors.push(e);
+            let errors = errors.to_compile_errors();
+            quote!(#item #errors)
+        })
     }
 
     fn parse_for(input: ParseStream<'_>, attr: &str) -> syn::Result<FnItem> {

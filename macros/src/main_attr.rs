@@ -247,13 +247,9 @@ fn signal_variant(name: &str) -> Result<&'static str, String> {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = Config::parse(args, &mut errors);
-    let f = match FnItem::parse(item.clone(), ATTR) {
+    let f = match FnItem::parse_or_keep(item, ATTR, &mut errors) {
         Ok(f) => f,
-        Err(e) => {
-            errors.push(e);
-            let errors = errors.to_compile_errors();
-            return quote!(#item #errors);
-        }
+        Err(kept) => return kept,
     };
     let mut misuse = Errors::default();
     check(&f, &mut misuse);

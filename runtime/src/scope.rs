@@ -263,7 +263,7 @@ where
 }
 
 impl Scope {
-    fn new(path: String, shared: Arc<Shared>, token: CancellationToken) -> Arc<Scope> {
+    fn new(path: String, shared: Arc<Shared>) -> Arc<Scope> {
         // Closed from the start: `wait` completes whenever the tracker is
         // empty, which both the drain and `all_ended` want.
         let tracker = TaskTracker::new();
@@ -271,7 +271,9 @@ impl Scope {
         Arc::new_cyclic(|scope| Scope {
             path,
             shared,
-            token,
+            // Not a child of the parent's token: `cancel` reaches the child
+            // scopes itself, flag and waiters included.
+            token: CancellationToken::new(),
             tracker,
             cancelled_at: OnceLock::new(),
             registry: Arc::new(Registry {
@@ -284,15 +286,11 @@ impl Scope {
     }
 
     pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
-        Scope::new(name.to_owned(), shared, CancellationToken::new())
+        Scope::new(name.to_owned(), shared)
     }
 
     pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<Scope> {
-        let child = Scope::new(
-            format!("{}/{}", self.path, name),
-            self.shared.clone(),
-            self.token.child_token(),
-        );
+        let child = Scope::new(format!("{}/{}", self.path, name), self.shared.clone());
         let mut inner = lock(&self.inner);
         // Checked under the lock `cancel` sets the flag under: a child is
         // either born cancelled or reached by its parent's cancellation.
