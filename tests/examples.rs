@@ -7,30 +7,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Exit, Signal, example, start};
+use common::{EXIT, Exit, Signal, count, example, start};
 
-/// Generous bound for a graceful exit after a signal.
-const EXIT: Duration = Duration::from_secs(15);
-
-/// Starts `name`, waits for its started line and for `then`, sends `sig`,
-/// and returns the exit and how long it took after the signal.
+/// Starts example `name`, waits for its started line and for `then`,
+/// sends `sig`, and returns the exit and how long it took after the signal.
 fn run_until_signal(name: &str, then: &str, sig: Signal) -> (Exit, Duration) {
-    let mut p = start(example(name));
-    p.wait_for(&format!("{name}: started"));
-    p.wait_for(then);
-    let sent = Instant::now();
-    p.signal(sig);
-    let exit = p.wait(EXIT);
-    (exit, sent.elapsed())
-}
-
-/// The number at the end of the stdout line containing `needle`.
-fn count(exit: &Exit, needle: &str) -> u64 {
-    let line = &exit.stdout[exit.line(needle)];
-    line.split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .next_back()
-        .unwrap_or_else(|| panic!("no number in {line:?}\n{exit}"))
+    let started = format!("{name}: started");
+    common::run_until_signal(example(name), &[&started, then], sig)
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Signal, example, start};
+use common::{Signal, example, run_until_signal, start};
 
 fn scenario(name: &str) -> std::process::Command {
     let mut cmd = example("scenarios");
@@ -49,10 +49,7 @@ fn without_macros_drains_the_worker_before_the_hook_and_exits_0() {
 #[test]
 fn sigint_drains_scopes_before_hooks_in_order() {
     for sig in [Signal::SIGINT, Signal::SIGTERM] {
-        let mut p = start(scenario("ordered"));
-        p.wait_for("ready");
-        p.signal(sig);
-        let exit = p.wait(Duration::from_secs(10));
+        let (exit, _) = run_until_signal(scenario("ordered"), &["ready"], sig);
         assert_eq!(exit.code, Some(0), "{exit}");
         let order: Vec<_> = exit.stdout.iter().skip(1).map(String::as_str).collect();
         assert_eq!(
@@ -76,10 +73,7 @@ fn sigint_drains_scopes_before_hooks_in_order() {
 
 #[test]
 fn deadline_exits_124_and_names_the_stuck_task() {
-    let mut p = start(scenario("stuck"));
-    p.wait_for("ready");
-    p.signal(Signal::SIGTERM);
-    let exit = p.wait(Duration::from_secs(15));
+    let (exit, _) = run_until_signal(scenario("stuck"), &["ready"], Signal::SIGTERM);
     assert_eq!(exit.code, Some(124), "{exit}");
     assert!(exit.stderr.contains("deadline of 2.00s passed"), "{exit}");
     assert!(
@@ -97,10 +91,7 @@ fn deadline_exits_124_and_names_the_stuck_task() {
 
 #[test]
 fn deadline_does_not_wait_for_blocking_threads() {
-    let mut p = start(scenario("blocking"));
-    p.wait_for("ready");
-    p.signal(Signal::SIGINT);
-    let exit = p.wait(Duration::from_secs(15));
+    let (exit, _) = run_until_signal(scenario("blocking"), &["ready"], Signal::SIGINT);
     assert_eq!(exit.code, Some(124), "{exit}");
     assert!(exit.stderr.contains("task `blocker`"), "{exit}");
 }
@@ -179,10 +170,7 @@ fn a_program_whose_tasks_all_ended_exits_0_quietly() {
 
 #[test]
 fn a_long_drain_names_the_tasks_it_waits_for() {
-    let mut p = start(scenario("slow"));
-    p.wait_for("ready");
-    p.signal(Signal::SIGTERM);
-    let exit = p.wait(Duration::from_secs(15));
+    let (exit, _) = run_until_signal(scenario("slow"), &["ready"], Signal::SIGTERM);
     assert_eq!(exit.code, Some(0), "{exit}");
     assert!(exit.stderr.contains("still draining after"), "{exit}");
     assert!(
@@ -193,10 +181,11 @@ fn a_long_drain_names_the_tasks_it_waits_for() {
 
 #[test]
 fn env_timeout_overrides_the_configured_deadline() {
-    let mut p = start(scenario("stuck").env("GRACEFUL_TIMEOUT", "300ms"));
-    p.wait_for("ready");
-    p.signal(Signal::SIGTERM);
-    let exit = p.wait(Duration::from_secs(15));
+    let (exit, _) = run_until_signal(
+        scenario("stuck").env("GRACEFUL_TIMEOUT", "300ms"),
+        &["ready"],
+        Signal::SIGTERM,
+    );
     assert_eq!(exit.code, Some(124), "{exit}");
     assert!(exit.stderr.contains("deadline of 300ms passed"), "{exit}");
 }
@@ -239,4 +228,19 @@ fn a_bad_env_value_stops_start_up_naming_the_variable() {
             "{exit}"
         );
     }
+}
+
+#[test]
+fn a_signal_listed_twice_is_one_request() {
+    let (exit, _) = run_until_signal(scenario("listed-twice"), &["ready"], Signal::SIGINT);
+    assert_eq!(
+        exit.code,
+        Some(0),
+        "one SIGINT must drain, not force: {exit}"
+    );
+    assert!(
+        exit.stdout.contains(&"lingering stopped".to_string()),
+        "{exit}"
+    );
+    assert!(!exit.stderr.contains("second SIGINT"), "{exit}");
 }

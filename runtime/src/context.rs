@@ -11,9 +11,11 @@ use std::task::Poll;
 use tokio::sync::futures::Notified;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::lifecycle::State;
 use crate::report::Reason;
-use crate::scope::{Scope, State};
+use crate::scope::Scope;
 use crate::task::{TaskHandle, TaskOutput};
+use crate::tracked::Origin;
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -41,10 +43,24 @@ use crate::task::{TaskHandle, TaskOutput};
 /// ```
 #[derive(Clone)]
 pub struct Context {
-    pub(crate) scope: Arc<Scope>,
+    scope: Arc<Scope>,
 }
 
 impl Context {
+    pub(crate) fn new(scope: Arc<Scope>) -> Context {
+        Context { scope }
+    }
+
+    /// The one way into spawning: [`spawn`](Self::spawn), the task macro
+    /// and the runtime's root task all come through here.
+    pub(crate) fn spawn_at<F>(&self, origin: Origin, fut: F) -> TaskHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        self.scope.spawn(origin, fut)
+    }
+
     /// Completes when this scope is cancelled: at shutdown, after the lame
     /// duck and after the child scopes have drained.
     pub fn cancelled(&self) -> Cancelled<'_> {
@@ -100,7 +116,8 @@ impl Context {
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
-        self.scope.spawn(name.into(), Location::caller(), None, fut)
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, fut)
     }
 
     /// A child scope named `name`. It is drained, and its hooks run, before
@@ -114,9 +131,7 @@ impl Context {
     /// # });
     /// ```
     pub fn scope(&self, name: &str) -> Context {
-        Context {
-            scope: self.scope.child(name),
-        }
+        Context::new(self.scope.child(name))
     }
 
     /// Registers a teardown hook of this scope: `hook` runs at shutdown after
@@ -142,36 +157,36 @@ impl Context {
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.
     pub fn shutdown(&self) {
-        self.scope.shared.request(Reason::Requested);
+        self.scope.shared().request(Reason::Requested);
     }
 
     /// Why shutdown began, or `None` while running.
     pub fn reason(&self) -> Option<Reason> {
-        self.scope.shared.reason()
+        self.scope.shared().reason()
     }
 
     /// Where the process is: running, in its lame duck, or draining. A
     /// readiness check answers "ready" only in [`State::Running`].
     pub fn state(&self) -> State {
-        self.scope.shared.state()
+        self.scope.shared().state()
     }
 
     /// Completes as soon as shutdown is requested, before the lame duck:
     /// the moment to stop advertising readiness. Use
     /// [`cancelled`](Self::cancelled) to stop work.
     pub fn shutdown_requested(&self) -> WaitForCancellationFuture<'_> {
-        self.scope.shared.requested.cancelled()
+        self.scope.shared().requested.cancelled()
     }
 
     /// The scope's path from the root, such as `main/http`.
     pub fn path(&self) -> &str {
-        &self.scope.path
+        self.scope.path()
     }
 
     /// A child of this scope's cancellation token, for code that expects a
     /// plain `CancellationToken`. Cancelling it does not cancel the scope.
     pub fn token(&self) -> CancellationToken {
-        self.scope.token.child_token()
+        self.scope.token().child_token()
     }
 }
 
@@ -255,7 +270,7 @@ impl<F: Future> Future for RunUntilCancelled<'_, F> {
 impl<F> fmt::Debug for RunUntilCancelled<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunUntilCancelled")
-            .field("scope", &self.cancelled.scope.path)
+            .field("scope", &self.cancelled.scope.path())
             .finish_non_exhaustive()
     }
 }
@@ -263,7 +278,7 @@ impl<F> fmt::Debug for RunUntilCancelled<'_, F> {
 impl fmt::Debug for Cancelled<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cancelled")
-            .field("scope", &self.scope.path)
+            .field("scope", &self.scope.path())
             .finish_non_exhaustive()
     }
 }
@@ -271,7 +286,7 @@ impl fmt::Debug for Cancelled<'_> {
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
-            .field("scope", &self.scope.path)
+            .field("scope", &self.path())
             .field("cancelled", &self.is_cancelled())
             .field("state", &self.state())
             .finish()

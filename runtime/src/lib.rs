@@ -27,16 +27,20 @@
 )]
 
 mod context;
+mod lifecycle;
 mod report;
 mod runtime;
 mod scope;
 mod signal;
+mod supervisor;
+mod sync;
 mod task;
+mod tracked;
 
 pub use context::{Cancelled, Context, RunUntilCancelled};
+pub use lifecycle::State;
 pub use report::{Failure, FailureKind, Outcome, Reason, Report, Running};
-pub use runtime::{ConfigError, Flavor, LAME_DUCK_ENV, Runtime, TIMEOUT_ENV};
-pub use scope::State;
+pub use runtime::{ConfigError, Flavor, LAME_DUCK_ENV, MainFn, Runtime, TIMEOUT_ENV};
 pub use signal::{Signal, UnknownSignal};
 pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 
@@ -65,12 +69,11 @@ pub mod __private {
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutput,
     {
-        let fut = body(parent.clone());
-        parent.scope.spawn(
-            Cow::Borrowed(name),
-            Location::caller(),
-            Some(defined_at),
-            fut,
-        )
+        let origin = crate::tracked::Origin {
+            name: Cow::Borrowed(name),
+            spawned_at: Location::caller(),
+            defined_at: Some(defined_at),
+        };
+        parent.spawn_at(origin, body(parent.clone()))
     }
 }

@@ -1,19 +1,21 @@
-//! The builder that configures and runs the lifecycle: signals, lame duck,
-//! drain, deadline, report and exit code.
+//! The builder that configures the lifecycle (signals, lame duck,
+//! deadline, scheduler) and its entry points, which start `main` as the
+//! root task and hand it to the supervisor.
 
 use std::future::Future;
 use std::panic::Location;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::time::{sleep, sleep_until};
-use tokio_util::task::AbortOnDropHandle;
+use std::pin::Pin;
 
 use crate::context::Context;
-use crate::report::{Outcome, Reason, Report, Running, Secs, console};
-use crate::scope::{Scope, Shared, State, lock};
+use crate::lifecycle::Shared;
+use crate::report::{Report, console};
+use crate::scope::Scope;
 use crate::signal::{self, Signal};
-use crate::task::{MainOutput, remember_panic_locations};
+use crate::supervisor::{Limits, Supervisor};
+use crate::task::{MainOutput, TaskOutput, remember_panic_locations};
+use crate::tracked::Origin;
 
 /// The environment variable that overrides the shutdown deadline.
 pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
@@ -123,8 +125,14 @@ impl Runtime {
 
     /// The signals that start a shutdown; an empty set installs no handler.
     pub fn signals(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
-        self.signals = signals.into_iter().collect();
-        self.signals.dedup();
+        // Each signal once, wherever it is repeated: two listeners for one
+        // signal would turn one delivery into a request and a forced exit.
+        self.signals.clear();
+        for sig in signals {
+            if !self.signals.contains(&sig) {
+                self.signals.push(sig);
+            }
+        }
         self
     }
 
@@ -194,17 +202,9 @@ impl Runtime {
     /// At the deadline or a forced exit, nothing more is awaited: blocking
     /// threads and stuck tasks are abandoned by the exit.
     #[track_caller]
-    pub fn run<F, Fut>(self, main: F) -> !
-    where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
-        let at = Location::caller();
-        let code = match self
-            .env_overrides()
-            .and_then(|rt| rt.try_block_on(main, at))
-        {
+    pub fn run(self, main: impl MainFn) -> ! {
+        let main = RootTask::new(main, Location::caller());
+        let code = match self.env_overrides().and_then(|rt| rt.try_block_on(main)) {
             Ok(report) => {
                 if report.worth_printing() {
                     console(format_args!("{report}"));
@@ -232,28 +232,14 @@ impl Runtime {
     /// assert_eq!(report.failures[0].task, "fails");
     /// ```
     #[track_caller]
-    pub fn block_on<F, Fut>(self, main: F) -> Report
-    where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
-        match self.try_block_on(main, Location::caller()) {
+    pub fn block_on(self, main: impl MainFn) -> Report {
+        match self.try_block_on(RootTask::new(main, Location::caller())) {
             Ok(report) => report,
             Err(e) => panic!("graceful: {e}"),
         }
     }
 
-    fn try_block_on<F, Fut>(
-        self,
-        main: F,
-        at: &'static Location<'static>,
-    ) -> Result<Report, ConfigError>
-    where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
+    fn try_block_on(self, main: RootTask<'_>) -> Result<Report, ConfigError> {
         let mut builder = match self.flavor {
             Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
             Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
@@ -262,7 +248,7 @@ impl Runtime {
             builder.worker_threads(n);
         }
         let rt = builder.enable_all().build()?;
-        let report = rt.block_on(self.try_supervise(main, at));
+        let report = rt.block_on(self.try_supervise(main));
         // Abandon whatever still runs (stuck tasks, blocking threads).
         rt.shutdown_background();
         report
@@ -273,48 +259,31 @@ impl Runtime {
     /// exit it returns at once; stuck tasks keep running in that runtime.
     /// Panics if a signal handler cannot be installed.
     #[track_caller]
-    pub fn supervise<F, Fut>(self, main: F) -> impl Future<Output = Report>
-    where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
+    pub fn supervise(self, main: impl MainFn) -> impl Future<Output = Report> {
         let at = Location::caller();
         async move {
-            match self.try_supervise(main, at).await {
+            match self.try_supervise(RootTask::new(main, at)).await {
                 Ok(report) => report,
                 Err(e) => panic!("graceful: {e}"),
             }
         }
     }
 
-    async fn try_supervise<F, Fut>(
-        self,
-        main: F,
-        at: &'static Location<'static>,
-    ) -> Result<Report, ConfigError>
-    where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
+    async fn try_supervise(self, main: RootTask<'_>) -> Result<Report, ConfigError> {
         remember_panic_locations();
         let signals = signal::listen(&self.signals)?;
         let shared = Shared::new(!self.lame_duck.is_zero(), tokio::runtime::Handle::current());
         let root = Scope::root(shared.clone(), "main");
-        let ctx = Context {
-            scope: root.clone(),
-        };
-        let body = main(ctx.clone());
-        root.spawn(
-            "main".into(),
-            at,
-            None,
-            async move { MainResult(body.await) },
-        );
+        main.start(Context::new(root.clone()));
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
+        let limits = Limits {
+            timeout: self.timeout,
+            lame_duck: self.lame_duck,
+            force_on_second_signal: self.force_on_second_signal,
+            progress_every: self.progress_every,
+        };
         Ok(Supervisor {
-            cfg: self,
+            limits,
             shared,
             root,
             signals,
@@ -324,164 +293,67 @@ impl Runtime {
     }
 }
 
-/// `main`'s output seen as a task output, so `main` is tracked and reported
-/// like any task.
-struct MainResult<T>(T);
+/// What [`Runtime::run`], [`Runtime::block_on`] and [`Runtime::supervise`]
+/// run as `main`: a function or closure that takes the root [`Context`] and
+/// returns a `Send + 'static` future whose output is a [`MainOutput`] (`()`
+/// or `Result<(), E>` with `E: Debug`). Implemented for every such function;
+/// there is nothing to implement by hand.
+///
+/// ```
+/// use graceful_runtime::{Context, Runtime};
+///
+/// async fn app(ctx: Context) -> Result<(), String> {
+///     ctx.shutdown();
+///     Ok(())
+/// }
+/// assert_eq!(Runtime::new().signals([]).block_on(app).exit_code(), 0);
+/// ```
+pub trait MainFn: FnOnce(Context) -> <Self as MainFn>::Future {
+    /// The future `main` returns.
+    type Future: Future<Output: MainOutput> + Send + 'static;
+}
 
-impl<T: MainOutput> crate::task::TaskOutput for MainResult<T> {
+impl<F, Fut> MainFn for F
+where
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output: MainOutput> + Send + 'static,
+{
+    type Future = Fut;
+}
+
+/// `main`, erased once at the entry point, so that what runs it is not
+/// generic, with where it was called from (the root task's spawn site).
+struct RootTask<'a> {
+    start: Box<dyn FnOnce(Context) -> MainFuture + 'a>,
+    at: &'static Location<'static>,
+}
+
+type MainFuture = Pin<Box<dyn Future<Output = MainResult> + Send>>;
+
+impl<'a> RootTask<'a> {
+    fn new(main: impl MainFn + 'a, at: &'static Location<'static>) -> Self {
+        RootTask {
+            start: Box::new(move |ctx| {
+                let body = main(ctx);
+                Box::pin(async move { MainResult(body.await.failure()) })
+            }),
+            at,
+        }
+    }
+
+    /// Runs `main`'s body as the root task, tracked and reported like any task.
+    fn start(self, ctx: Context) {
+        let body = (self.start)(ctx.clone());
+        let origin = Origin::new("main".into(), self.at);
+        ctx.spawn_at(origin, body);
+    }
+}
+
+/// `main`'s failure, if any, seen as a task output.
+struct MainResult(Option<String>);
+
+impl TaskOutput for MainResult {
     fn failure(&self) -> Option<String> {
-        self.0.failure()
-    }
-}
-
-struct Supervisor {
-    cfg: Runtime,
-    shared: std::sync::Arc<Shared>,
-    root: std::sync::Arc<Scope>,
-    signals: mpsc::UnboundedReceiver<Signal>,
-}
-
-impl Supervisor {
-    async fn run(mut self) -> Report {
-        let shared = self.shared.clone();
-        tokio::select! {
-            Some(sig) = self.signals.recv() => shared.request(Reason::Signal(sig)),
-            () = shared.requested.cancelled() => {}
-            () = self.root.all_ended() => shared.request(Reason::Finished),
-        }
-        let (reason, triggered) = shared
-            .reason
-            .get()
-            .cloned()
-            .expect("a reason is set with the request");
-        let deadline = triggered + self.cfg.timeout;
-        self.announce(&reason);
-
-        if shared.state() == State::LameDuck {
-            tracing::info!(delay = ?self.cfg.lame_duck, "lame duck: not ready, still serving");
-            let lame_duck = sleep(self.cfg.lame_duck);
-            tokio::pin!(lame_duck);
-            loop {
-                tokio::select! {
-                    () = &mut lame_duck => break,
-                    () = shared.failed.cancelled() => break,
-                    () = self.root.all_ended() => break,
-                    () = sleep_until(deadline) => return self.abort(Outcome::DeadlineExceeded { timeout: self.cfg.timeout }),
-                    Some(sig) = self.signals.recv() => if let Some(report) = self.second_signal(sig) { return report },
-                }
-            }
-        }
-
-        shared.set_state(State::Draining);
-        tracing::info!("draining");
-        let drain = {
-            let root = self.root.clone();
-            async move {
-                // On a worker: the wake-ups of a large scope's tasks are then
-                // pushed to that worker's queue rather than the shared one.
-                // Aborted if the deadline passes first.
-                let drain = root.shared.handle.spawn(root.clone().drain());
-                let _ = AbortOnDropHandle::new(drain).await;
-                // Tasks started after their scope drained (rare) are awaited too.
-                root.all_ended().await;
-            }
-        };
-        tokio::pin!(drain);
-        let every = self.cfg.progress_every;
-        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            tokio::select! {
-                () = &mut drain => break,
-                () = sleep_until(deadline) => return self.abort(Outcome::DeadlineExceeded { timeout: self.cfg.timeout }),
-                Some(sig) = self.signals.recv() => if let Some(report) = self.second_signal(sig) { return report },
-                _ = progress.tick() => self.progress(triggered),
-            }
-        }
-        let report = self.report(Outcome::Completed, Vec::new());
-        tracing::info!(took = ?report.shutdown_took, failures = report.failures.len(), "shutdown complete");
-        report
-    }
-
-    fn announce(&self, reason: &Reason) {
-        tracing::info!(%reason, timeout = ?self.cfg.timeout, "shutdown started");
-        match reason {
-            Reason::Finished => {}
-            Reason::Signal(sig) if self.cfg.force_on_second_signal => console(format_args!(
-                "graceful: {reason}, shutting down (deadline {}); send {sig} again to force exit",
-                Secs(self.cfg.timeout)
-            )),
-            _ => console(format_args!(
-                "graceful: {reason}, shutting down (deadline {})",
-                Secs(self.cfg.timeout)
-            )),
-        }
-    }
-
-    /// A signal during shutdown: the forced-exit report, or `None` if forcing is off.
-    fn second_signal(&self, sig: Signal) -> Option<Report> {
-        if self.cfg.force_on_second_signal {
-            tracing::warn!(signal = %sig, "second signal: forcing exit");
-            Some(self.abort(Outcome::Forced(sig)))
-        } else {
-            tracing::warn!(signal = %sig, "signal ignored: already shutting down");
-            None
-        }
-    }
-
-    fn progress(&self, triggered: tokio::time::Instant) {
-        let running = self.running();
-        let names: Vec<String> = running
-            .iter()
-            .map(|r| format!("`{}` ({})", r.name, r.scope))
-            .collect();
-        tracing::warn!(tasks = ?names, elapsed = ?triggered.elapsed(), "still draining");
-        console(format_args!(
-            "graceful: still draining after {}, waiting for: {}",
-            Secs(triggered.elapsed()),
-            names.join(", ")
-        ));
-    }
-
-    fn running(&self) -> Vec<Running> {
-        let mut running = Vec::new();
-        self.root.running(&mut running);
-        running
-    }
-
-    fn abort(&self, outcome: Outcome) -> Report {
-        let report = self.report(outcome, self.running());
-        match outcome {
-            Outcome::DeadlineExceeded { timeout } => {
-                tracing::error!(
-                    ?timeout,
-                    still_running = report.still_running.len(),
-                    "shutdown deadline passed"
-                )
-            }
-            _ => tracing::error!(
-                still_running = report.still_running.len(),
-                "exit forced by a second signal"
-            ),
-        }
-        for r in &report.still_running {
-            tracing::error!(task = %r.name, scope = %r.scope, spawned_at = %r.spawned_at, "still running at exit");
-        }
-        report
-    }
-
-    fn report(&self, outcome: Outcome, still_running: Vec<Running>) -> Report {
-        let (reason, triggered) = self
-            .shared
-            .reason
-            .get()
-            .cloned()
-            .expect("shutdown has a reason");
-        Report {
-            reason,
-            outcome,
-            failures: lock(&self.shared.failures).clone(),
-            still_running,
-            shutdown_took: triggered.elapsed(),
-        }
+        self.0.clone()
     }
 }

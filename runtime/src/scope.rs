@@ -1,144 +1,49 @@
-//! Scopes: a tree of cancellation tokens and task trackers that drains
-//! children before parents, then runs the scope's deferred hooks.
+//! Scopes: a tree of groups of tasks, each with its own cancellation and
+//! teardown hooks, drained children first, then its own tasks, then its
+//! hooks, last registered first.
+//!
+//! # Invariants
+//!
+//! - **Cancelled is one fact**: `cancelled_at`, set once. `notify` (woken
+//!   right after it is set) and the optional `CancellationToken` handed out
+//!   by [`Scope::token`] only tell waiters about it.
+//! - `cancelled_at` is set under the scope's `inner` lock, and a child is
+//!   added under that lock too: a child is either born cancelled or in the
+//!   list that [`Scope::cancel`] walks, so no child of a cancelled scope is
+//!   ever left running uncancelled.
+//! - The tracker is closed from birth, so `wait` completes whenever no task
+//!   of the scope runs (the drain and "every task ended" both want that).
+//!   A task spawned into a cancelled scope still runs and is awaited.
+//! - Hooks run once, after the scope's tasks ended; a hook deferred after
+//!   that runs at once as a task (`hooks_done`).
+//! - Children are pruned (dropped when nothing refers to them any more)
+//!   only before a drain began, so the drain's index into the list of
+//!   children stays valid.
+//!
+//! # Lock order
+//!
+//! A parent's `inner` before a child's `inner` (pruning, `busy`, `running`
+//! and `child` hold the parent's while they lock children). The registry's
+//! `live` lock and the process-wide failures lock are leaves: nothing else
+//! is locked while they are held. No lock is held across an `.await`.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::task::{Poll, ready};
-use tokio::sync::Notify;
-use tokio::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures_util::FutureExt as _;
-use futures_util::future::CatchUnwind;
-use slab::Slab;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use crate::report::{Failure, FailureKind, Reason, Running, Site};
+use crate::lifecycle::Shared;
+use crate::report::{FailureKind, Running};
+use crate::sync::lock;
 use crate::task::{Panic, TaskHandle, TaskOutput};
-
-/// Where the process is in its lifecycle, for readiness checks.
-///
-/// ```
-/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-/// use graceful_runtime::State;
-/// assert_eq!(ctx.state(), State::Running);
-/// ctx.shutdown();
-/// assert_ne!(ctx.state(), State::Running); // readiness answers 503 from now on
-/// # });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum State {
-    /// Serving normally: ready.
-    Running,
-    /// Shutdown was requested; nothing is cancelled yet so load balancers can
-    /// stop sending traffic. Not ready.
-    LameDuck,
-    /// Scopes are being cancelled and drained, and hooks run. Not ready.
-    Draining,
-}
-
-impl State {
-    fn from_u8(v: u8) -> State {
-        match v {
-            0 => State::Running,
-            1 => State::LameDuck,
-            _ => State::Draining,
-        }
-    }
-}
-
-/// What every scope of one runtime shares.
-pub(crate) struct Shared {
-    /// Cancelled when shutdown is requested (signal, `shutdown()`, failure).
-    pub(crate) requested: CancellationToken,
-    /// Cancelled at the first failure, to cut a lame duck short.
-    pub(crate) failed: CancellationToken,
-    pub(crate) reason: OnceLock<(Reason, Instant)>,
-    state: AtomicU8,
-    /// Counts spawns, so that a search for running tasks across the scopes
-    /// can tell whether a task was started while it looked.
-    spawns: Epoch,
-    pub(crate) failures: Mutex<Vec<Failure>>,
-    /// Whether a request should pass through the lame duck first.
-    lame_duck: bool,
-    /// The runtime tasks are spawned on, so a `Context` works from any thread.
-    pub(crate) handle: tokio::runtime::Handle,
-}
-
-impl Shared {
-    pub(crate) fn new(lame_duck: bool, handle: tokio::runtime::Handle) -> Arc<Shared> {
-        Arc::new(Shared {
-            requested: CancellationToken::new(),
-            failed: CancellationToken::new(),
-            reason: OnceLock::new(),
-            state: AtomicU8::new(State::Running as u8),
-            spawns: Epoch::default(),
-            failures: Mutex::new(Vec::new()),
-            lame_duck,
-            handle,
-        })
-    }
-
-    /// Starts the shutdown; the first reason wins, later ones are ignored.
-    pub(crate) fn request(&self, reason: Reason) {
-        let lame = self.lame_duck && reason.allows_lame_duck();
-        if self.reason.set((reason, Instant::now())).is_ok() {
-            let state = if lame {
-                State::LameDuck
-            } else {
-                State::Draining
-            };
-            self.state.store(state as u8, Ordering::Release);
-            self.requested.cancel();
-        }
-    }
-
-    pub(crate) fn set_state(&self, state: State) {
-        self.state.store(state as u8, Ordering::Release);
-    }
-
-    pub(crate) fn state(&self) -> State {
-        State::from_u8(self.state.load(Ordering::Acquire))
-    }
-
-    pub(crate) fn reason(&self) -> Option<Reason> {
-        self.reason.get().map(|(r, _)| r.clone())
-    }
-
-    /// Keeps a failure for the report and starts the shutdown (errgroup).
-    pub(crate) fn fail(&self, failure: Failure) {
-        tracing::error!(
-            task = %failure.task,
-            scope = %failure.scope,
-            error = %failure.kind,
-            "task failed"
-        );
-        let task = failure.task.clone();
-        lock(&self.failures).push(failure);
-        self.failed.cancel();
-        self.request(Reason::Failed { task });
-    }
-}
-
-/// A counter on a cache line of its own: spawns bump it, task exits never
-/// touch it.
-#[derive(Default)]
-#[repr(align(64))]
-struct Epoch(AtomicU64);
-
-/// A live task or running hook, as the report will name it.
-struct Entry {
-    name: Cow<'static, str>,
-    hook: bool,
-    spawned_at: &'static Location<'static>,
-    defined_at: Option<&'static Site>,
-    since: Option<Instant>,
-}
+use crate::tracked::{Entry, Guarded, Origin, Registry};
 
 type Hook = (
     Cow<'static, str>,
@@ -156,130 +61,32 @@ struct Inner {
     hooks_done: bool,
     /// Children already drained by a drain of this scope.
     drained_children: usize,
+    /// Handed out by [`Scope::token`], created on first use.
+    token: Option<CancellationToken>,
 }
 
 pub(crate) struct Scope {
-    pub(crate) path: String,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) token: CancellationToken,
-    pub(crate) tracker: TaskTracker,
-    /// Set when the scope is cancelled, before `notify` wakes the waiters:
-    /// the flag `Context::is_cancelled` reads without taking a lock.
+    tracker: TaskTracker,
+    /// When the scope was cancelled: the flag `Context::is_cancelled` reads
+    /// without taking a lock. Set before `notify` wakes the waiters.
     cancelled_at: OnceLock<Instant>,
+    /// The path, the lifecycle, and the live tasks.
     registry: Arc<Registry>,
-    /// Woken once, at cancellation. Every `Context::cancelled` waits here
-    /// rather than on `token`, whose `is_cancelled` takes a lock that every
-    /// task of the scope would contend for when woken.
+    /// Woken once, at cancellation. Every `Context::cancelled` waits here:
+    /// a `CancellationToken`'s wait would take a lock that every task of the
+    /// scope contends for when woken.
     pub(crate) notify: Notify,
     inner: Mutex<Inner>,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Poisoning cannot leave our tables half-updated; keep going.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The running tasks and hooks of one scope, for the report. Tasks hold this
-/// rather than the scope, so that a task's exit writes to this lock only and
-/// not to the scope's reference count as well.
-struct Registry {
-    scope: Weak<Scope>,
-    live: Mutex<Slab<Entry>>,
-}
-
-/// Keeps a task listed as running until its future ends or is dropped
-/// (abort, runtime shutdown).
-struct Registration {
-    registry: Arc<Registry>,
-    key: usize,
-}
-
-impl Registration {
-    fn fail(&self, kind: FailureKind) {
-        let (task, spawned_at) = {
-            let live = lock(&self.registry.live);
-            let e = &live[self.key];
-            (e.name.to_string(), e.spawned_at.to_string())
-        };
-        if let Some(scope) = self.registry.scope.upgrade() {
-            scope.shared.fail(Failure {
-                task,
-                scope: scope.path.clone(),
-                spawned_at,
-                kind,
-            });
-        }
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let entry = lock(&self.registry.live).remove(self.key);
-        if let Some(started) = entry.since.filter(|_| !entry.hook) {
-            tracing::debug!(
-                task = %entry.name,
-                scope = %self.registry.scope.upgrade().map_or_else(String::new, |s| s.path.clone()),
-                elapsed = ?started.elapsed(),
-                "task finished"
-            );
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A task's future with its failures reported. Written out rather than
-    /// as an `async` block, which would store the task's future twice (once
-    /// captured, once inside `catch_unwind`) and double its size.
-    struct Guarded<F> {
-        #[pin]
-        fut: CatchUnwind<AssertUnwindSafe<F>>,
-        registration: Registration,
-    }
-}
-
-impl<F> Future for Guarded<F>
-where
-    F: Future,
-    F::Output: TaskOutput,
-{
-    type Output = Result<F::Output, Panic>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        Poll::Ready(match ready!(this.fut.poll(cx)) {
-            Ok(output) => {
-                if let Some(error) = output.failure() {
-                    this.registration.fail(FailureKind::Error(error));
-                }
-                Ok(output)
-            }
-            Err(payload) => {
-                let panic = Panic::from_payload(payload);
-                this.registration.fail(FailureKind::Panic(panic.clone()));
-                Err(panic)
-            }
-        })
-    }
-}
-
 impl Scope {
     fn new(path: String, shared: Arc<Shared>) -> Arc<Scope> {
-        // Closed from the start: `wait` completes whenever the tracker is
-        // empty, which both the drain and `all_ended` want.
         let tracker = TaskTracker::new();
         tracker.close();
-        Arc::new_cyclic(|scope| Scope {
-            path,
-            shared,
-            // Not a child of the parent's token: `cancel` reaches the child
-            // scopes itself, flag and waiters included.
-            token: CancellationToken::new(),
+        Arc::new(Scope {
             tracker,
             cancelled_at: OnceLock::new(),
-            registry: Arc::new(Registry {
-                scope: scope.clone(),
-                live: Mutex::default(),
-            }),
+            registry: Arc::new(Registry::new(path, shared)),
             notify: Notify::new(),
             inner: Mutex::new(Inner::default()),
         })
@@ -289,11 +96,17 @@ impl Scope {
         Scope::new(name.to_owned(), shared)
     }
 
+    pub(crate) fn path(&self) -> &str {
+        &self.registry.path
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.registry.shared
+    }
+
     pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<Scope> {
-        let child = Scope::new(format!("{}/{}", self.path, name), self.shared.clone());
+        let child = Scope::new(format!("{}/{name}", self.path()), self.shared().clone());
         let mut inner = lock(&self.inner);
-        // Checked under the lock `cancel` sets the flag under: a child is
-        // either born cancelled or reached by its parent's cancellation.
         if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
             child.cancel();
@@ -317,52 +130,28 @@ impl Scope {
         inner.hooks.is_empty() && inner.children.iter().all(Scope::is_spent)
     }
 
-    fn register(&self, entry: Entry) -> Registration {
-        let key = lock(&self.registry.live).insert(entry);
-        Registration {
-            registry: self.registry.clone(),
-            key,
-        }
-    }
-
     /// Starts `fut` as a tracked task of this scope.
-    pub(crate) fn spawn<F>(
-        self: &Arc<Self>,
-        name: Cow<'static, str>,
-        spawned_at: &'static Location<'static>,
-        defined_at: Option<&'static Site>,
-        fut: F,
-    ) -> TaskHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, origin: Origin, fut: F) -> TaskHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
         let since = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        let registration = self.register(Entry {
-            name,
+        let registration = self.registry.register(Entry {
+            origin,
             hook: false,
-            spawned_at,
-            defined_at,
             since,
         });
-        let task = Guarded {
-            fut: AssertUnwindSafe(fut).catch_unwind(),
-            registration,
-        };
-        let task = self.tracker.track_future(task);
+        let task = self.tracker.track_future(Guarded::new(fut, registration));
         // After the tracker counts the task (see `all_ended`).
-        self.shared.spawns.0.fetch_add(1, Ordering::SeqCst);
+        self.shared().count_spawn();
         TaskHandle {
-            join: self.shared.handle.spawn(task),
+            join: self.shared().handle.spawn(task),
         }
     }
 
-    pub(crate) fn defer<F>(
-        self: &Arc<Self>,
-        name: Cow<'static, str>,
-        at: &'static Location<'static>,
-        hook: F,
-    ) where
+    pub(crate) fn defer<F>(&self, name: Cow<'static, str>, at: &'static Location<'static>, hook: F)
+    where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
@@ -370,34 +159,43 @@ impl Scope {
         if inner.hooks_done {
             drop(inner);
             // Too late to run in order: run at once, still tracked and reported.
-            self.spawn(name, at, None, hook);
+            let origin = Origin::new(name, at);
+            self.spawn(origin, hook);
             return;
         }
         let hook = async move { hook.await.failure() };
         inner.hooks.push((name, at, Box::pin(hook)));
     }
 
-    pub(crate) fn cancelled_at(&self) -> Option<Instant> {
-        self.cancelled_at.get().copied()
-    }
-
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled_at.get().is_some()
+    }
+
+    /// A token cancelled with this scope, for code that wants one.
+    pub(crate) fn token(&self) -> CancellationToken {
+        let mut inner = lock(&self.inner);
+        let token = inner.token.get_or_insert_with(CancellationToken::new);
+        if self.is_cancelled() {
+            token.cancel();
+        }
+        token.clone()
     }
 
     /// Cancels this scope's tasks and those of every child scope not
     /// cancelled yet (a child created after the drain took the list of
     /// children). The flag is set before the waiters wake.
-    fn cancel(&self) {
-        let children = {
+    pub(crate) fn cancel(&self) {
+        let (children, token) = {
             let inner = lock(&self.inner);
             if self.cancelled_at.set(Instant::now()).is_err() {
                 return;
             }
-            inner.children.clone()
+            (inner.children.clone(), inner.token.clone())
         };
         self.notify.notify_waiters();
-        self.token.cancel();
+        if let Some(token) = token {
+            token.cancel();
+        }
         for child in children {
             child.cancel();
         }
@@ -409,12 +207,12 @@ impl Scope {
     /// instead would cost every task's exit a write to a shared cache line.
     pub(crate) async fn all_ended(self: &Arc<Self>) {
         loop {
-            let spawns = self.shared.spawns.0.load(Ordering::SeqCst);
+            let spawns = self.shared().spawned();
             match self.busy() {
                 Some(scope) => scope.tracker.wait().await,
                 // A task started while we looked may sit in a scope already
                 // looked at; look again.
-                None if self.shared.spawns.0.load(Ordering::SeqCst) != spawns => {}
+                None if self.shared().spawned() != spawns => {}
                 None => return,
             }
         }
@@ -442,7 +240,7 @@ impl Scope {
                 };
                 let new_children = !children.is_empty();
                 // Sibling subtrees drain in parallel, each on its own task.
-                let handle = &self.shared.handle;
+                let handle = &self.shared().handle;
                 let drains: Vec<_> = children
                     .into_iter()
                     .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
@@ -452,7 +250,7 @@ impl Scope {
                 }
                 if !own_cancelled {
                     own_cancelled = true;
-                    tracing::info!(scope = %self.path, tasks = self.tracker.len(), "draining scope");
+                    tracing::info!(scope = %self.path(), tasks = self.tracker.len(), "draining scope");
                     self.cancel();
                 } else if !new_children {
                     break;
@@ -460,11 +258,11 @@ impl Scope {
                 self.tracker.wait().await;
             }
             self.run_hooks().await;
-            tracing::debug!(scope = %self.path, "scope drained");
+            tracing::debug!(scope = %self.path(), "scope drained");
         })
     }
 
-    async fn run_hooks(self: &Arc<Self>) {
+    async fn run_hooks(&self) {
         loop {
             let Some((name, at, hook)) = ({
                 let mut inner = lock(&self.inner);
@@ -474,12 +272,10 @@ impl Scope {
             }) else {
                 return;
             };
-            tracing::info!(hook = %name, scope = %self.path, "running hook");
-            let registration = self.register(Entry {
-                name,
+            tracing::info!(hook = %name, scope = %self.path(), "running hook");
+            let registration = self.registry.register(Entry {
+                origin: Origin::new(name, at),
                 hook: true,
-                spawned_at: at,
-                defined_at: None,
                 since: Some(Instant::now()),
             });
             match AssertUnwindSafe(hook).catch_unwind().await {
@@ -492,42 +288,50 @@ impl Scope {
 
     /// Every task and hook of this scope and its children still running.
     pub(crate) fn running(&self, out: &mut Vec<Running>) {
-        let cancelled_at = self.cancelled_at();
-        out.extend(lock(&self.registry.live).iter().map(|(_, e)| Running {
-            name: e.name.to_string(),
-            hook: e.hook,
-            scope: self.path.clone(),
-            spawned_at: e.spawned_at.to_string(),
-            defined_at: e.defined_at.map(Site::to_string),
-            waiting: if e.hook { e.since } else { cancelled_at }.map(|t| t.elapsed()),
-        }));
+        self.registry.running(self.cancelled_at.get().copied(), out);
         for child in &lock(&self.inner).children {
             child.running(out);
         }
+    }
+
+    /// How many child scopes this scope keeps (finished ones are pruned).
+    #[cfg(test)]
+    fn children(&self) -> usize {
+        lock(&self.inner).children.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::size_of;
 
-    fn guarded_size<F: Future>(_: &F) -> usize {
-        size_of::<Guarded<F>>()
+    /// A scope per connection or per request, dropped when done, does not
+    /// grow the tree: the parent keeps a bounded number of children.
+    #[tokio::test]
+    async fn spent_child_scopes_are_pruned() {
+        let shared = Shared::new(false, tokio::runtime::Handle::current());
+        let root = Scope::root(shared, "main");
+        let mut peak = 0;
+        for _ in 0..10_000 {
+            let conn = root.child("conn");
+            let origin = Origin::new("request".into(), Location::caller());
+            let _ = conn.spawn(origin, std::future::ready(())).await;
+            drop(conn);
+            peak = peak.max(root.children());
+        }
+        assert!(peak <= 32, "the parent kept {peak} children");
     }
 
-    /// The task wrapper stores the task's future once: an `async` block
-    /// awaiting `catch_unwind(fut)` would store it twice.
-    #[test]
-    fn the_wrapper_adds_two_words_to_a_task() {
-        let fut = async {
-            let buf = [7u8; 512];
-            tokio::task::yield_now().await;
-            buf.len()
-        };
-        assert_eq!(
-            guarded_size(&fut),
-            size_of_val(&fut) + 2 * size_of::<usize>()
-        );
+    /// A child that is still referred to is not pruned.
+    #[tokio::test]
+    async fn live_child_scopes_are_kept() {
+        let shared = Shared::new(false, tokio::runtime::Handle::current());
+        let root = Scope::root(shared, "main");
+        let kept: Vec<_> = (0..100).map(|_| root.child("kept")).collect();
+        for _ in 0..1_000 {
+            drop(root.child("dropped"));
+        }
+        assert!(root.children() >= kept.len());
+        assert!(root.children() < kept.len() + 250, "{}", root.children());
     }
 }

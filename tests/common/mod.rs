@@ -14,6 +14,36 @@ pub use nix::sys::signal::Signal;
 /// Generous bound for anything that should take well under a second.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Generous bound for a graceful exit after a signal.
+pub const EXIT: Duration = Duration::from_secs(15);
+
+/// Starts `cmd`, waits for stdout lines containing each of `lines` in
+/// order, sends `sig`, and returns the exit (within [`EXIT`]) and how long
+/// it took after the signal.
+pub fn run_until_signal(
+    cmd: impl BorrowMut<Command>,
+    lines: &[&str],
+    sig: Signal,
+) -> (Exit, Duration) {
+    let mut p = start(cmd);
+    for line in lines {
+        p.wait_for(line);
+    }
+    let sent = Instant::now();
+    p.signal(sig);
+    let exit = p.wait(EXIT);
+    (exit, sent.elapsed())
+}
+
+/// The number at the end of the stdout line containing `needle`.
+pub fn count(exit: &Exit, needle: &str) -> u64 {
+    let line = &exit.stdout[exit.line(needle)];
+    line.split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .next_back()
+        .unwrap_or_else(|| panic!("no number in {line:?}\n{exit}"))
+}
+
 /// The path of an example binary that `cargo test` built beside this test.
 pub fn example_path(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test binary path");

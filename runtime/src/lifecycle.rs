@@ -1,0 +1,146 @@
+//! The process-wide lifecycle: where the process is ([`State`]), why the
+//! shutdown began, and every failure so far. One [`Shared`] per runtime,
+//! reached by every scope; it alone writes the state.
+
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::report::{Failure, Reason};
+use crate::sync::lock;
+
+/// Where the process is in its lifecycle, for readiness checks.
+///
+/// ```
+/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+/// use graceful_runtime::State;
+/// assert_eq!(ctx.state(), State::Running);
+/// ctx.shutdown();
+/// assert_ne!(ctx.state(), State::Running); // readiness answers 503 from now on
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Serving normally: ready.
+    Running,
+    /// Shutdown was requested; nothing is cancelled yet so load balancers can
+    /// stop sending traffic. Not ready.
+    LameDuck,
+    /// Scopes are being cancelled and drained, and hooks run. Not ready.
+    Draining,
+}
+
+impl State {
+    fn from_u8(v: u8) -> State {
+        match v {
+            0 => State::Running,
+            1 => State::LameDuck,
+            _ => State::Draining,
+        }
+    }
+}
+
+/// What every scope of one runtime shares.
+pub(crate) struct Shared {
+    /// Cancelled when shutdown is requested (signal, `shutdown()`, failure).
+    pub(crate) requested: CancellationToken,
+    /// Cancelled at the first failure, to cut a lame duck short.
+    pub(crate) failed: CancellationToken,
+    reason: OnceLock<(Reason, Instant)>,
+    state: AtomicU8,
+    /// Counts spawns, so that a search for running tasks across the scopes
+    /// can tell whether a task was started while it looked.
+    spawns: Epoch,
+    failures: Mutex<Vec<Failure>>,
+    /// Whether a request should pass through the lame duck first.
+    lame_duck: bool,
+    /// The runtime tasks are spawned on, so a `Context` works from any thread.
+    pub(crate) handle: tokio::runtime::Handle,
+}
+
+/// A counter on a cache line of its own: spawns bump it, task exits never
+/// touch it.
+#[derive(Default)]
+#[repr(align(64))]
+struct Epoch(AtomicU64);
+
+impl Shared {
+    pub(crate) fn new(lame_duck: bool, handle: tokio::runtime::Handle) -> Arc<Shared> {
+        Arc::new(Shared {
+            requested: CancellationToken::new(),
+            failed: CancellationToken::new(),
+            reason: OnceLock::new(),
+            state: AtomicU8::new(State::Running as u8),
+            spawns: Epoch::default(),
+            failures: Mutex::new(Vec::new()),
+            lame_duck,
+            handle,
+        })
+    }
+
+    /// Starts the shutdown; the first reason wins, later ones are ignored.
+    /// The state becomes [`State::LameDuck`] if a lame duck is configured and
+    /// the reason allows one, [`State::Draining`] otherwise.
+    pub(crate) fn request(&self, reason: Reason) {
+        let lame = self.lame_duck && reason.allows_lame_duck();
+        if self.reason.set((reason, Instant::now())).is_ok() {
+            let state = if lame {
+                State::LameDuck
+            } else {
+                State::Draining
+            };
+            self.state.store(state as u8, Ordering::Release);
+            self.requested.cancel();
+        }
+    }
+
+    /// The lame duck is over (or there was none): the drain begins.
+    pub(crate) fn begin_drain(&self) {
+        self.state.store(State::Draining as u8, Ordering::Release);
+    }
+
+    pub(crate) fn state(&self) -> State {
+        State::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn reason(&self) -> Option<Reason> {
+        self.reason.get().map(|(r, _)| r.clone())
+    }
+
+    /// Why and when the shutdown began, once it has.
+    pub(crate) fn triggered(&self) -> Option<(Reason, Instant)> {
+        self.reason.get().cloned()
+    }
+
+    /// Keeps a failure for the report and starts the shutdown (errgroup).
+    pub(crate) fn fail(&self, failure: Failure) {
+        tracing::error!(
+            task = %failure.task,
+            scope = %failure.scope,
+            error = %failure.kind,
+            "task failed"
+        );
+        let task = failure.task.clone();
+        lock(&self.failures).push(failure);
+        self.failed.cancel();
+        self.request(Reason::Failed { task });
+    }
+
+    /// Every failure so far, in order.
+    pub(crate) fn failures(&self) -> Vec<Failure> {
+        lock(&self.failures).clone()
+    }
+
+    /// Counts a spawn; called after the scope's tracker counts the task.
+    pub(crate) fn count_spawn(&self) {
+        self.spawns.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many tasks were spawned so far.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.spawns.0.load(Ordering::SeqCst)
+    }
+}

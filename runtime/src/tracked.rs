@@ -1,0 +1,202 @@
+//! Tracked work: the registry of a scope's live tasks and running hooks
+//! (what a report names), and the guard around a task's future that catches
+//! its panic and reports its failure.
+//!
+//! A failure goes from the task's guard to its registration, which knows
+//! the task's name, its scope's path and the process-wide [`Shared`] it
+//! reports to: it never reaches back up to the scope.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, ready};
+
+use futures_util::FutureExt as _;
+use futures_util::future::CatchUnwind;
+use slab::Slab;
+use tokio::time::Instant;
+
+use crate::lifecycle::Shared;
+use crate::report::{Failure, FailureKind, Running, Site};
+use crate::sync::lock;
+use crate::task::{Panic, TaskOutput};
+
+/// What a report says of a task or hook: its name, where it was spawned
+/// (or deferred) and, for a `#[graceful::task]`, where it is defined.
+pub(crate) struct Origin {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) defined_at: Option<&'static Site>,
+}
+
+impl Origin {
+    /// A task or hook without a `#[graceful::task]` definition site.
+    pub(crate) fn new(name: Cow<'static, str>, spawned_at: &'static Location<'static>) -> Origin {
+        Origin {
+            name,
+            spawned_at,
+            defined_at: None,
+        }
+    }
+}
+
+/// A live task or running hook, as the report will name it.
+pub(crate) struct Entry {
+    pub(crate) origin: Origin,
+    pub(crate) hook: bool,
+    /// When it started: always for a hook, for a task only if its end will
+    /// be logged (debug level), to keep the clock off the spawn path.
+    pub(crate) since: Option<Instant>,
+}
+
+/// The running tasks and hooks of one scope, and where their failures go.
+/// Tasks hold this rather than the scope, so that a task's exit writes to
+/// this lock only and not to the scope's reference count as well.
+pub(crate) struct Registry {
+    /// The path of the scope, such as `main/http`.
+    pub(crate) path: String,
+    pub(crate) shared: Arc<Shared>,
+    live: Mutex<Slab<Entry>>,
+}
+
+impl Registry {
+    pub(crate) fn new(path: String, shared: Arc<Shared>) -> Registry {
+        Registry {
+            path,
+            shared,
+            live: Mutex::default(),
+        }
+    }
+
+    /// Lists `entry` as running until the returned registration is dropped.
+    pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
+        let key = lock(&self.live).insert(entry);
+        Registration {
+            registry: self.clone(),
+            key,
+        }
+    }
+
+    /// Appends what runs here to `out`; `cancelled_at` is when the scope
+    /// was cancelled, from which a task's wait is counted.
+    pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
+        out.extend(lock(&self.live).iter().map(|(_, e)| Running {
+            name: e.origin.name.to_string(),
+            hook: e.hook,
+            scope: self.path.clone(),
+            spawned_at: e.origin.spawned_at.to_string(),
+            defined_at: e.origin.defined_at.map(Site::to_string),
+            waiting: if e.hook { e.since } else { cancelled_at }.map(|t| t.elapsed()),
+        }));
+    }
+}
+
+/// Keeps a task or hook listed as running until its future ends or is
+/// dropped (abort, runtime shutdown).
+pub(crate) struct Registration {
+    registry: Arc<Registry>,
+    key: usize,
+}
+
+impl Registration {
+    /// Reports the failure of what this registration lists.
+    pub(crate) fn fail(&self, kind: FailureKind) {
+        let (task, spawned_at) = {
+            let live = lock(&self.registry.live);
+            let e = &live[self.key].origin;
+            (e.name.to_string(), e.spawned_at.to_string())
+        };
+        self.registry.shared.fail(Failure {
+            task,
+            scope: self.registry.path.clone(),
+            spawned_at,
+            kind,
+        });
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let entry = lock(&self.registry.live).remove(self.key);
+        if let Some(started) = entry.since.filter(|_| !entry.hook) {
+            tracing::debug!(
+                task = %entry.origin.name,
+                scope = %self.registry.path,
+                elapsed = ?started.elapsed(),
+                "task finished"
+            );
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A task's future with its failures reported. Written out rather than
+    /// as an `async` block, which would store the task's future twice (once
+    /// captured, once inside `catch_unwind`) and double its size.
+    pub(crate) struct Guarded<F> {
+        #[pin]
+        fut: CatchUnwind<AssertUnwindSafe<F>>,
+        registration: Registration,
+    }
+}
+
+impl<F: Future> Guarded<F> {
+    pub(crate) fn new(fut: F, registration: Registration) -> Self {
+        Guarded {
+            fut: AssertUnwindSafe(fut).catch_unwind(),
+            registration,
+        }
+    }
+}
+
+impl<F> Future for Guarded<F>
+where
+    F: Future,
+    F::Output: TaskOutput,
+{
+    type Output = Result<F::Output, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        Poll::Ready(match ready!(this.fut.poll(cx)) {
+            Ok(output) => {
+                if let Some(error) = output.failure() {
+                    this.registration.fail(FailureKind::Error(error));
+                }
+                Ok(output)
+            }
+            Err(payload) => {
+                let panic = Panic::from_payload(payload);
+                this.registration.fail(FailureKind::Panic(panic.clone()));
+                Err(panic)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    fn guarded_size<F: Future>(_: &F) -> usize {
+        size_of::<Guarded<F>>()
+    }
+
+    /// The task wrapper stores the task's future once: an `async` block
+    /// awaiting `catch_unwind(fut)` would store it twice.
+    #[test]
+    fn the_wrapper_adds_two_words_to_a_task() {
+        let fut = async {
+            let buf = [7u8; 512];
+            tokio::task::yield_now().await;
+            buf.len()
+        };
+        assert_eq!(
+            guarded_size(&fut),
+            size_of_val(&fut) + 2 * size_of::<usize>()
+        );
+    }
+}
