@@ -4,18 +4,18 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::time::Duration;
 
-use tokio::sync::futures::Notified;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::cancelled::{Cancelled, RunUntilCancelled};
 use crate::lifecycle::State;
+use crate::policy::{Policy, Restart, RestartLog, restarting};
 use crate::report::Reason;
 use crate::scope::Scope;
 use crate::task::{TaskHandle, TaskOutput};
-use crate::tracked::Origin;
+use crate::tracked::{Kind, Origin};
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -51,24 +51,50 @@ impl Context {
         Context { scope }
     }
 
-    /// The one way into spawning: [`spawn`](Self::spawn), the task macro
-    /// and the runtime's root task all come through here.
-    pub(crate) fn spawn_at<F>(&self, origin: Origin, fut: F) -> TaskHandle<F::Output>
+    /// The one way into spawning: the `spawn` methods, the task macro and
+    /// the runtime's root task all come through here. Without a policy, the
+    /// scope's default applies.
+    pub(crate) fn spawn_at<F>(
+        &self,
+        origin: Origin,
+        policy: Option<Policy>,
+        fut: F,
+    ) -> TaskHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
-        self.scope.spawn(origin, fut)
+        let policy = policy.unwrap_or_else(|| self.scope.default_policy());
+        self.scope.spawn(origin, Kind::Task(policy), fut)
+    }
+
+    /// Starts the futures `factory` makes, one after the other, as one
+    /// task restarted as `restart` says; see [`spawn_restarting`](Self::spawn_restarting).
+    pub(crate) fn spawn_restarting_at<F, Fut>(
+        &self,
+        origin: Origin,
+        restart: Restart,
+        factory: F,
+    ) -> TaskHandle<Fut::Output>
+    where
+        F: FnMut(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let log = RestartLog::new(
+            Origin::new(origin.name.clone(), origin.spawned_at),
+            self.path().to_owned(),
+            self.scope.shared().clone(),
+        );
+        let task = restarting(self.clone(), restart, factory, log);
+        let task = async move { task.await.unwrap_or_else(|panic| panic.resume()) };
+        self.scope.spawn(origin, Kind::Restarted, task)
     }
 
     /// Completes when this scope is cancelled: at shutdown, after the lame
     /// duck and after the child scopes have drained.
     pub fn cancelled(&self) -> Cancelled<'_> {
-        Cancelled {
-            scope: &self.scope,
-            polled: false,
-            notified: self.scope.notify.notified(),
-        }
+        Cancelled::new(&self.scope)
     }
 
     /// Whether this scope has been cancelled.
@@ -88,17 +114,17 @@ impl Context {
     /// # });
     /// ```
     pub fn run_until_cancelled<F: Future>(&self, fut: F) -> RunUntilCancelled<'_, F> {
-        RunUntilCancelled {
-            cancelled: self.cancelled(),
-            fut,
-        }
+        RunUntilCancelled::new(&self.scope, fut)
     }
 
     /// Starts `fut` as a task of this scope and returns its handle at once.
     ///
     /// The task is tracked whether or not the handle is kept: at shutdown it
-    /// is awaited (after its scope is cancelled), and if it returns `Err` or
-    /// panics, the failure is reported and the whole process shuts down.
+    /// is awaited (after its scope is cancelled). If it returns `Err` or
+    /// panics, the failure is reported and follows the scope's default
+    /// [`Policy`]: [`Critical`](Policy::Critical) (the whole process shuts
+    /// down) unless the scope says otherwise, as a request's scope does
+    /// ([`Isolated`](Policy::Isolated)); see [`spawn_with`](Self::spawn_with).
     /// A task spawned into a scope that is already cancelled still runs (its
     /// context is cancelled from the start) and is awaited.
     ///
@@ -117,7 +143,153 @@ impl Context {
         F::Output: TaskOutput,
     {
         let origin = Origin::new(name.into(), Location::caller());
-        self.spawn_at(origin, fut)
+        self.spawn_at(origin, None, fut)
+    }
+
+    /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.
+    ///
+    /// ```
+    /// use graceful_runtime::{Policy, Runtime};
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     let session = ctx.spawn_with(Policy::Isolated, "session", async {
+    ///         Err::<(), _>("connection reset by peer")
+    ///     });
+    ///     assert!(session.await.unwrap().is_err());
+    ///     assert_eq!(ctx.reason(), None); // still running
+    ///     ctx.shutdown();
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.isolated[0].task, "session");
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<F>(
+        &self,
+        policy: Policy,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, Some(policy), fut)
+    }
+
+    /// Starts a task that is started again when it fails (or, with
+    /// [`Restart::on_any_return`], whenever it returns): `factory` makes each
+    /// run's future from the task's context. Restarts follow an exponential
+    /// backoff with jitter, at most [`Restart::intensity`] times in a window;
+    /// one failure more escalates as critical (exit code 1, and the report
+    /// says why). Once shutdown began, nothing is restarted: the run in
+    /// progress is cancelled and awaited like any task. The report lists
+    /// each restarted task with its count and last failure.
+    ///
+    /// The handle yields the output of the last run.
+    ///
+    /// ```
+    /// use graceful_runtime::{Restart, Runtime};
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// let runs = Arc::new(AtomicU32::new(0));
+    /// let report = Runtime::new().signals([]).block_on({
+    ///     let runs = runs.clone();
+    ///     move |ctx| async move {
+    ///         let restart = Restart::new().backoff(Duration::from_millis(1), Duration::from_millis(10));
+    ///         let consumer = ctx.spawn_restarting("consumer", restart, move |_ctx| {
+    ///             let run = runs.fetch_add(1, Ordering::SeqCst);
+    ///             async move { if run < 2 { Err("broker unreachable") } else { Ok(run) } }
+    ///         });
+    ///         assert_eq!(consumer.await.unwrap(), Ok(2)); // the third run succeeded
+    ///     }
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.restarts[0].restarts, 2);
+    /// ```
+    #[track_caller]
+    pub fn spawn_restarting<F, Fut>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        restart: Restart,
+        factory: F,
+    ) -> TaskHandle<Fut::Output>
+    where
+        F: FnMut(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_restarting_at(origin, restart, factory)
+    }
+
+    /// Sets the [`Policy`] of the tasks spawned in this scope without one
+    /// (by [`spawn`](Self::spawn) and `#[graceful::task]` functions), and
+    /// the default of child scopes created from now on. Returns the
+    /// context, to chain after [`scope`](Self::scope).
+    ///
+    /// ```
+    /// use graceful_runtime::{Policy, Runtime};
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     let tenants = ctx.scope("tenants").default_policy(Policy::Isolated);
+    ///     let _ = tenants.spawn("tenant 7", async { Err::<(), _>("bad config") }).await;
+    ///     ctx.shutdown();
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.isolated_failures, 1);
+    /// ```
+    pub fn default_policy(self, policy: Policy) -> Context {
+        self.scope.set_default_policy(policy);
+        self
+    }
+
+    /// Gives this scope a drain budget: once its drain began, stopping its
+    /// child scopes and tasks may take at most `budget`. Past it, the tasks
+    /// still running are reported (named, as at the deadline) and
+    /// abandoned, and the scope's hooks run, so that the parent's drain and
+    /// hooks still run within the process deadline, which stays the outer
+    /// bound. An abandoned task is a critical failure during the process's
+    /// shutdown (exit code 1) and an isolated one during a partial
+    /// [`drain`](Self::drain).
+    ///
+    /// ```
+    /// use graceful_runtime::{FailureKind, Runtime};
+    /// use std::time::Duration;
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     let cache = ctx.scope("cache").drain_budget(Duration::from_millis(50));
+    ///     cache.spawn("stuck flush", std::future::pending::<()>());
+    ///     ctx.defer("close db", async { println!("still closed") });
+    ///     ctx.shutdown();
+    /// });
+    /// assert_eq!(report.exit_code(), 1);
+    /// assert!(matches!(report.failures[0].kind, FailureKind::Abandoned { .. }));
+    /// ```
+    pub fn drain_budget(self, budget: Duration) -> Context {
+        self.scope.set_drain_budget(budget);
+        self
+    }
+
+    /// Shuts this scope down on its own while the rest of the process keeps
+    /// running: cancels it and its child scopes, and completes once they
+    /// drained in the usual order (children, tasks, hooks). A scope drains
+    /// once: if the process-wide drain reaches it later, it has nothing left
+    /// to do. Await it from outside the scope: a task of the scope awaiting
+    /// it would wait for itself.
+    ///
+    /// ```
+    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let consumer = ctx.scope("consumer");
+    /// let c = consumer.clone();
+    /// consumer.spawn("poll", async move { c.cancelled().await });
+    /// consumer.defer("commit offsets", async { println!("offsets committed") });
+    /// consumer.drain().await; // the consumer stopped; the service goes on
+    /// assert!(consumer.is_cancelled() && !ctx.is_cancelled());
+    /// # ctx.shutdown();
+    /// # });
+    /// ```
+    pub fn drain(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.scope.clone().drain()
     }
 
     /// A child scope named `name`. It is drained, and its hooks run, before
@@ -190,99 +362,6 @@ impl Context {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future [`Context::cancelled`] returns: completes when the scope is
-    /// cancelled. It allocates nothing, and once woken it completes without
-    /// taking a lock, so thousands of tasks of one scope stop in parallel.
-    ///
-    /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// for n in 0..1_000 {
-    ///     let ctx2 = ctx.clone();
-    ///     ctx.spawn(format!("idle {n}"), async move {
-    ///         ctx2.cancelled().await; // parked until the drain reaches the scope
-    ///     });
-    /// }
-    /// ctx.shutdown();
-    /// # });
-    /// ```
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Cancelled<'a> {
-        scope: &'a Scope,
-        polled: bool,
-        // Created with the future, so a cancellation between its creation
-        // and its first poll is not missed.
-        #[pin]
-        notified: Notified<'a>,
-    }
-}
-
-impl Future for Cancelled<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        let this = self.project();
-        // Already cancelled: done without queueing. Once queued, only the
-        // wake-up completes it, which takes no lock (dropping a queued
-        // `Notified` would).
-        if !*this.polled {
-            *this.polled = true;
-            if this.scope.is_cancelled() {
-                return Poll::Ready(());
-            }
-        }
-        this.notified.poll(cx)
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future [`Context::run_until_cancelled`] returns: `Some(output)` if
-    /// `fut` completes first, `None` once the scope is cancelled (`fut` is
-    /// then dropped). Cancellation is checked first at every poll.
-    ///
-    /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// assert_eq!(ctx.run_until_cancelled(async { 42 }).await, Some(42));
-    /// # });
-    /// ```
-    #[must_use = "futures do nothing unless polled"]
-    pub struct RunUntilCancelled<'a, F> {
-        #[pin]
-        cancelled: Cancelled<'a>,
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F: Future> Future for RunUntilCancelled<'_, F> {
-    type Output = Option<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        // Cancellation first: a scope being drained stops taking new work.
-        if this.cancelled.poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        this.fut.poll(cx).map(Some)
-    }
-}
-
-impl<F> fmt::Debug for RunUntilCancelled<'_, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunUntilCancelled")
-            .field("scope", &self.cancelled.scope.path())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for Cancelled<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cancelled")
-            .field("scope", &self.scope.path())
-            .finish_non_exhaustive()
-    }
-}
-
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
@@ -290,32 +369,5 @@ impl fmt::Debug for Context {
             .field("cancelled", &self.is_cancelled())
             .field("state", &self.state())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::mem::size_of;
-
-    fn run_until_cancelled_size<F>(_: &F) -> usize {
-        size_of::<RunUntilCancelled<'static, F>>()
-    }
-
-    /// `run_until_cancelled` holds its future once, next to the wait.
-    #[test]
-    fn run_until_cancelled_stores_the_future_once() {
-        let fut = async {
-            let buf = [7u8; 512];
-            tokio::task::yield_now().await;
-            buf.len()
-        };
-        assert!(
-            run_until_cancelled_size(&fut) <= size_of_val(&fut) + size_of::<Cancelled<'_>>(),
-            "{} > {} + {}",
-            run_until_cancelled_size(&fut),
-            size_of_val(&fut),
-            size_of::<Cancelled<'_>>()
-        );
     }
 }

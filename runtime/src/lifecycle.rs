@@ -2,13 +2,15 @@
 //! shutdown began, and every failure so far. One [`Shared`] per runtime,
 //! reached by every scope; it alone writes the state.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::report::{Failure, Reason};
+use crate::failure::{Failure, Restarted};
+use crate::report::Reason;
 use crate::sync::lock;
 
 /// Where the process is in its lifecycle, for readiness checks.
@@ -55,10 +57,21 @@ pub(crate) struct Shared {
     /// can tell whether a task was started while it looked.
     spawns: Epoch,
     failures: Mutex<Vec<Failure>>,
+    isolated: Mutex<Isolated>,
+    restarts: Mutex<Vec<Restarted>>,
     /// Whether a request should pass through the lame duck first.
     lame_duck: bool,
     /// The runtime tasks are spawned on, so a `Context` works from any thread.
     pub(crate) handle: tokio::runtime::Handle,
+}
+
+/// How many isolated failures the report lists; the rest are counted.
+const KEPT_ISOLATED: usize = 20;
+
+#[derive(Default)]
+struct Isolated {
+    count: u64,
+    recent: VecDeque<Failure>,
 }
 
 /// A counter on a cache line of its own: spawns bump it, task exits never
@@ -76,6 +89,8 @@ impl Shared {
             state: AtomicU8::new(State::Running as u8),
             spawns: Epoch::default(),
             failures: Mutex::new(Vec::new()),
+            isolated: Mutex::default(),
+            restarts: Mutex::default(),
             lame_duck,
             handle,
         })
@@ -129,9 +144,54 @@ impl Shared {
         self.request(Reason::Failed { task });
     }
 
-    /// Every failure so far, in order.
+    /// Keeps a failure that does not stop the process: counted, and the
+    /// most recent ones kept for the report.
+    pub(crate) fn isolated(&self, failure: Failure) {
+        tracing::warn!(
+            task = %failure.task,
+            scope = %failure.scope,
+            spawned_at = %failure.spawned_at,
+            error = %failure.kind,
+            "isolated task failed; the process goes on"
+        );
+        let mut isolated = lock(&self.isolated);
+        isolated.count += 1;
+        if isolated.recent.len() == KEPT_ISOLATED {
+            isolated.recent.pop_front();
+        }
+        isolated.recent.push_back(failure);
+    }
+
+    /// Records a restart of the task recorded at `index` (a new record if
+    /// `None`); returns its index.
+    pub(crate) fn restarted(&self, index: Option<usize>, record: Restarted) -> usize {
+        let mut restarts = lock(&self.restarts);
+        match index {
+            Some(i) => {
+                restarts[i] = record;
+                i
+            }
+            None => {
+                restarts.push(record);
+                restarts.len() - 1
+            }
+        }
+    }
+
+    /// Every critical failure so far, in order.
     pub(crate) fn failures(&self) -> Vec<Failure> {
         lock(&self.failures).clone()
+    }
+
+    /// How many isolated failures there were, and the most recent ones.
+    pub(crate) fn isolated_failures(&self) -> (u64, Vec<Failure>) {
+        let isolated = lock(&self.isolated);
+        (isolated.count, isolated.recent.iter().cloned().collect())
+    }
+
+    /// Every task that was restarted.
+    pub(crate) fn restarts(&self) -> Vec<Restarted> {
+        lock(&self.restarts).clone()
     }
 
     /// Counts a spawn; called after the scope's tracker counts the task.

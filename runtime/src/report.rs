@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::failure::{Failure, Restarted, Running};
 use crate::signal::Signal;
-use crate::task::Panic;
 
 /// Why the shutdown began.
 ///
@@ -52,99 +52,6 @@ impl fmt::Display for Reason {
     }
 }
 
-/// A definition site recorded by `#[graceful::task]`.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct Site {
-    pub file: &'static str,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl fmt::Display for Site {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// How a task or hook failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// It returned `Err`; the error rendered with `{:#}` (or `{:?}` for `main`).
-    Error(String),
-    /// It panicked.
-    Panic(Panic),
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FailureKind::Error(e) => write!(f, "returned an error: {e}"),
-            FailureKind::Panic(p) => p.fmt(f),
-        }
-    }
-}
-
-/// One failed task, hook or `main`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Failure {
-    /// The task's (or hook's) name.
-    pub task: String,
-    /// The path of its scope, such as `main/http`.
-    pub scope: String,
-    /// Where it was spawned (or deferred): `file:line:column`.
-    pub spawned_at: String,
-    /// The error or the panic.
-    pub kind: FailureKind,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` in scope `{}` (spawned at {}) {}",
-            self.task, self.scope, self.spawned_at, self.kind
-        )
-    }
-}
-
-/// A task or hook still running when the deadline passed or the exit was forced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Running {
-    /// The task's (or hook's) name.
-    pub name: String,
-    /// Whether it is a deferred hook rather than a task.
-    pub hook: bool,
-    /// The path of its scope.
-    pub scope: String,
-    /// Where it was spawned (or deferred).
-    pub spawned_at: String,
-    /// Where its `#[graceful::task]` function is defined, if it is one.
-    pub defined_at: Option<String>,
-    /// How long it has ignored cancellation (for a hook: how long it has
-    /// run); `None` if its scope was not cancelled yet.
-    pub waiting: Option<Duration>,
-}
-
-impl fmt::Display for Running {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.hook { "hook" } else { "task" };
-        write!(f, "{kind} `{}` in scope `{}`", self.name, self.scope)?;
-        if let Some(def) = &self.defined_at {
-            write!(f, ", defined at {def}")?;
-        }
-        write!(f, ", spawned at {}", self.spawned_at)?;
-        match (self.waiting, self.hook) {
-            (Some(d), false) => write!(f, ", cancelled {} ago", Secs(d)),
-            (Some(d), true) => write!(f, ", running for {}", Secs(d)),
-            (None, _) => write!(f, ", not cancelled yet"),
-        }
-    }
-}
-
 /// How the shutdown ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -169,8 +76,15 @@ pub struct Report {
     pub reason: Reason,
     /// How it ended.
     pub outcome: Outcome,
-    /// Every failure, in the order they happened.
+    /// Every critical failure, in the order they happened: each one made
+    /// the exit code 1.
     pub failures: Vec<Failure>,
+    /// How many isolated tasks failed (the process went on).
+    pub isolated_failures: u64,
+    /// The most recent isolated failures (at most 20), oldest first.
+    pub isolated: Vec<Failure>,
+    /// Every task that was restarted, with its count and last failure.
+    pub restarts: Vec<Restarted>,
     /// What was still running at the deadline or forced exit.
     pub still_running: Vec<Running>,
     /// Time from the trigger to the end of the shutdown.
@@ -192,7 +106,10 @@ impl Report {
     /// Whether the report has anything to say on stderr: not for a program
     /// that simply finished its work.
     pub(crate) fn worth_printing(&self) -> bool {
-        self.reason != Reason::Finished || self.exit_code() != 0
+        self.reason != Reason::Finished
+            || self.exit_code() != 0
+            || self.isolated_failures > 0
+            || !self.restarts.is_empty()
     }
 }
 
@@ -231,6 +148,30 @@ impl fmt::Display for Report {
                 write!(f, "\n  - {failure}")?;
             }
         }
+        if self.isolated_failures > 0 {
+            write!(
+                f,
+                "\ngraceful: {} of isolated tasks (the process went on)",
+                Count(self.isolated_failures as usize, "failure")
+            )?;
+            if self.isolated_failures > self.isolated.len() as u64 {
+                write!(f, ", the last {}", self.isolated.len())?;
+            }
+            f.write_str(":")?;
+            for failure in &self.isolated {
+                write!(f, "\n  - {failure}")?;
+            }
+        }
+        if !self.restarts.is_empty() {
+            write!(
+                f,
+                "\ngraceful: {} restarted:",
+                Count(self.restarts.len(), "task")
+            )?;
+            for restarted in &self.restarts {
+                write!(f, "\n  - {restarted}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -248,7 +189,8 @@ impl fmt::Display for Secs {
     }
 }
 
-struct Count(usize, &'static str);
+/// `1 task`, `3 tasks`.
+pub(crate) struct Count(pub(crate) usize, pub(crate) &'static str);
 
 impl fmt::Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -267,6 +209,7 @@ pub(crate) fn console(line: fmt::Arguments<'_>) {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::failure::FailureKind;
 
     fn report(outcome: Outcome, failures: usize) -> Report {
         Report {
@@ -280,6 +223,9 @@ mod tests {
                     kind: FailureKind::Error("boom".into()),
                 })
                 .collect(),
+            isolated_failures: 0,
+            isolated: vec![],
+            restarts: vec![],
             still_running: vec![],
             shutdown_took: Duration::from_millis(1500),
         }

@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use crate::context::Context;
 use crate::lifecycle::Shared;
+use crate::policy::Policy;
 use crate::report::{Report, console};
 use crate::scope::Scope;
 use crate::signal::{self, Signal};
@@ -345,7 +346,7 @@ impl<'a> RootTask<'a> {
     fn start(self, ctx: Context) {
         let body = (self.start)(ctx.clone());
         let origin = Origin::new("main".into(), self.at);
-        ctx.spawn_at(origin, body);
+        ctx.spawn_at(origin, Some(Policy::Critical), body);
     }
 }
 

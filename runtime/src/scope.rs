@@ -19,6 +19,11 @@
 //! - Children are pruned (dropped when nothing refers to them any more)
 //!   only before a drain began, so the drain's index into the list of
 //!   children stays valid.
+//! - A scope drains once (`drained`): a partial shutdown
+//!   (`Context::drain`) and the process-wide drain that reaches the scope
+//!   later share one drain, so hooks never run twice or out of order.
+//! - An abandoned scope (its drain budget passed) no longer counts as
+//!   busy: its stuck tasks were reported and are left to the exit.
 //!
 //! # Lock order
 //!
@@ -31,19 +36,22 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OnceCell};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use crate::lifecycle::Shared;
-use crate::report::{FailureKind, Running};
+use crate::failure::{Failure, FailureKind, Running};
+use crate::lifecycle::{Shared, State};
+use crate::policy::Policy;
 use crate::sync::lock;
 use crate::task::{Panic, TaskHandle, TaskOutput};
-use crate::tracked::{Entry, Guarded, Origin, Registry};
+use crate::tracked::{Entry, Guarded, Kind, Origin, Registry};
 
 type Hook = (
     Cow<'static, str>,
@@ -63,6 +71,8 @@ struct Inner {
     drained_children: usize,
     /// Handed out by [`Scope::token`], created on first use.
     token: Option<CancellationToken>,
+    /// How long stopping this scope's children and tasks may take.
+    budget: Option<Duration>,
 }
 
 pub(crate) struct Scope {
@@ -77,10 +87,16 @@ pub(crate) struct Scope {
     /// scope contends for when woken.
     pub(crate) notify: Notify,
     inner: Mutex<Inner>,
+    /// The policy of tasks spawned here without one; children inherit it.
+    default_policy: AtomicU8,
+    /// Set once the drain has run (see the invariants).
+    drained: OnceCell<()>,
+    /// Set when the drain budget passed with tasks still running.
+    abandoned: AtomicBool,
 }
 
 impl Scope {
-    fn new(path: String, shared: Arc<Shared>) -> Arc<Scope> {
+    fn new(path: String, shared: Arc<Shared>, policy: Policy) -> Arc<Scope> {
         let tracker = TaskTracker::new();
         tracker.close();
         Arc::new(Scope {
@@ -89,11 +105,26 @@ impl Scope {
             registry: Arc::new(Registry::new(path, shared)),
             notify: Notify::new(),
             inner: Mutex::new(Inner::default()),
+            default_policy: AtomicU8::new(policy as u8),
+            drained: OnceCell::new(),
+            abandoned: AtomicBool::new(false),
         })
     }
 
     pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
-        Scope::new(name.to_owned(), shared)
+        Scope::new(name.to_owned(), shared, Policy::Critical)
+    }
+
+    pub(crate) fn default_policy(&self) -> Policy {
+        Policy::from_u8(self.default_policy.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_default_policy(&self, policy: Policy) {
+        self.default_policy.store(policy as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_drain_budget(&self, budget: Duration) {
+        lock(&self.inner).budget = Some(budget);
     }
 
     pub(crate) fn path(&self) -> &str {
@@ -105,7 +136,8 @@ impl Scope {
     }
 
     pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<Scope> {
-        let child = Scope::new(format!("{}/{name}", self.path()), self.shared().clone());
+        let path = format!("{}/{name}", self.path());
+        let child = Scope::new(path, self.shared().clone(), self.default_policy());
         let mut inner = lock(&self.inner);
         if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
@@ -130,8 +162,9 @@ impl Scope {
         inner.hooks.is_empty() && inner.children.iter().all(Scope::is_spent)
     }
 
-    /// Starts `fut` as a tracked task of this scope.
-    pub(crate) fn spawn<F>(&self, origin: Origin, fut: F) -> TaskHandle<F::Output>
+    /// Starts `fut` as a tracked task of this scope, its failure reported
+    /// as `kind` says.
+    pub(crate) fn spawn<F>(&self, origin: Origin, kind: Kind, fut: F) -> TaskHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
@@ -139,7 +172,7 @@ impl Scope {
         let since = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let registration = self.registry.register(Entry {
             origin,
-            hook: false,
+            kind,
             since,
         });
         let task = self.tracker.track_future(Guarded::new(fut, registration));
@@ -160,7 +193,7 @@ impl Scope {
             drop(inner);
             // Too late to run in order: run at once, still tracked and reported.
             let origin = Origin::new(name, at);
-            self.spawn(origin, hook);
+            self.spawn(origin, Kind::Hook, hook);
             return;
         }
         let hook = async move { hook.await.failure() };
@@ -220,6 +253,9 @@ impl Scope {
 
     /// A scope of this subtree that has a running task.
     fn busy(self: &Arc<Self>) -> Option<Arc<Scope>> {
+        if self.abandoned.load(Ordering::Acquire) {
+            return None;
+        }
         if !self.tracker.is_empty() {
             return Some(self.clone());
         }
@@ -228,8 +264,34 @@ impl Scope {
 
     /// Cancels and awaits, in order: the child scopes (concurrently), this
     /// scope's own tasks, then this scope's hooks, last registered first.
+    /// Past the scope's drain budget, the tasks still running are reported
+    /// and abandoned, and the hooks run. A scope drains once: a second call
+    /// waits for the first.
     pub(crate) fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
+            let budget = lock(&self.inner).budget;
+            self.drained
+                .get_or_init(|| async {
+                    let began = Instant::now();
+                    match budget {
+                        None => self.stop().await,
+                        Some(budget) => {
+                            if tokio::time::timeout(budget, self.stop()).await.is_err() {
+                                self.abandon(began);
+                            }
+                        }
+                    }
+                    self.run_hooks().await;
+                    tracing::debug!(scope = %self.path(), "scope drained");
+                })
+                .await;
+        })
+    }
+
+    /// Cancels and awaits the child scopes (concurrently), then this
+    /// scope's own tasks, and children created meanwhile.
+    async fn stop(self: &Arc<Self>) {
+        {
             let mut own_cancelled = false;
             loop {
                 let children: Vec<_> = {
@@ -257,9 +319,34 @@ impl Scope {
                 }
                 self.tracker.wait().await;
             }
-            self.run_hooks().await;
-            tracing::debug!(scope = %self.path(), "scope drained");
-        })
+        }
+    }
+
+    /// The drain budget passed: every task still running in this subtree
+    /// is reported (a critical failure during the process-wide drain, an
+    /// isolated one during a partial shutdown) and no longer waited for.
+    fn abandon(&self, began: Instant) {
+        let mut running = Vec::new();
+        self.running(&mut running);
+        self.abandoned.store(true, Ordering::Release);
+        let shared = self.shared();
+        let partial = shared.state() == State::Running;
+        for task in running.into_iter().filter(|r| !r.hook) {
+            tracing::error!(task = %task.name, scope = %task.scope, "abandoned: the scope's drain budget passed");
+            let failure = Failure {
+                task: task.name,
+                scope: task.scope,
+                spawned_at: task.spawned_at,
+                kind: FailureKind::Abandoned {
+                    after: began.elapsed(),
+                },
+            };
+            if partial {
+                shared.isolated(failure);
+            } else {
+                shared.fail(failure);
+            }
+        }
     }
 
     async fn run_hooks(&self) {
@@ -275,7 +362,7 @@ impl Scope {
             tracing::info!(hook = %name, scope = %self.path(), "running hook");
             let registration = self.registry.register(Entry {
                 origin: Origin::new(name, at),
-                hook: true,
+                kind: Kind::Hook,
                 since: Some(Instant::now()),
             });
             match AssertUnwindSafe(hook).catch_unwind().await {
@@ -302,36 +389,4 @@ impl Scope {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A scope per connection or per request, dropped when done, does not
-    /// grow the tree: the parent keeps a bounded number of children.
-    #[tokio::test]
-    async fn spent_child_scopes_are_pruned() {
-        let shared = Shared::new(false, tokio::runtime::Handle::current());
-        let root = Scope::root(shared, "main");
-        let mut peak = 0;
-        for _ in 0..10_000 {
-            let conn = root.child("conn");
-            let origin = Origin::new("request".into(), Location::caller());
-            let _ = conn.spawn(origin, std::future::ready(())).await;
-            drop(conn);
-            peak = peak.max(root.children());
-        }
-        assert!(peak <= 32, "the parent kept {peak} children");
-    }
-
-    /// A child that is still referred to is not pruned.
-    #[tokio::test]
-    async fn live_child_scopes_are_kept() {
-        let shared = Shared::new(false, tokio::runtime::Handle::current());
-        let root = Scope::root(shared, "main");
-        let kept: Vec<_> = (0..100).map(|_| root.child("kept")).collect();
-        for _ in 0..1_000 {
-            drop(root.child("dropped"));
-        }
-        assert!(root.children() >= kept.len());
-        assert!(root.children() < kept.len() + 250, "{}", root.children());
-    }
-}
+mod tests;

@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at, sleep, sleep_until};
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::failure::Running;
 use crate::lifecycle::{Shared, State};
-use crate::report::{Outcome, Reason, Report, Running, Secs, console};
+use crate::report::{Outcome, Reason, Report, Secs, console};
 use crate::scope::Scope;
 use crate::signal::Signal;
 
@@ -32,7 +33,7 @@ pub(crate) struct Supervisor {
 }
 
 /// Why a phase did not run to its end: the report to exit with.
-type Cut = Report;
+type Cut = Box<Report>;
 
 impl Supervisor {
     pub(crate) async fn run(mut self) -> Report {
@@ -52,7 +53,7 @@ impl Supervisor {
                 tracing::info!(took = ?report.shutdown_took, failures = report.failures.len(), "shutdown complete");
                 report
             }
-            Err(cut) => cut,
+            Err(cut) => *cut,
         }
     }
 
@@ -104,7 +105,7 @@ impl Supervisor {
             tokio::select! {
                 () = &mut phase => return Ok(()),
                 () = sleep_until(deadline) => {
-                    return Err(self.abort(Outcome::DeadlineExceeded { timeout: self.limits.timeout }));
+                    return Err(Box::new(self.abort(Outcome::DeadlineExceeded { timeout: self.limits.timeout })));
                 }
                 Some(sig) = self.signals.recv() => self.second_signal(sig)?,
                 _ = progress.tick(), if progress_since.is_some() => {
@@ -132,7 +133,7 @@ impl Supervisor {
     fn second_signal(&self, sig: Signal) -> Result<(), Cut> {
         if self.limits.force_on_second_signal {
             tracing::warn!(signal = %sig, "second signal: forcing exit");
-            Err(self.abort(Outcome::Forced(sig)))
+            Err(Box::new(self.abort(Outcome::Forced(sig))))
         } else {
             tracing::warn!(signal = %sig, "signal ignored: already shutting down");
             Ok(())
@@ -176,10 +177,14 @@ impl Supervisor {
 
     fn report(&self, outcome: Outcome, still_running: Vec<Running>) -> Report {
         let (reason, triggered) = self.shared.triggered().expect("shutdown has a reason");
+        let (isolated_failures, isolated) = self.shared.isolated_failures();
         Report {
             reason,
             outcome,
             failures: self.shared.failures(),
+            isolated_failures,
+            isolated,
+            restarts: self.shared.restarts(),
             still_running,
             shutdown_took: triggered.elapsed(),
         }

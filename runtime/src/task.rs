@@ -124,6 +124,13 @@ pub(crate) fn remember_panic_locations() {
 }
 
 impl Panic {
+    /// Panics again with this panic's message, keeping its location for the
+    /// next [`from_payload`](Self::from_payload) on this thread.
+    pub(crate) fn resume(self) -> ! {
+        LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = self.location);
+        std::panic::resume_unwind(Box::new(self.message))
+    }
+
     pub(crate) fn from_payload(payload: Box<dyn Any + Send>) -> Panic {
         let message = match payload.downcast::<String>() {
             Ok(s) => *s,

@@ -18,8 +18,9 @@ use futures_util::future::CatchUnwind;
 use slab::Slab;
 use tokio::time::Instant;
 
+use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::lifecycle::Shared;
-use crate::report::{Failure, FailureKind, Running, Site};
+use crate::policy::Policy;
 use crate::sync::lock;
 use crate::task::{Panic, TaskOutput};
 
@@ -42,10 +43,21 @@ impl Origin {
     }
 }
 
+/// What is tracked, and so where its failure goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A task: its failure follows its policy.
+    Task(Policy),
+    /// A task started again on failure: it reports its own failures.
+    Restarted,
+    /// A deferred hook: its failure is critical.
+    Hook,
+}
+
 /// A live task or running hook, as the report will name it.
 pub(crate) struct Entry {
     pub(crate) origin: Origin,
-    pub(crate) hook: bool,
+    pub(crate) kind: Kind,
     /// When it started: always for a hook, for a task only if its end will
     /// be logged (debug level), to keep the clock off the spawn path.
     pub(crate) since: Option<Instant>,
@@ -82,13 +94,20 @@ impl Registry {
     /// Appends what runs here to `out`; `cancelled_at` is when the scope
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
-        out.extend(lock(&self.live).iter().map(|(_, e)| Running {
-            name: e.origin.name.to_string(),
-            hook: e.hook,
-            scope: self.path.clone(),
-            spawned_at: e.origin.spawned_at.to_string(),
-            defined_at: e.origin.defined_at.map(Site::to_string),
-            waiting: if e.hook { e.since } else { cancelled_at }.map(|t| t.elapsed()),
+        out.extend(lock(&self.live).iter().map(|(_, e)| {
+            Running {
+                name: e.origin.name.to_string(),
+                hook: e.kind == Kind::Hook,
+                scope: self.path.clone(),
+                spawned_at: e.origin.spawned_at.to_string(),
+                defined_at: e.origin.defined_at.map(Site::to_string),
+                waiting: if e.kind == Kind::Hook {
+                    e.since
+                } else {
+                    cancelled_at
+                }
+                .map(|t| t.elapsed()),
+            }
         }));
     }
 }
@@ -101,26 +120,37 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Reports the failure of what this registration lists.
-    pub(crate) fn fail(&self, kind: FailureKind) {
-        let (task, spawned_at) = {
+    /// Reports the failure of what this registration lists, as its kind
+    /// says: critical, isolated, or not at all (a restarted task reported
+    /// it already).
+    pub(crate) fn fail(&self, failure: FailureKind) {
+        let (task, spawned_at, kind) = {
             let live = lock(&self.registry.live);
-            let e = &live[self.key].origin;
-            (e.name.to_string(), e.spawned_at.to_string())
+            let e = &live[self.key];
+            (
+                e.origin.name.to_string(),
+                e.origin.spawned_at.to_string(),
+                e.kind,
+            )
         };
-        self.registry.shared.fail(Failure {
+        let failure = Failure {
             task,
             scope: self.registry.path.clone(),
             spawned_at,
-            kind,
-        });
+            kind: failure,
+        };
+        match kind {
+            Kind::Task(Policy::Critical) | Kind::Hook => self.registry.shared.fail(failure),
+            Kind::Task(Policy::Isolated) => self.registry.shared.isolated(failure),
+            Kind::Restarted => {}
+        }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         let entry = lock(&self.registry.live).remove(self.key);
-        if let Some(started) = entry.since.filter(|_| !entry.hook) {
+        if let Some(started) = entry.since.filter(|_| entry.kind != Kind::Hook) {
             tracing::debug!(
                 task = %entry.origin.name,
                 scope = %self.registry.path,

@@ -1,0 +1,150 @@
+//! What happened to one task or hook: how it failed, whether it was
+//! restarted, or that it was still running at the exit.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::report::Secs;
+use crate::task::Panic;
+
+/// A definition site recorded by `#[graceful::task]`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Site {
+    pub file: &'static str,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// How a task or hook failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// It returned `Err`; the error rendered with `{:#}` (or `{:?}` for `main`).
+    Error(String),
+    /// It panicked.
+    Panic(Panic),
+    /// It was still running when its scope's drain budget passed, and was
+    /// left running while the rest of the shutdown went on.
+    Abandoned {
+        /// From the start of the scope's drain.
+        after: Duration,
+    },
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Error(e) => write!(f, "returned an error: {e}"),
+            FailureKind::Panic(p) => p.fmt(f),
+            FailureKind::Abandoned { after } => write!(
+                f,
+                "was abandoned: still running {} after its scope began to drain (the scope's drain budget)",
+                Secs(*after)
+            ),
+        }
+    }
+}
+
+/// One failed task, hook or `main`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The task's (or hook's) name.
+    pub task: String,
+    /// The path of its scope, such as `main/http`.
+    pub scope: String,
+    /// Where it was spawned (or deferred): `file:line:column`.
+    pub spawned_at: String,
+    /// The error or the panic.
+    pub kind: FailureKind,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` in scope `{}` (spawned at {}) {}",
+            self.task, self.scope, self.spawned_at, self.kind
+        )
+    }
+}
+
+/// A task or hook still running when the deadline passed or the exit was forced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Running {
+    /// The task's (or hook's) name.
+    pub name: String,
+    /// Whether it is a deferred hook rather than a task.
+    pub hook: bool,
+    /// The path of its scope.
+    pub scope: String,
+    /// Where it was spawned (or deferred).
+    pub spawned_at: String,
+    /// Where its `#[graceful::task]` function is defined, if it is one.
+    pub defined_at: Option<String>,
+    /// How long it has ignored cancellation (for a hook: how long it has
+    /// run); `None` if its scope was not cancelled yet.
+    pub waiting: Option<Duration>,
+}
+
+impl fmt::Display for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.hook { "hook" } else { "task" };
+        write!(f, "{kind} `{}` in scope `{}`", self.name, self.scope)?;
+        if let Some(def) = &self.defined_at {
+            write!(f, ", defined at {def}")?;
+        }
+        write!(f, ", spawned at {}", self.spawned_at)?;
+        match (self.waiting, self.hook) {
+            (Some(d), false) => write!(f, ", cancelled {} ago", Secs(d)),
+            (Some(d), true) => write!(f, ", running for {}", Secs(d)),
+            (None, _) => write!(f, ", not cancelled yet"),
+        }
+    }
+}
+
+/// A task started with [`Context::spawn_restarting`](crate::Context::spawn_restarting)
+/// that was restarted at least once, as the final report lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Restarted {
+    /// The task's name.
+    pub task: String,
+    /// The path of its scope.
+    pub scope: String,
+    /// Where it was spawned.
+    pub spawned_at: String,
+    /// How many times it was started again.
+    pub restarts: u32,
+    /// Why it was last started again (`None`: it returned, and restarts on
+    /// any return).
+    pub last_failure: Option<FailureKind>,
+    /// Why its failure escalated as critical, if it did.
+    pub gave_up: Option<String>,
+}
+
+impl fmt::Display for Restarted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.restarts == 1 { "" } else { "s" };
+        write!(
+            f,
+            "`{}` in scope `{}` (spawned at {}) restarted {} time{s}",
+            self.task, self.scope, self.spawned_at, self.restarts
+        )?;
+        if let Some(last) = &self.last_failure {
+            write!(f, ", last after it {last}")?;
+        }
+        if let Some(why) = &self.gave_up {
+            write!(f, "; {why}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,321 @@
+//! Failure policies under paused time: isolated failures, restarts with
+//! backoff and their intensity limit, partial shutdown of a scope, and the
+//! drain budget.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use graceful_runtime::{Context, FailureKind, Policy, Reason, Restart, Runtime};
+use tokio::time::Instant;
+
+fn quiet() -> Runtime {
+    Runtime::new().signals([])
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_isolated_failure_is_reported_and_the_process_goes_on() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            for n in 0..25 {
+                let _ = ctx
+                    .spawn_with(Policy::Isolated, format!("session {n}"), async {
+                        Err::<(), _>("connection reset by peer")
+                    })
+                    .await;
+            }
+            let _ = ctx
+                .spawn_with(Policy::Isolated, "panicky", async { panic!("bad frame") })
+                .await;
+            assert_eq!(
+                ctx.reason(),
+                None,
+                "an isolated failure must not stop the process"
+            );
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.reason, Reason::Requested);
+    assert_eq!(report.isolated_failures, 26);
+    assert_eq!(report.isolated.len(), 20, "only the most recent are kept");
+    let last = report.isolated.last().unwrap();
+    assert_eq!(last.task, "panicky");
+    assert!(matches!(&last.kind, FailureKind::Panic(p) if p.message == "bad frame"));
+    let text = report.to_string();
+    assert!(
+        text.contains("26 failures of isolated tasks (the process went on), the last 20:"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_can_make_isolated_the_default_for_its_tasks_and_children() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let clients = ctx.scope("clients").default_policy(Policy::Isolated);
+            let one = clients.scope("one");
+            let _ = one.spawn("reader", async { Err::<(), _>("eof") }).await;
+            // An explicit policy wins over the default.
+            let _ = clients
+                .spawn_with(Policy::Critical, "listener", async {
+                    Err::<(), _>("port closed")
+                })
+                .await;
+        })
+        .await;
+    assert_eq!(report.exit_code(), 1, "{report}");
+    assert_eq!(report.isolated_failures, 1);
+    assert_eq!(report.isolated[0].scope, "main/clients/one");
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].task, "listener");
+}
+
+/// Starts a task that fails `fails` times then returns `Ok`, restarted with
+/// a backoff of 100 ms doubling to 1 s; returns when each run started.
+async fn restarted_runs(ctx: &Context, fails: u32, restart: Restart) -> Vec<Instant> {
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    let s = starts.clone();
+    let handle = ctx.spawn_restarting("flaky", restart, move |_ctx| {
+        let mut starts = s.lock().unwrap();
+        starts.push(Instant::now());
+        let run = starts.len() as u32;
+        async move {
+            if run <= fails {
+                Err(format!("run {run} failed"))
+            } else {
+                Ok(run)
+            }
+        }
+    });
+    let _ = handle.await;
+    let starts = starts.lock().unwrap().clone();
+    starts
+}
+
+const BACKOFF: Restart = Restart::new()
+    .backoff(Duration::from_millis(100), Duration::from_secs(1))
+    .intensity(5, Duration::from_secs(60));
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_task_backs_off_exponentially_with_jitter() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let starts = restarted_runs(&ctx, 4, BACKOFF).await;
+            assert_eq!(starts.len(), 5);
+            // Restart n waits between half of and all of 100 ms * 2^n.
+            for (n, pair) in starts.windows(2).enumerate() {
+                let gap = pair[1] - pair[0];
+                let full = Duration::from_millis(100 << n);
+                assert!(
+                    gap >= full / 2 && gap <= full + Duration::from_millis(5),
+                    "restart {n} after {gap:?}"
+                );
+            }
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    let restarted = &report.restarts[0];
+    assert_eq!((restarted.task.as_str(), restarted.restarts), ("flaky", 4));
+    assert_eq!(restarted.gave_up, None);
+    assert!(matches!(&restarted.last_failure, Some(FailureKind::Error(e)) if e == "run 4 failed"));
+    assert!(
+        report.to_string().contains("`flaky` in scope `main`"),
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_restart_intensity_the_failure_escalates() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let starts = restarted_runs(&ctx, u32::MAX, BACKOFF).await;
+            assert_eq!(starts.len(), 6, "the first run and 5 restarts");
+        })
+        .await;
+    assert_eq!(report.exit_code(), 1, "{report}");
+    assert_eq!(
+        report.reason,
+        Reason::Failed {
+            task: "flaky".into()
+        }
+    );
+    assert_eq!(report.failures.len(), 1, "{report}");
+    assert!(matches!(&report.failures[0].kind, FailureKind::Error(e) if e == "run 6 failed"));
+    let restarted = &report.restarts[0];
+    assert_eq!(restarted.restarts, 5);
+    assert_eq!(
+        restarted.gave_up.as_deref(),
+        Some("gave up: 5 restarts within 60.00s, the limit")
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("gave up: 5 restarts within 60.00s"),
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn restarts_spread_out_over_the_window_do_not_escalate() {
+    // Every delay is 5 to 10 s, so two restarts never fall within 4 s.
+    let restart = Restart::new()
+        .backoff(Duration::from_secs(10), Duration::from_secs(10))
+        .intensity(1, Duration::from_secs(4));
+    let report = quiet()
+        .supervise(move |ctx| async move {
+            let starts = restarted_runs(&ctx, 6, restart).await;
+            assert_eq!(starts.len(), 7);
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.restarts[0].restarts, 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_is_restarted_once_shutdown_began() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let r = runs.clone();
+    let report = quiet()
+        .supervise(move |ctx| async move {
+            ctx.spawn_restarting("worker", Restart::new().on_any_return(), move |ctx| {
+                r.fetch_add(1, Ordering::SeqCst);
+                async move { ctx.cancelled().await }
+            });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(report.restarts.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_run_is_restarted_and_its_panic_reported() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let r = runs.clone();
+    let report = quiet()
+        .supervise(move |ctx| async move {
+            let handle = ctx.spawn_restarting(
+                "parser",
+                Restart::new().intensity(1, Duration::from_secs(60)),
+                move |_| {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    async { panic!("unexpected token") }
+                },
+            );
+            let err = handle.await.unwrap_err();
+            assert!(err.to_string().contains("unexpected token"), "{err}");
+        })
+        .await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(report.exit_code(), 1, "{report}");
+    assert!(
+        matches!(&report.failures[0].kind, FailureKind::Panic(p) if p.message == "unexpected token")
+    );
+    assert_eq!(report.failures.len(), 1, "reported once: {report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_drains_on_its_own_while_the_rest_keeps_running() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = log.clone();
+    let report = quiet()
+        .supervise(move |ctx| async move {
+            let say = move |what: &str| l.lock().unwrap().push(what.to_owned());
+            let consumer = ctx.scope("consumer");
+            let inner = consumer.scope("fetcher");
+            for (scope, name) in [(&consumer, "poll"), (&inner, "fetch")] {
+                let (c, say) = (scope.clone(), say.clone());
+                scope.spawn(name, async move {
+                    c.cancelled().await;
+                    say(&format!("{name} stopped"));
+                });
+            }
+            let s = say.clone();
+            consumer.defer("commit offsets", async move { s("offsets committed") });
+            let s = say.clone();
+            ctx.defer("close db", async move { s("db closed") });
+
+            consumer.drain().await;
+            say("consumer drained");
+            assert!(consumer.is_cancelled());
+            assert!(
+                !ctx.is_cancelled() && ctx.reason().is_none(),
+                "the rest keeps running"
+            );
+            consumer.drain().await; // again: nothing left to do
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "fetch stopped",
+            "poll stopped",
+            "offsets committed",
+            "consumer drained",
+            "db closed"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_its_drain_budget_a_scope_is_abandoned_and_the_parent_hooks_run() {
+    let closed = Arc::new(AtomicU32::new(0));
+    let c = closed.clone();
+    let report = Runtime::new()
+        .signals([])
+        .timeout(Duration::from_secs(30))
+        .supervise(move |ctx| async move {
+            let cache = ctx.scope("cache").drain_budget(Duration::from_secs(2));
+            cache.spawn("flush", std::future::pending::<()>());
+            let c2 = c.clone();
+            cache.defer("drop cache", async move {
+                c2.fetch_add(1, Ordering::SeqCst);
+            });
+            ctx.defer("close db", async move {
+                c.fetch_add(10, Ordering::SeqCst);
+            });
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(
+        closed.load(Ordering::SeqCst),
+        11,
+        "both hooks ran: {report}"
+    );
+    assert_eq!(report.exit_code(), 1, "{report}");
+    assert!(report.shutdown_took < Duration::from_secs(3), "{report}");
+    let failure = &report.failures[0];
+    assert_eq!(
+        (failure.task.as_str(), failure.scope.as_str()),
+        ("flush", "main/cache")
+    );
+    assert!(
+        matches!(failure.kind, FailureKind::Abandoned { after } if after >= Duration::from_secs(2))
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("was abandoned: still running 2.00s after its scope began to drain"),
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_partial_drain_past_its_budget_is_an_isolated_failure() {
+    let report = quiet()
+        .supervise(|ctx| async move {
+            let pool = ctx.scope("pool").drain_budget(Duration::from_millis(500));
+            pool.spawn("stuck connection", std::future::pending::<()>());
+            pool.drain().await;
+            assert_eq!(ctx.reason(), None);
+            ctx.shutdown();
+        })
+        .await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.isolated[0].task, "stuck connection");
+}
