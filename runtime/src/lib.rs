@@ -27,6 +27,7 @@
 )]
 
 mod cancelled;
+mod config;
 mod context;
 mod failure;
 mod lifecycle;
@@ -41,12 +42,13 @@ mod task;
 mod tracked;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
+pub use config::{ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
 pub use context::Context;
 pub use failure::{Failure, FailureKind, Restarted, Running};
 pub use lifecycle::State;
 pub use policy::{Policy, Restart};
 pub use report::{Outcome, Reason, Report};
-pub use runtime::{ConfigError, Flavor, LAME_DUCK_ENV, MainFn, Runtime, TIMEOUT_ENV};
+pub use runtime::{Flavor, MainFn, Runtime};
 pub use signal::{Signal, UnknownSignal};
 pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::pin::Pin;
 
+use crate::config::{self, ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
 use crate::context::Context;
 use crate::lifecycle::Shared;
 use crate::policy::Policy;
@@ -18,11 +19,6 @@ use crate::supervisor::{Limits, Supervisor};
 use crate::task::{MainOutput, TaskOutput, remember_panic_locations};
 use crate::tracked::Origin;
 
-/// The environment variable that overrides the shutdown deadline.
-pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
-/// The environment variable that overrides the lame-duck delay.
-pub const LAME_DUCK_ENV: &str = "GRACEFUL_LAME_DUCK";
-
 /// The tokio scheduler [`Runtime::run`] builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -32,25 +28,6 @@ pub enum Flavor {
     MultiThread,
     /// Everything on the thread that called `run`.
     CurrentThread,
-}
-
-/// A configuration that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// An environment override is not a duration.
-    #[error("invalid {var}=`{value}`: {reason}; expected a duration such as `30s` or `1500ms`")]
-    BadDuration {
-        /// The variable's name.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The tokio runtime or a signal handler could not be set up.
-    #[error("cannot start: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// Configures and runs a graceful service; everything `#[graceful::main]`
@@ -175,21 +152,10 @@ impl Runtime {
         mut self,
         get: impl Fn(&'static str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let parse = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
-            get(var)
-                .map(|value| {
-                    humantime::parse_duration(value.trim()).map_err(|e| ConfigError::BadDuration {
-                        var,
-                        value,
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()
-        };
-        if let Some(timeout) = parse(TIMEOUT_ENV)? {
+        if let Some(timeout) = config::from_env(TIMEOUT_ENV, &get)? {
             self.timeout = timeout;
         }
-        if let Some(lame_duck) = parse(LAME_DUCK_ENV)? {
+        if let Some(lame_duck) = config::from_env(LAME_DUCK_ENV, &get)? {
             self.lame_duck = lame_duck;
         }
         Ok(self)
@@ -356,5 +322,42 @@ struct MainResult(Option<String>);
 impl TaskOutput for MainResult {
     fn failure(&self) -> Option<String> {
         self.0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn env_values_are_durations_or_say_what_to_write() {
+        let env = |var| match var {
+            TIMEOUT_ENV => Some("1m 30s".to_owned()),
+            _ => Some(" 1500ms ".to_owned()),
+        };
+        let rt = Runtime::new().overrides_from(env).unwrap();
+        assert_eq!(
+            (rt.timeout, rt.lame_duck),
+            (Duration::from_secs(90), Duration::from_millis(1500))
+        );
+        let error = |value: &'static str| {
+            Runtime::new()
+                .overrides_from(move |_| Some(value.to_owned()))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("soon"),
+            "GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s"
+        );
+        assert_eq!(
+            error("2"),
+            "GRACEFUL_TIMEOUT=2 has no unit: write 2s (seconds) or 2ms (milliseconds)"
+        );
+        assert_eq!(
+            error("2.5"),
+            "GRACEFUL_TIMEOUT=2.5 is not a duration: write e.g. 30s, 1500ms or 1m 30s"
+        );
     }
 }

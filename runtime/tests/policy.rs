@@ -89,8 +89,7 @@ async fn restarted_runs(ctx: &Context, fails: u32, restart: Restart) -> Vec<Inst
         }
     });
     let _ = handle.await;
-    let starts = starts.lock().unwrap().clone();
-    starts
+    starts.lock().unwrap().clone()
 }
 
 const BACKOFF: Restart = Restart::new()

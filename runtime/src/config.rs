@@ -1,0 +1,54 @@
+//! The configuration the environment can override at run time, and the
+//! error of a value that is not usable.
+
+use std::time::Duration;
+
+/// The environment variable that overrides the shutdown deadline.
+pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
+/// The environment variable that overrides the lame-duck delay.
+pub const LAME_DUCK_ENV: &str = "GRACEFUL_LAME_DUCK";
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment override is not a duration, such as
+    /// `GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s`.
+    #[error("{var}={value} {reason}")]
+    BadDuration {
+        /// The variable's name.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it and what to write instead.
+        reason: String,
+    },
+    /// The tokio runtime or a signal handler could not be set up.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A duration such as `30s`, `1500ms` or `1m 30s`; the error says, in our
+/// words, what to write instead.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    humantime::parse_duration(value).map_err(|_| {
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            format!("has no unit: write {value}s (seconds) or {value}ms (milliseconds)")
+        } else {
+            "is not a duration: write e.g. 30s, 1500ms or 1m 30s".to_owned()
+        }
+    })
+}
+
+/// The duration in `var`, if it is set; read through `get`.
+pub(crate) fn from_env(
+    var: &'static str,
+    get: impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<Duration>, ConfigError> {
+    get(var)
+        .map(|value| {
+            parse_duration(&value).map_err(|reason| ConfigError::BadDuration { var, value, reason })
+        })
+        .transpose()
+}
