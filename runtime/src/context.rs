@@ -270,6 +270,31 @@ impl Context {
         self
     }
 
+    /// Adds what `describe` returns, one line per thing in flight, to the
+    /// task dump and to the report of a deadline or forced exit, under this
+    /// scope's path: a server lists its requests in flight, a queue its
+    /// jobs. It is called when a report is made, on the supervisor's
+    /// thread, without a lock held; keep it short and cap what it lists.
+    ///
+    /// ```
+    /// use graceful_runtime::Runtime;
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new().signals([]).timeout(Duration::from_millis(50)).block_on(|ctx| async move {
+    ///     let jobs = Arc::new(Mutex::new(vec!["job 7: resize photo".to_owned()]));
+    ///     let listed = jobs.clone();
+    ///     ctx.describe(move || listed.lock().unwrap().clone());
+    ///     ctx.spawn("worker", std::future::pending::<()>()); // never ends
+    ///     ctx.shutdown();
+    /// });
+    /// assert_eq!(report.exit_code(), 124);
+    /// assert_eq!(report.notes[0].lines, ["job 7: resize photo"]);
+    /// ```
+    pub fn describe(&self, describe: impl Fn() -> Vec<String> + Send + Sync + 'static) {
+        self.scope.describe(Arc::new(describe));
+    }
+
     /// Shuts this scope down on its own while the rest of the process keeps
     /// running: cancels it and its child scopes, and completes once they
     /// drained in the usual order (children, tasks, hooks). A scope drains

@@ -111,6 +111,17 @@ impl fmt::Display for Running {
     }
 }
 
+/// What a scope said it had in flight (through
+/// [`Context::describe`](crate::Context::describe)) when the report was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Note {
+    /// The path of the scope.
+    pub scope: String,
+    /// One line per thing in flight, as the scope wrote them.
+    pub lines: Vec<String>,
+}
+
 /// A task started with [`Context::spawn_restarting`](crate::Context::spawn_restarting)
 /// that was restarted at least once, as the final report lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]

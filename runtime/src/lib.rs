@@ -44,7 +44,7 @@ mod tracked;
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::{ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
 pub use context::Context;
-pub use failure::{Failure, FailureKind, Restarted, Running};
+pub use failure::{Failure, FailureKind, Note, Restarted, Running};
 pub use lifecycle::State;
 pub use policy::{Policy, Restart};
 pub use report::{Outcome, Reason, Report};

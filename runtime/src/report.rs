@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::failure::{Failure, Restarted, Running};
+use crate::failure::{Failure, Note, Restarted, Running};
 use crate::signal::Signal;
 
 /// Why the shutdown began.
@@ -85,6 +85,9 @@ pub struct Report {
     pub isolated: Vec<Failure>,
     /// Every task that was restarted, with its count and last failure.
     pub restarts: Vec<Restarted>,
+    /// At the deadline or a forced exit, what the scopes said they had in
+    /// flight (see [`Context::describe`](crate::Context::describe)).
+    pub notes: Vec<Note>,
     /// What was still running at the deadline or forced exit.
     pub still_running: Vec<Running>,
     /// Time from the trigger to the end of the shutdown.
@@ -140,6 +143,12 @@ impl fmt::Display for Report {
             )?;
             for r in &self.still_running {
                 write!(f, "\n  - {r}")?;
+            }
+        }
+        for note in &self.notes {
+            write!(f, "\ngraceful: in flight in scope `{}`:", note.scope)?;
+            for line in &note.lines {
+                write!(f, "\n  - {line}")?;
             }
         }
         if !self.failures.is_empty() {
@@ -226,6 +235,7 @@ mod tests {
             isolated_failures: 0,
             isolated: vec![],
             restarts: vec![],
+            notes: vec![],
             still_running: vec![],
             shutdown_took: Duration::from_millis(1500),
         }

@@ -34,23 +34,22 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use tokio::sync::{Notify, OnceCell};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::{AbortOnDropHandle, TaskTracker};
+use tokio_util::task::TaskTracker;
 
-use crate::failure::{Failure, FailureKind, Running};
-use crate::lifecycle::{Shared, State};
+use crate::failure::{Note, Running};
+use crate::lifecycle::Shared;
 use crate::policy::Policy;
 use crate::sync::lock;
-use crate::task::{Panic, TaskHandle, TaskOutput};
+use crate::task::{TaskHandle, TaskOutput};
 use crate::tracked::{Entry, Guarded, Kind, Origin, Registry};
 
 type Hook = (
@@ -73,7 +72,13 @@ struct Inner {
     token: Option<CancellationToken>,
     /// How long stopping this scope's children and tasks may take.
     budget: Option<Duration>,
+    /// What the scope says it has in flight, for reports.
+    describers: Vec<Describer>,
 }
+
+/// Lines a scope adds to the task dump and the report of an aborted
+/// shutdown: what a server has in flight, say.
+pub(crate) type Describer = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 pub(crate) struct Scope {
     tracker: TaskTracker,
@@ -262,122 +267,34 @@ impl Scope {
         lock(&self.inner).children.iter().find_map(Scope::busy)
     }
 
-    /// Cancels and awaits, in order: the child scopes (concurrently), this
-    /// scope's own tasks, then this scope's hooks, last registered first.
-    /// Past the scope's drain budget, the tasks still running are reported
-    /// and abandoned, and the hooks run. A scope drains once: a second call
-    /// waits for the first.
-    pub(crate) fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move {
-            let budget = lock(&self.inner).budget;
-            self.drained
-                .get_or_init(|| async {
-                    let began = Instant::now();
-                    match budget {
-                        None => self.stop().await,
-                        Some(budget) => {
-                            if tokio::time::timeout(budget, self.stop()).await.is_err() {
-                                self.abandon(began);
-                            }
-                        }
-                    }
-                    self.run_hooks().await;
-                    tracing::debug!(scope = %self.path(), "scope drained");
-                })
-                .await;
-        })
-    }
-
-    /// Cancels and awaits the child scopes (concurrently), then this
-    /// scope's own tasks, and children created meanwhile.
-    async fn stop(self: &Arc<Self>) {
-        {
-            let mut own_cancelled = false;
-            loop {
-                let children: Vec<_> = {
-                    let mut inner = lock(&self.inner);
-                    let from = inner.drained_children;
-                    inner.drained_children = inner.children.len();
-                    inner.children[from..].to_vec()
-                };
-                let new_children = !children.is_empty();
-                // Sibling subtrees drain in parallel, each on its own task.
-                let handle = &self.shared().handle;
-                let drains: Vec<_> = children
-                    .into_iter()
-                    .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
-                    .collect();
-                for drain in drains {
-                    let _ = drain.await;
-                }
-                if !own_cancelled {
-                    own_cancelled = true;
-                    tracing::info!(scope = %self.path(), tasks = self.tracker.len(), "draining scope");
-                    self.cancel();
-                } else if !new_children {
-                    break;
-                }
-                self.tracker.wait().await;
-            }
-        }
-    }
-
-    /// The drain budget passed: every task still running in this subtree
-    /// is reported (a critical failure during the process-wide drain, an
-    /// isolated one during a partial shutdown) and no longer waited for.
-    fn abandon(&self, began: Instant) {
-        let mut running = Vec::new();
-        self.running(&mut running);
-        self.abandoned.store(true, Ordering::Release);
-        let shared = self.shared();
-        let partial = shared.state() == State::Running;
-        for task in running.into_iter().filter(|r| !r.hook) {
-            tracing::error!(task = %task.name, scope = %task.scope, "abandoned: the scope's drain budget passed");
-            let failure = Failure {
-                task: task.name,
-                scope: task.scope,
-                spawned_at: task.spawned_at,
-                kind: FailureKind::Abandoned {
-                    after: began.elapsed(),
-                },
-            };
-            if partial {
-                shared.isolated(failure);
-            } else {
-                shared.fail(failure);
-            }
-        }
-    }
-
-    async fn run_hooks(&self) {
-        loop {
-            let Some((name, at, hook)) = ({
-                let mut inner = lock(&self.inner);
-                let next = inner.hooks.pop();
-                inner.hooks_done = next.is_none();
-                next
-            }) else {
-                return;
-            };
-            tracing::info!(hook = %name, scope = %self.path(), "running hook");
-            let registration = self.registry.register(Entry {
-                origin: Origin::new(name, at),
-                kind: Kind::Hook,
-                since: Some(Instant::now()),
-            });
-            match AssertUnwindSafe(hook).catch_unwind().await {
-                Ok(None) => {}
-                Ok(Some(error)) => registration.fail(FailureKind::Error(error)),
-                Err(payload) => registration.fail(FailureKind::Panic(Panic::from_payload(payload))),
-            }
-        }
-    }
-
     /// Every task and hook of this scope and its children still running.
     pub(crate) fn running(&self, out: &mut Vec<Running>) {
         self.registry.running(self.cancelled_at.get().copied(), out);
         for child in &lock(&self.inner).children {
             child.running(out);
+        }
+    }
+
+    pub(crate) fn describe(&self, describer: Describer) {
+        lock(&self.inner).describers.push(describer);
+    }
+
+    /// What this scope and its children describe, scope by scope. The
+    /// describers run without a lock held.
+    pub(crate) fn notes(&self, out: &mut Vec<Note>) {
+        let (describers, children) = {
+            let inner = lock(&self.inner);
+            (inner.describers.clone(), inner.children.clone())
+        };
+        let lines: Vec<String> = describers.iter().flat_map(|d| d()).collect();
+        if !lines.is_empty() {
+            out.push(Note {
+                scope: self.path().to_owned(),
+                lines,
+            });
+        }
+        for child in children {
+            child.notes(out);
         }
     }
 
@@ -388,5 +305,6 @@ impl Scope {
     }
 }
 
+mod drain;
 #[cfg(test)]
 mod tests;

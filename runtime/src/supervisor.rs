@@ -161,7 +161,8 @@ impl Supervisor {
     }
 
     fn abort(&self, outcome: Outcome) -> Report {
-        let report = self.report(outcome, self.running());
+        let mut report = self.report(outcome, self.running());
+        self.root.notes(&mut report.notes);
         let still_running = report.still_running.len();
         match outcome {
             Outcome::DeadlineExceeded { timeout } => {
@@ -185,6 +186,7 @@ impl Supervisor {
             isolated_failures,
             isolated,
             restarts: self.shared.restarts(),
+            notes: Vec::new(),
             still_running,
             shutdown_took: triggered.elapsed(),
         }

@@ -1,0 +1,132 @@
+//! The drain of a scope: its children, then its own tasks, then its
+//! hooks, once, within its drain budget.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::FutureExt as _;
+use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
+
+use super::Scope;
+use crate::failure::{Failure, FailureKind};
+use crate::lifecycle::State;
+use crate::sync::lock;
+use crate::task::Panic;
+use crate::tracked::{Entry, Kind, Origin};
+
+impl Scope {
+    /// Cancels and awaits, in order: the child scopes (concurrently), this
+    /// scope's own tasks, then this scope's hooks, last registered first.
+    /// Past the scope's drain budget, the tasks still running are reported
+    /// and abandoned, and the hooks run. A scope drains once: a second call
+    /// waits for the first.
+    pub(crate) fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let budget = lock(&self.inner).budget;
+            self.drained
+                .get_or_init(|| async {
+                    let began = Instant::now();
+                    match budget {
+                        None => self.stop().await,
+                        Some(budget) => {
+                            if tokio::time::timeout(budget, self.stop()).await.is_err() {
+                                self.abandon(began);
+                            }
+                        }
+                    }
+                    self.run_hooks().await;
+                    tracing::debug!(scope = %self.path(), "scope drained");
+                })
+                .await;
+        })
+    }
+
+    /// Cancels and awaits the child scopes (concurrently), then this
+    /// scope's own tasks, and children created meanwhile.
+    async fn stop(self: &Arc<Self>) {
+        {
+            let mut own_cancelled = false;
+            loop {
+                let children: Vec<_> = {
+                    let mut inner = lock(&self.inner);
+                    let from = inner.drained_children;
+                    inner.drained_children = inner.children.len();
+                    inner.children[from..].to_vec()
+                };
+                let new_children = !children.is_empty();
+                // Sibling subtrees drain in parallel, each on its own task.
+                let handle = &self.shared().handle;
+                let drains: Vec<_> = children
+                    .into_iter()
+                    .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
+                    .collect();
+                for drain in drains {
+                    let _ = drain.await;
+                }
+                if !own_cancelled {
+                    own_cancelled = true;
+                    tracing::info!(scope = %self.path(), tasks = self.tracker.len(), "draining scope");
+                    self.cancel();
+                } else if !new_children {
+                    break;
+                }
+                self.tracker.wait().await;
+            }
+        }
+    }
+
+    /// The drain budget passed: every task still running in this subtree
+    /// is reported (a critical failure during the process-wide drain, an
+    /// isolated one during a partial shutdown) and no longer waited for.
+    fn abandon(&self, began: Instant) {
+        let mut running = Vec::new();
+        self.running(&mut running);
+        self.abandoned.store(true, Ordering::Release);
+        let shared = self.shared();
+        let partial = shared.state() == State::Running;
+        for task in running.into_iter().filter(|r| !r.hook) {
+            tracing::error!(task = %task.name, scope = %task.scope, "abandoned: the scope's drain budget passed");
+            let failure = Failure {
+                task: task.name,
+                scope: task.scope,
+                spawned_at: task.spawned_at,
+                kind: FailureKind::Abandoned {
+                    after: began.elapsed(),
+                },
+            };
+            if partial {
+                shared.isolated(failure);
+            } else {
+                shared.fail(failure);
+            }
+        }
+    }
+
+    async fn run_hooks(&self) {
+        loop {
+            let Some((name, at, hook)) = ({
+                let mut inner = lock(&self.inner);
+                let next = inner.hooks.pop();
+                inner.hooks_done = next.is_none();
+                next
+            }) else {
+                return;
+            };
+            tracing::info!(hook = %name, scope = %self.path(), "running hook");
+            let registration = self.registry.register(Entry {
+                origin: Origin::new(name, at),
+                kind: Kind::Hook,
+                since: Some(Instant::now()),
+            });
+            match AssertUnwindSafe(hook).catch_unwind().await {
+                Ok(None) => {}
+                Ok(Some(error)) => registration.fail(FailureKind::Error(error)),
+                Err(payload) => registration.fail(FailureKind::Panic(Panic::from_payload(payload))),
+            }
+        }
+    }
+}
