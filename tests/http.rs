@@ -343,8 +343,10 @@ fn client_against_the_example_server() {
 // ---- in process -------------------------------------------------------------
 
 /// Runs `body` with a server on 127.0.0.1:0 serving `app`, without signal
-/// handlers; returns the exit code.
-fn with_server<F, Fut>(app: Router, body: F) -> i32
+/// handlers, and asserts that the run ends with exit code 0: a failure shows
+/// the whole report (a failed assertion in `body`, a stuck task).
+#[track_caller]
+fn with_server<F, Fut>(app: Router, body: F)
 where
     F: FnOnce(
             Context,
@@ -355,7 +357,7 @@ where
         + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Runtime::new()
+    let report = Runtime::new()
         .signals([])
         .timeout(Duration::from_secs(20))
         .block_on(|ctx: Context| async move {
@@ -363,8 +365,8 @@ where
             let addr = listener.local_addr().unwrap();
             let server = graceful::http::serve(&ctx, listener, app);
             body(ctx, addr, server).await;
-        })
-        .exit_code()
+        });
+    assert_eq!(report.exit_code(), 0, "{report}");
 }
 
 /// A client that connected before the shutdown but sends its request after
@@ -372,7 +374,7 @@ where
 #[test]
 fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
     let app = Router::new().route("/", get(|| async { "hi" }));
-    let code = with_server(app, |ctx, addr, server| async move {
+    with_server(app, |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         // Make sure the server accepted it: a request on another connection
         // is answered after the accept loop saw ours.
@@ -392,7 +394,6 @@ fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
         assert_eq!(served.requests, 2);
         assert_eq!(served.drained, 1);
     });
-    assert_eq!(code, 0);
 }
 
 /// Idle keep-alive connections are closed at once when the drain begins; a
@@ -400,7 +401,7 @@ fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
 #[test]
 fn idle_connections_are_closed() {
     let app = Router::new().route("/", get(|| async { "hi" }));
-    let code = with_server(app, |ctx, addr, server| async move {
+    with_server(app, |ctx, addr, server| async move {
         let mut idle = Client::connect(addr).await.unwrap();
         let r = idle.request("GET", "/", "").await.unwrap();
         assert!(!r.closes());
@@ -419,7 +420,6 @@ fn idle_connections_are_closed() {
         );
         server.await.unwrap().unwrap();
     });
-    assert_eq!(code, 0);
 }
 
 /// The request's context is cancelled when the drain begins: a long poll
@@ -438,7 +438,7 @@ fn handlers_see_the_drain_through_their_context() {
     let app = Router::new()
         .route("/poll", get(long_poll))
         .route("/ready", get(graceful::http::ready));
-    let code = with_server(app, |ctx, addr, server| async move {
+    with_server(app, |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         c.send("GET", "/poll", "").await.unwrap();
         eventually(
@@ -459,7 +459,6 @@ fn handlers_see_the_drain_through_their_context() {
         assert!(began.elapsed() < Duration::from_secs(2));
         server.await.unwrap().unwrap();
     });
-    assert_eq!(code, 0);
 }
 
 /// HTTP/2 (prior knowledge): requests in flight on one multiplexed
@@ -469,7 +468,7 @@ fn handlers_see_the_drain_through_their_context() {
 fn http2_streams_in_flight_complete() {
     let in_handler = Arc::new(AtomicUsize::new(0));
     let counter = in_handler.clone();
-    let app = Router::new().route(
+    let app = Router::new().route("/", get(|| async { "up" })).route(
         "/slow",
         get(move || {
             let counter = counter.clone();
@@ -480,11 +479,16 @@ fn http2_streams_in_flight_complete() {
             }
         }),
     );
-    let code = with_server(app, move |ctx, addr, server| async move {
+    with_server(app, move |ctx, addr, server| async move {
         let client = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()
             .unwrap();
+        // Open the connection first: five requests racing for a connection
+        // that does not exist yet may make the client open two.
+        let up = client.get(format!("http://{addr}/")).send().await.unwrap();
+        assert_eq!(up.version(), reqwest::Version::HTTP_2);
+        assert_eq!(up.text().await.unwrap(), "up");
         let requests: Vec<_> = (0..5)
             .map(|_| {
                 let (client, url) = (client.clone(), format!("http://{addr}/slow"));
@@ -505,10 +509,9 @@ fn http2_streams_in_flight_complete() {
             assert_eq!(r.await.unwrap().unwrap(), "slow done");
         }
         let served = server.await.unwrap().unwrap();
-        assert_eq!((served.connections, served.requests), (1, 5));
+        assert_eq!((served.connections, served.requests), (1, 6));
         assert!(refused(addr).await);
     });
-    assert_eq!(code, 0);
 }
 
 /// A handler that panics loses its own request (the connection closes), not
@@ -526,7 +529,7 @@ fn a_panicking_handler_fails_only_its_request() {
             }),
         )
         .route("/", get(|| async { "still here" }));
-    let code = with_server(app, |ctx, addr, server| async move {
+    with_server(app, |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         assert!(c.request("GET", "/panic", "").await.is_err());
         let r = http_util::get(addr, "/").await.unwrap();
@@ -534,5 +537,4 @@ fn a_panicking_handler_fails_only_its_request() {
         ctx.shutdown();
         server.await.unwrap().unwrap();
     });
-    assert_eq!(code, 0);
 }

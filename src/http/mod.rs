@@ -1,0 +1,308 @@
+//! Serving an axum router with graceful draining, readiness and liveness
+//! (feature `http`, on by default).
+//!
+//! [`serve`] runs an [`axum::Router`] on a [`TcpListener`] as a task of its
+//! own scope, `http`, under the given [`Context`]. It is Go's
+//! `http.Server.Shutdown` with `BaseContext`, wired to the process
+//! lifecycle:
+//!
+//! | when | what the server does |
+//! |---|---|
+//! | running | accepts connections (HTTP/1.1 and HTTP/2, with upgrades) and serves them |
+//! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic |
+//! | the `http` scope is cancelled | accepts what the kernel already queued, then closes the listener: new connections are **refused** |
+//! | | idle keep-alive connections are closed; in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
+//! | | every handler's [`RequestContext`] is cancelled, so streams and long polls end |
+//! | | in-flight requests run to completion, within the process deadline |
+//! | every connection closed | the task ends with a [`Served`] summary; the scope's hooks run |
+//!
+//! A connection accepted before the shutdown whose first request has not
+//! arrived yet is given up to [`NEW_CONNECTION_GRACE`] to send it (and is
+//! then answered with `Connection: close`), as Go does, so that a request
+//! racing the shutdown is served rather than reset.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use graceful::Context;
+//! use graceful::http::{self, RequestContext};
+//!
+//! async fn hello(RequestContext(ctx): RequestContext) -> &'static str {
+//!     if ctx.is_cancelled() { "bye" } else { "hello" }
+//! }
+//!
+//! #[graceful::main]
+//! async fn main(ctx: Context) -> std::io::Result<()> {
+//!     let listener = http::bind("127.0.0.1:3000").await?;
+//!     let app = Router::new()
+//!         .route("/", get(hello))
+//!         .merge(http::health_routes()); // GET /ready, GET /live
+//!     http::serve(&ctx, listener, app);
+//!     Ok(()) // the server keeps running; SIGTERM drains it
+//! }
+//! ```
+//!
+//! The order of the drain follows the scopes: pass a context whose scope is
+//! a child of the one that owns what the handlers use (a database, a
+//! queue), and the server drains completely before those are torn down.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+
+use crate::{Context, TaskHandle};
+
+mod conn;
+mod health;
+mod server;
+
+pub use health::{health_routes, live, ready};
+
+/// The listen backlog of [`bind`]: how many connections the kernel queues
+/// before the server accepts them.
+pub const BACKLOG: u32 = 1024;
+
+/// How long a connection accepted before the shutdown may take to send its
+/// first request once the shutdown has begun. A request that arrives in time
+/// is served (with `Connection: close`); a connection that stays silent is
+/// closed after this delay.
+pub const NEW_CONNECTION_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `router` on `listener` as a task of a new child scope of `ctx`,
+/// named `http`, and returns the task's handle at once.
+///
+/// The server runs until that scope is cancelled (at shutdown, after the
+/// lame duck and after any child scope of the `http` scope has drained).
+/// Then it stops accepting (the listener is closed, so new connections are
+/// refused), closes idle keep-alive connections, answers in-flight HTTP/1
+/// requests with `Connection: close`, sends HTTP/2 `GOAWAY`, cancels every
+/// handler's [`RequestContext`], and waits for in-flight requests to finish
+/// within the process deadline. The task's output is a [`Served`] summary.
+///
+/// An upgraded connection (a WebSocket) leaves hyper once upgraded: to be
+/// awaited by the drain, its session runs as a task of the request's
+/// context, and ends when that context is cancelled (see
+/// [`RequestContext`]).
+///
+/// Handlers can extract [`RequestContext`] and
+/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo). A handler that
+/// panics fails only its request (its connection is closed), not the
+/// process.
+///
+/// Accept errors such as "too many open files" are logged and retried; the
+/// task returns `Err` only if the listener itself is unusable.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use graceful::Runtime;
+/// use std::io::{Read, Write};
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let server = graceful::http::serve(&ctx, listener, Router::new().route("/", get(|| async { "hi" })));
+///
+///     let answer = tokio::task::spawn_blocking(move || {
+///         let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+///         tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+///         let mut answer = String::new();
+///         tcp.read_to_string(&mut answer).unwrap();
+///         answer
+///     }).await.unwrap();
+///     assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("hi"));
+///
+///     ctx.shutdown();
+///     let served = server.await.unwrap().unwrap();
+///     assert_eq!(served.requests, 1);
+///     assert!(std::net::TcpStream::connect(addr).is_err()); // refused
+/// });
+/// assert_eq!(report.exit_code(), 0);
+/// ```
+#[track_caller]
+pub fn serve(
+    ctx: &Context,
+    listener: TcpListener,
+    router: Router,
+) -> TaskHandle<io::Result<Served>> {
+    server::Server::new(router).serve(ctx, listener)
+}
+
+/// Binds a listener for [`serve`] with a backlog of [`BACKLOG`] pending
+/// connections (tokio's and the standard library's default is 128, which a
+/// burst of clients overflows: the kernel then drops their handshakes and
+/// they retry a second later). `SO_REUSEADDR` is set, so a restarted
+/// process can bind at once. The first address of `addr` that binds wins.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = graceful::http::bind("127.0.0.1:0").await?;
+/// println!("listening on http://{}", listener.local_addr()?);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
+/// What a server did, returned by the task [`serve`] starts.
+///
+/// ```
+/// # fn show(served: graceful::http::Served) {
+/// println!(
+///     "http: {} requests on {} connections; {} drained in {:?}",
+///     served.requests, served.connections, served.drained, served.drain_took
+/// );
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Served {
+    /// The address the server listened on.
+    pub local_addr: SocketAddr,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Requests received.
+    pub requests: u64,
+    /// Requests in flight when the drain began.
+    pub in_flight_at_drain: u64,
+    /// Requests answered (or abandoned by their client) after the drain
+    /// began: those in flight then, plus those that arrived on connections
+    /// accepted before the listener closed.
+    pub drained: u64,
+    /// From the cancellation of the scope to the close of the last connection.
+    pub drain_took: Duration,
+}
+
+impl fmt::Display for Served {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requests on {} connections, {} in flight at shutdown, {} drained in {} ms",
+            self.requests,
+            self.connections,
+            self.in_flight_at_drain,
+            self.drained,
+            self.drain_took.as_millis()
+        )
+    }
+}
+
+/// The [`Context`] of the request being handled: an axum extractor.
+///
+/// It is the context of the server's `http` scope, cancelled when the drain
+/// begins (Go's `BaseContext`): a streaming, long-poll or WebSocket handler
+/// selects on [`Context::cancelled`] and ends promptly, letting its
+/// connection close. Tasks it spawns belong to the `http` scope and are
+/// awaited before the server's parent scope is drained.
+///
+/// Extraction fails with `500` ([`MissingContext`]) if the router is not
+/// served by [`serve`].
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use graceful::http::RequestContext;
+/// use std::time::Duration;
+///
+/// /// Waits up to 30 s for news, but answers at once when the server drains.
+/// async fn long_poll(RequestContext(ctx): RequestContext) -> &'static str {
+///     match ctx.run_until_cancelled(tokio::time::sleep(Duration::from_secs(30))).await {
+///         Some(()) => "nothing new",
+///         None => "shutting down, poll again elsewhere",
+///     }
+/// }
+///
+/// let app: Router = Router::new().route("/poll", get(long_poll));
+/// ```
+///
+/// A WebSocket session runs after its connection has left the server: spawn
+/// it on the request's context so that the drain cancels it and awaits it,
+/// and close with code 1001 ("going away") when the context is cancelled.
+/// The `http_server` example does exactly that:
+///
+/// ```
+/// use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+/// use axum::response::Response;
+/// use graceful::Context;
+/// use graceful::http::RequestContext;
+/// use std::time::Duration;
+///
+/// async fn ws(RequestContext(ctx): RequestContext, upgrade: WebSocketUpgrade) -> Response {
+///     upgrade.on_upgrade(move |socket| async move {
+///         let _ = ctx.spawn("websocket", session(ctx.clone(), socket)).await;
+///     })
+/// }
+///
+/// async fn session(ctx: Context, mut socket: WebSocket) -> Result<(), axum::Error> {
+///     let mut every = tokio::time::interval(Duration::from_millis(100));
+///     while ctx.run_until_cancelled(every.tick()).await.is_some() {
+///         socket.send(Message::Text("tick".into())).await?;
+///     }
+///     let away = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
+///     socket.send(Message::Close(Some(away))).await
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestContext(pub Context);
+
+impl std::ops::Deref for RequestContext {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = MissingContext;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        conn::request_context(&parts.extensions)
+            .map(|ctx| RequestContext(ctx.clone()))
+            .ok_or(MissingContext)
+    }
+}
+
+/// The rejection of [`RequestContext`] when the router is not served by
+/// [`serve`]: answered `500 Internal Server Error`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let response = graceful::http::MissingContext.into_response();
+/// assert_eq!(response.status(), 500);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MissingContext;
+
+impl fmt::Display for MissingContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no request context: this router is not served by `graceful::http::serve`")
+    }
+}
+
+impl std::error::Error for MissingContext {}
+
+impl IntoResponse for MissingContext {
+    fn into_response(self) -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+    }
+}
