@@ -44,6 +44,7 @@ pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::report::Site;
+    pub use crate::signal::named as signal;
     pub use tokio;
 
     use crate::{Context, TaskHandle, TaskOutput};
