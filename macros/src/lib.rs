@@ -11,8 +11,10 @@ mod errors;
 mod item;
 mod main_attr;
 mod options;
+mod signature;
 mod task_attr;
 mod types;
+mod values;
 
 #[cfg(test)]
 mod properties;
@@ -52,7 +54,7 @@ mod snapshots;
 /// |---|---|---|
 /// | `timeout` | the shutdown deadline, a duration string such as `"20s"` or `"1500ms"` | `"30s"` |
 /// | `lame_duck` | how long to keep serving, "not ready", before cancelling anything | none |
-/// | `signals` | the signals that start a shutdown: `["SIGINT", "SIGTERM"]`; also `SIGQUIT`, `SIGHUP`, `SIGUSR1`, `SIGUSR2`, with or without `SIG`, any case (Unix only) | `SIGINT` and `SIGTERM` (Windows: every console event) |
+/// | `signals` | the signals that start a shutdown, by the names of [`Signal`], with or without `SIG`, in any case: `["SIGINT", "SIGTERM"]`, `["term", "hup"]` | `SIGINT` and `SIGTERM` (Windows: every console event) |
 /// | `flavor` | `"multi_thread"` or `"current_thread"` | `"multi_thread"` |
 /// | `worker_threads` | threads of the `multi_thread` flavor | one per core |
 /// | `crate` | the path of the `graceful` crate, if renamed or re-exported | `"::graceful"` |
@@ -81,6 +83,7 @@ mod snapshots;
 /// [`Context`]: ../graceful/struct.Context.html
 /// [`Context::shutdown`]: ../graceful/struct.Context.html#method.shutdown
 /// [`Runtime`]: ../graceful/struct.Runtime.html
+/// [`Signal`]: ../graceful/enum.Signal.html
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_attr::expand(args.into(), item.into()).into()

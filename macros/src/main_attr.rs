@@ -4,57 +4,55 @@
 
 use std::time::Duration;
 
-use proc_macro2::{Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
-use syn::{Expr, FnArg, Ident, LitStr, Path, Type};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Expr, FnArg, LitStr, Path};
 
 use crate::errors::Errors;
-use crate::item::{FnItem, with_output_type};
-use crate::options::{self, CRATE, Key};
-use crate::types::{Role, check_owned, is_context, tokens};
+use crate::item::{FnItem, respan, with_output_type};
+use crate::options::{self, CRATE, Key, Spec};
+use crate::signature::{self, Attr};
+use crate::types::{is_context, tokens};
+use crate::values::{self, Flavor};
 
-const ATTR: &str = "graceful::main";
-
-const TIMEOUT: Key = Key {
-    name: "timeout",
-    takes: "the shutdown deadline as a duration string",
-    example: "timeout = \"30s\"",
-};
-const LAME_DUCK: Key = Key {
-    name: "lame_duck",
-    takes: "a duration string",
-    example: "lame_duck = \"5s\"",
-};
-const SIGNALS: Key = Key {
-    name: "signals",
-    takes: "a list of signal names",
-    example: "signals = [\"SIGINT\", \"SIGTERM\"]",
-};
-const FLAVOR: Key = Key {
-    name: "flavor",
-    takes: "`\"multi_thread\"` or `\"current_thread\"`",
-    example: "flavor = \"current_thread\"",
-};
-const WORKER_THREADS: Key = Key {
-    name: "worker_threads",
-    takes: "a number of threads",
-    example: "worker_threads = 4",
+const ATTR: Attr = Attr {
+    path: "graceful::main",
+    subject: "`main`",
+    by_value_note: "",
 };
 
-/// The signals an option may name, and the `graceful::Signal` variant of each.
-const SIGNAL_NAMES: &[(&str, &str)] = &[
-    ("SIGINT", "Interrupt"),
-    ("SIGTERM", "Terminate"),
-    ("SIGQUIT", "Quit"),
-    ("SIGHUP", "Hangup"),
-    ("SIGUSR1", "User1"),
-    ("SIGUSR2", "User2"),
-];
-
+/// The options of `#[graceful::main]`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Flavor {
-    MultiThread,
-    CurrentThread,
+enum MainKey {
+    Timeout,
+    LameDuck,
+    Signals,
+    Flavor,
+    WorkerThreads,
+    Crate,
+}
+
+impl Key for MainKey {
+    const ALL: &'static [MainKey] = &[
+        MainKey::Timeout,
+        MainKey::LameDuck,
+        MainKey::Signals,
+        MainKey::Flavor,
+        MainKey::WorkerThreads,
+        MainKey::Crate,
+    ];
+
+    #[rustfmt::skip]
+    fn spec(self) -> &'static Spec {
+        match self {
+            MainKey::Timeout => &Spec { name: "timeout", takes: "the shutdown deadline as a duration string", example: "timeout = \"30s\"" },
+            MainKey::LameDuck => &Spec { name: "lame_duck", takes: "a duration string", example: "lame_duck = \"5s\"" },
+            MainKey::Signals => &Spec { name: "signals", takes: "a list of signal names", example: "signals = [\"SIGINT\", \"SIGTERM\"]" },
+            MainKey::Flavor => &Spec { name: "flavor", takes: "`\"multi_thread\"` or `\"current_thread\"`", example: "flavor = \"current_thread\"" },
+            MainKey::WorkerThreads => &Spec { name: "worker_threads", takes: "a number of threads", example: "worker_threads = 4" },
+            MainKey::Crate => &CRATE,
+        }
+    }
 }
 
 /// The options, each `None` when not given (or given wrong).
@@ -62,8 +60,8 @@ enum Flavor {
 struct Config {
     timeout: Option<Duration>,
     lame_duck: Option<Duration>,
-    /// The `graceful::Signal` variants, in the order written.
-    signals: Option<Vec<&'static str>>,
+    /// The signal names as written, each spelled once.
+    signals: Option<Vec<LitStr>>,
     flavor: Option<Flavor>,
     worker_threads: Option<(usize, Ident)>,
     krate: Option<Path>,
@@ -72,65 +70,23 @@ struct Config {
 impl Config {
     fn parse(args: TokenStream, errors: &mut Errors) -> Config {
         let mut config = Config::default();
-        let keys = [TIMEOUT, LAME_DUCK, SIGNALS, FLAVOR, WORKER_THREADS, CRATE];
         options::parse(
             args,
-            ATTR,
-            &keys,
+            ATTR.path,
             errors,
-            |key, ident, value, errors| match key.name {
-                "timeout" => {
-                    config.timeout = duration(&value, key, errors);
-                    if config.timeout == Some(Duration::ZERO) {
-                        errors.at(
-                            &value,
-                            "a zero deadline would end every shutdown at once with code 124: write a duration such as `\"30s\"`",
-                        );
-                        config.timeout = None;
+            |key: MainKey, ident, value, errors| {
+                let spec = key.spec();
+                match key {
+                    MainKey::Timeout => config.timeout = deadline(&value, spec, errors),
+                    MainKey::LameDuck => config.lame_duck = values::duration(&value, spec, errors),
+                    MainKey::Signals => config.signals = values::signals(&value, spec, errors),
+                    MainKey::Flavor => config.flavor = values::flavor(&value, spec, errors),
+                    MainKey::WorkerThreads => {
+                        config.worker_threads =
+                            values::count(&value, spec, errors).map(|n| (n, ident.clone()));
                     }
+                    MainKey::Crate => config.krate = values::crate_path(&value, errors),
                 }
-                "lame_duck" => config.lame_duck = duration(&value, key, errors),
-                "signals" => config.signals = signals(&value, errors),
-                "flavor" => {
-                    config.flavor = match options::lit_str(&value).map(LitStr::value).as_deref() {
-                        Some("multi_thread") => Some(Flavor::MultiThread),
-                        Some("current_thread") => Some(Flavor::CurrentThread),
-                        Some(other) => {
-                            errors.at(
-                                &value,
-                                format!("unknown flavor `{other}`: write `flavor = \"multi_thread\"` or `flavor = \"current_thread\"`"),
-                            );
-                            None
-                        }
-                        None => {
-                            errors.at(&value, key.expected());
-                            None
-                        }
-                    }
-                }
-                "worker_threads" => {
-                    config.worker_threads = match &value {
-                        Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Int(n),
-                            ..
-                        }) => match n.base10_parse::<usize>() {
-                            Ok(0) => {
-                                errors.at(n, "`worker_threads` must be at least 1");
-                                None
-                            }
-                            Ok(n) => Some((n, ident.clone())),
-                            Err(e) => {
-                                errors.push(e);
-                                None
-                            }
-                        },
-                        _ => {
-                            errors.at(&value, key.expected());
-                            None
-                        }
-                    }
-                }
-                _ => config.krate = options::crate_path(&value, errors),
             },
         );
         if let (Some((_, ident)), Some(Flavor::CurrentThread)) =
@@ -146,98 +102,17 @@ impl Config {
     }
 }
 
-/// A duration string checked now, so a typo never reaches run time.
-fn duration(value: &Expr, key: &Key, errors: &mut Errors) -> Option<Duration> {
-    let Some(lit) = options::lit_str(value) else {
-        errors.at(value, key.expected());
+/// The `timeout`: a duration other than zero.
+fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
+    let deadline = values::duration(value, spec, errors)?;
+    if deadline.is_zero() {
+        errors.at(
+            value,
+            "a zero deadline would end every shutdown at once with code 124: write a duration such as `\"30s\"`",
+        );
         return None;
-    };
-    match humantime::parse_duration(lit.value().trim()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            use humantime::DurationError as E;
-            let why = match e {
-                E::UnknownUnit { unit, .. } if unit.is_empty() => "the unit is missing".into(),
-                E::UnknownUnit { unit, .. } => format!("unknown unit `{unit}`"),
-                E::NumberOverflow => "the number is too large".into(),
-                E::Empty => "it is empty".into(),
-                E::InvalidCharacter(at) | E::NumberExpected(at) => {
-                    format!("unexpected text at offset {at}")
-                }
-                #[allow(unreachable_patterns)]
-                _ => e.to_string(),
-            };
-            errors.at(
-                lit,
-                format!(
-                    "invalid duration `{}`: {why}; write a number and a unit, such as `\"30s\"`, `\"1500ms\"` or `\"2min\"`",
-                    lit.value()
-                ),
-            );
-            None
-        }
     }
-}
-
-/// `["SIGINT", "term"]`, or a single `"SIGTERM"`, as `Signal` variants.
-fn signals(value: &Expr, errors: &mut Errors) -> Option<Vec<&'static str>> {
-    let elems: Vec<&Expr> = match value {
-        Expr::Array(a) => a.elems.iter().collect(),
-        Expr::Lit(_) => vec![value],
-        _ => {
-            errors.at(value, SIGNALS.expected());
-            return None;
-        }
-    };
-    let mut variants = Vec::new();
-    let mut ok = true;
-    for elem in elems {
-        let Some(lit) = options::lit_str(elem) else {
-            let hint = match elem {
-                Expr::Path(p) => {
-                    format!("write signal names as strings: `\"{}\"`", tokens(&p.path))
-                }
-                _ => SIGNALS.expected(),
-            };
-            errors.at(elem, hint);
-            ok = false;
-            continue;
-        };
-        match signal_variant(&lit.value()) {
-            Ok(variant) if variants.contains(&variant) => {
-                errors.at(lit, format!("`{}` is listed twice: keep one", lit.value()));
-                ok = false;
-            }
-            Ok(variant) => variants.push(variant),
-            Err(message) => {
-                errors.at(lit, message);
-                ok = false;
-            }
-        }
-    }
-    ok.then_some(variants)
-}
-
-/// `"SIGTERM"`, `"TERM"` or `"term"` to `"Terminate"`.
-fn signal_variant(name: &str) -> Result<&'static str, String> {
-    let upper = name.trim().to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    let valid: Vec<String> = SIGNAL_NAMES.iter().map(|(n, _)| format!("`{n}`")).collect();
-    match SIGNAL_NAMES.iter().find(|(n, _)| *n == full) {
-        Some((_, variant)) => Ok(variant),
-        None if full == "SIGKILL" || full == "SIGSTOP" => Err(format!(
-            "`{full}` cannot be caught, so it cannot start a graceful shutdown: use one of {}",
-            valid.join(", ")
-        )),
-        None => Err(format!(
-            "unknown signal `{name}`: use one of {}",
-            valid.join(", ")
-        )),
-    }
+    Some(deadline)
 }
 
 /// Expands `#[graceful::main(args)] item`. On a misuse the user's function is
@@ -247,7 +122,7 @@ fn signal_variant(name: &str) -> Result<&'static str, String> {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = Config::parse(args, &mut errors);
-    let f = match FnItem::parse_or_keep(item, ATTR, &mut errors) {
+    let f = match FnItem::parse_or_keep(item, ATTR.path, &mut errors) {
         Ok(f) => f,
         Err(kept) => return kept,
     };
@@ -278,27 +153,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn check(f: &FnItem, errors: &mut Errors) {
     let sig = &f.sig;
-    if let Some(c) = &sig.constness {
-        errors.at(c, "`main` cannot be a `const fn`: remove `const`");
-    }
-    if sig.asyncness.is_none() {
-        errors.at(
-            sig.fn_token,
-            format!(
-                "`#[graceful::main]` needs an `async fn`: write `async fn {}`",
-                sig.ident
-            ),
-        );
-    }
-    if let Some(u) = &sig.unsafety {
-        errors.at(u, "`main` cannot be `unsafe`: remove `unsafe`");
-    }
-    if let Some(abi) = &sig.abi {
-        errors.at(
-            abi,
-            format!("`main` cannot have an ABI: remove `{}`", tokens(abi)),
-        );
-    }
+    signature::check_qualifiers(sig, &ATTR, errors);
     if !sig.generics.params.is_empty() {
         errors.at(
             &sig.generics,
@@ -311,41 +166,24 @@ fn check(f: &FnItem, errors: &mut Errors) {
     if let Some(w) = &sig.generics.where_clause {
         errors.at(w, "`main` cannot have a `where` clause: remove it");
     }
-    if let Some(v) = &sig.variadic {
-        errors.at(v, "`main` cannot be variadic: remove `...`");
-    }
     for (i, arg) in sig.inputs.iter().enumerate() {
         match arg {
             FnArg::Receiver(r) => errors.at(r, "`main` cannot take `self`: remove it"),
             FnArg::Typed(t) if i == 0 && is_context(&t.ty) => {}
-            FnArg::Typed(t) => match &*t.ty {
-                Type::Reference(r) if is_context(&r.elem) => errors.at(
-                    &t.ty,
-                    format!(
-                        "`main` takes its `Context` by value: write `{}: {}`",
-                        tokens(&t.pat),
-                        tokens(&r.elem)
-                    ),
-                ),
-                _ => errors.at(
-                    t,
-                    format!(
-                        "`main` takes no parameters or one `ctx: Context`: remove `{}` (read the command line with `std::env::args()`)",
-                        tokens(t)
-                    ),
-                ),
-            },
+            FnArg::Typed(t) => {
+                if !signature::borrowed_context(t, &ATTR, errors) {
+                    errors.at(
+                        t,
+                        format!(
+                            "`main` takes no parameters or one `ctx: Context`: remove `{}` (read the command line with `std::env::args()`)",
+                            tokens(t)
+                        ),
+                    );
+                }
+            }
         }
     }
-    if let syn::ReturnType::Type(_, ty) = &sig.output {
-        match &**ty {
-            Type::Never(never) => errors.at(
-                never,
-                "`main` cannot return `!`: remove `-> !` (the process exits when its tasks have finished)",
-            ),
-            ty => check_owned(ty, Role::Output, errors),
-        }
-    }
+    signature::check_output(sig, &ATTR, errors);
 }
 
 fn generate(f: &FnItem, config: &Config) -> TokenStream {
@@ -370,9 +208,9 @@ fn generate(f: &FnItem, config: &Config) -> TokenStream {
         let d = duration_tokens(d);
         runtime = quote!(#runtime.lame_duck(#d));
     }
-    if let Some(signals) = &config.signals {
-        let variants = signals.iter().map(|v| Ident::new(v, Span::call_site()));
-        runtime = quote!(#runtime.signals([#(#krate::Signal::#variants),*]));
+    if let Some(names) = &config.signals {
+        let signals = names.iter().map(|name| signal_tokens(&krate, name));
+        runtime = quote!(#runtime.signals([#(#signals),*]));
     }
     if let Some(Flavor::CurrentThread) = config.flavor {
         runtime = quote!(#runtime.flavor(#krate::Flavor::CurrentThread));
@@ -414,25 +252,16 @@ fn duration_tokens(d: Duration) -> TokenStream {
     quote!(::core::time::Duration::new(#secs, #nanos))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::signal_variant;
-
-    #[test]
-    fn signal_names_are_checked() {
-        assert_eq!(signal_variant("SIGTERM"), Ok("Terminate"));
-        assert_eq!(signal_variant("term"), Ok("Terminate"));
-        assert_eq!(signal_variant("SigInt"), Ok("Interrupt"));
-        assert_eq!(signal_variant("usr2"), Ok("User2"));
-        assert!(
-            signal_variant("SIGKILL")
-                .unwrap_err()
-                .contains("cannot be caught")
-        );
-        assert!(
-            signal_variant("SIGFOO")
-                .unwrap_err()
-                .starts_with("unknown signal")
-        );
+/// The signal `name` names, as a constant: the compiler looks it up in the
+/// runtime's one table of names (`Signal::from_name`), under `cargo check`
+/// too, and an unknown name is an error under the string, listing the valid
+/// names.
+fn signal_tokens(krate: &Path, name: &LitStr) -> TokenStream {
+    let krate = respan(krate.to_token_stream(), name.span());
+    quote_spanned! {name.span()=>
+        {
+            const SIGNAL: #krate::Signal = #krate::__private::signal(#name);
+            SIGNAL
+        }
     }
 }

@@ -1,15 +1,26 @@
 //! The attributes' options: `key = value` pairs parsed once with
-//! [`syn::meta::parser`], each key set at most once, every problem reported.
+//! [`syn::meta::parser`] into each attribute's enum of keys, each key set at
+//! most once, every problem reported.
 
 use proc_macro2::{Ident, TokenStream};
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
-use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
+use syn::{Expr, Path, Token};
 
 use crate::errors::Errors;
 
-/// An option an attribute accepts.
-pub(crate) struct Key {
+/// The keys one attribute accepts: an enum, which its parser `match`es
+/// exhaustively.
+pub(crate) trait Key: Copy + PartialEq + 'static {
+    /// Every key, in the order the unknown-key message lists them.
+    const ALL: &'static [Self];
+
+    /// How the key is written and what it takes.
+    fn spec(self) -> &'static Spec;
+}
+
+/// How an option is written, for parsing and messages.
+pub(crate) struct Spec {
     pub(crate) name: &'static str,
     /// What its value is, for messages: "a duration string".
     pub(crate) takes: &'static str,
@@ -17,7 +28,7 @@ pub(crate) struct Key {
     pub(crate) example: &'static str,
 }
 
-impl Key {
+impl Spec {
     /// The message for a value of the wrong kind.
     pub(crate) fn expected(&self) -> String {
         format!(
@@ -28,44 +39,45 @@ impl Key {
 }
 
 /// The `crate = "path"` option both attributes share.
-pub(crate) const CRATE: Key = Key {
+pub(crate) const CRATE: Spec = Spec {
     name: "crate",
     takes: "the path of the `graceful` crate as a string",
     example: "crate = \"::my_reexport::graceful\"",
 };
 
 /// Parses `args` as `key = value, ...` and hands each known key, once, with
-/// its value to `on`. Unknown keys (with the list of valid ones), duplicated
-/// keys, keys without a value and syntax errors go to `errors`.
-pub(crate) fn parse(
+/// the key as written and its value to `on`. Unknown keys (with the list of
+/// valid ones), duplicated keys, keys without a value and syntax errors go
+/// to `errors`.
+pub(crate) fn parse<K: Key>(
     args: TokenStream,
     attr: &str,
-    keys: &[Key],
     errors: &mut Errors,
-    mut on: impl FnMut(&Key, &Ident, Expr, &mut Errors),
+    mut on: impl FnMut(K, &Ident, Expr, &mut Errors),
 ) {
-    let mut seen: Vec<&'static str> = Vec::new();
+    let mut seen: Vec<K> = Vec::new();
     let parser = syn::meta::parser(|meta| {
         let Some(ident) = meta.path.get_ident().cloned() else {
-            errors.at(&meta.path, unknown(&meta.path, attr, keys));
+            errors.at(&meta.path, unknown::<K>(&meta.path, attr));
             return skip_value(&meta);
         };
-        let Some(key) = keys.iter().find(|k| ident == k.name) else {
-            errors.at(&ident, unknown(&meta.path, attr, keys));
+        let Some(&key) = K::ALL.iter().find(|k| ident == k.spec().name) else {
+            errors.at(&ident, unknown::<K>(&meta.path, attr));
             return skip_value(&meta);
         };
+        let spec = key.spec();
         if !meta.input.peek(Token![=]) {
             errors.at(
                 &ident,
-                format!("`{}` needs a value: `{}`", key.name, key.example),
+                format!("`{}` needs a value: `{}`", spec.name, spec.example),
             );
             return skip_value(&meta);
         }
         let value: Expr = meta.value()?.parse()?;
-        if seen.contains(&key.name) {
-            errors.at(&ident, format!("`{}` is set twice: keep one", key.name));
+        if seen.contains(&key) {
+            errors.at(&ident, format!("`{}` is set twice: keep one", spec.name));
         } else {
-            seen.push(key.name);
+            seen.push(key);
             on(key, &ident, value, errors);
         }
         Ok(())
@@ -85,20 +97,20 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn unknown(path: &Path, attr: &str, keys: &[Key]) -> String {
+fn unknown<K: Key>(path: &Path, attr: &str) -> String {
     let written = quote::quote!(#path).to_string().replace(' ', "");
-    let valid: Vec<String> = keys.iter().map(|k| format!("`{}`", k.name)).collect();
+    let names = K::ALL.iter().map(|k| k.spec().name);
+    let valid: Vec<String> = names.clone().map(|name| format!("`{name}`")).collect();
     let mut message = format!(
         "unknown option `{written}` of `#[{attr}]`; the options are {}",
         valid.join(", ")
     );
     let normalized = written.to_lowercase().replace('-', "_");
-    if let Some(near) = keys
-        .iter()
-        .filter(|k| edit_distance(&normalized, k.name) <= 2)
-        .min_by_key(|k| edit_distance(&normalized, k.name))
+    if let Some(near) = names
+        .filter(|name| edit_distance(&normalized, name) <= 2)
+        .min_by_key(|name| edit_distance(&normalized, name))
     {
-        message = format!("{message}; did you mean `{}`?", near.name);
+        message = format!("{message}; did you mean `{near}`?");
     }
     message
 }
@@ -121,38 +133,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// The string literal `expr` is, if it is one.
-pub(crate) fn lit_str(expr: &Expr) -> Option<&LitStr> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s),
-        _ => None,
-    }
-}
-
-/// The `crate = "..."` value as a path, or an error under the literal.
-pub(crate) fn crate_path(value: &Expr, errors: &mut Errors) -> Option<Path> {
-    let Some(lit) = lit_str(value) else {
-        errors.at(value, CRATE.expected());
-        return None;
-    };
-    match lit.parse::<Path>() {
-        Ok(path) => Some(path),
-        Err(_) => {
-            errors.at(
-                lit,
-                format!(
-                    "`{}` is not a path: write the path of the `graceful` crate, as in `{}`",
-                    lit.value(),
-                    CRATE.example
-                ),
-            );
-            None
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,20 +5,39 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver, Type};
+use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
 
 use crate::errors::Errors;
 use crate::item::{FnItem, respan, with_output_type};
-use crate::options::{self, CRATE, Key};
+use crate::options::{self, CRATE, Key, Spec};
+use crate::signature::{self, Attr};
 use crate::types::{Role, check_owned, is_context, tokens};
+use crate::values;
 
-const ATTR: &str = "graceful::task";
-
-const NAME: Key = Key {
-    name: "name",
-    takes: "the task's name as a string",
-    example: "name = \"fetch-prices\"",
+const ATTR: Attr = Attr {
+    path: "graceful::task",
+    subject: "a task",
+    by_value_note: " (callers still pass `&ctx`)",
 };
+
+/// The options of `#[graceful::task]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TaskKey {
+    Name,
+    Crate,
+}
+
+impl Key for TaskKey {
+    const ALL: &'static [TaskKey] = &[TaskKey::Name, TaskKey::Crate];
+
+    #[rustfmt::skip]
+    fn spec(self) -> &'static Spec {
+        match self {
+            TaskKey::Name => &Spec { name: "name", takes: "the task's name as a string", example: "name = \"fetch-prices\"" },
+            TaskKey::Crate => &CRATE,
+        }
+    }
+}
 
 /// The options, each `None` when not given (or given wrong).
 #[derive(Default)]
@@ -32,21 +51,17 @@ impl Config {
         let mut config = Config::default();
         options::parse(
             args,
-            ATTR,
-            &[NAME, CRATE],
+            ATTR.path,
             errors,
-            |key, _, value, errors| match key.name {
-                "name" => match options::lit_str(&value) {
-                    Some(s) if s.value().trim().is_empty() => {
-                        errors.at(
-                            s,
-                            "a task's name cannot be empty: write `name = \"fetch-prices\"`",
-                        );
-                    }
-                    Some(s) => config.name = Some(s.clone()),
-                    None => errors.at(&value, NAME.expected()),
+            |key: TaskKey, _, value, errors| match key {
+                TaskKey::Name => match values::string(&value, key.spec(), errors) {
+                    Some(s) if s.value().trim().is_empty() => errors.at(
+                        s,
+                        "a task's name cannot be empty: write `name = \"fetch-prices\"`",
+                    ),
+                    name => config.name = name.cloned(),
                 },
-                _ => config.krate = options::crate_path(&value, errors),
+                TaskKey::Crate => config.krate = values::crate_path(&value, errors),
             },
         );
         config
@@ -66,7 +81,7 @@ struct Parts<'a> {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = Config::parse(args, &mut errors);
-    let f = match FnItem::parse_or_keep(item, ATTR, &mut errors) {
+    let f = match FnItem::parse_or_keep(item, ATTR.path, &mut errors) {
         Ok(f) => f,
         Err(kept) => return kept,
     };
@@ -91,33 +106,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Context` parameter at all.
 fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
     let sig = &f.sig;
-    if let Some(c) = &sig.constness {
-        errors.at(c, "a task cannot be a `const fn`: remove `const`");
-    }
-    if sig.asyncness.is_none() {
-        errors.at(
-            sig.fn_token,
-            format!(
-                "a task must be an `async fn`: write `async fn {}`",
-                sig.ident
-            ),
-        );
-    }
-    if let Some(u) = &sig.unsafety {
-        errors.at(
-            u,
-            "a task cannot be an `unsafe fn`: remove `unsafe` and put the unsafe code in an `unsafe { ... }` block",
-        );
-    }
-    if let Some(abi) = &sig.abi {
-        errors.at(
-            abi,
-            format!("a task cannot have an ABI: remove `{}`", tokens(abi)),
-        );
-    }
-    if let Some(v) = &sig.variadic {
-        errors.at(v, "a task cannot be variadic: remove `...`");
-    }
+    signature::check_qualifiers(sig, &ATTR, errors);
     for param in &sig.generics.params {
         if let GenericParam::Lifetime(lt) = param {
             errors.at(
@@ -159,33 +148,23 @@ fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
     let ctx = match typed.first() {
         Some(first) if is_context(&first.ty) => Some(*first),
         Some(first) => {
-            if let Type::Reference(r) = &*first.ty
-                && is_context(&r.elem)
-            {
-                errors.at(
-                    &first.ty,
-                    format!(
-                        "a task takes its `Context` by value: write `{}: {}` (callers still pass `&ctx`)",
-                        tokens(&first.pat),
-                        tokens(&r.elem)
+            if !signature::borrowed_context(first, &ATTR, errors) {
+                match typed.iter().find(|t| is_context(&t.ty)) {
+                    Some(later) => errors.at(
+                        later,
+                        format!(
+                            "the `Context` must be the first parameter of a task: move `{}` to the front",
+                            tokens(*later)
+                        ),
                     ),
-                );
-            } else if let Some(later) = typed.iter().find(|t| is_context(&t.ty)) {
-                errors.at(
-                    later,
-                    format!(
-                        "the `Context` must be the first parameter of a task: move `{}` to the front",
-                        tokens(*later)
+                    None => errors.at(
+                        first,
+                        format!(
+                            "the first parameter of a task must be its `Context`: write `ctx: Context` before `{}`",
+                            tokens(*first)
+                        ),
                     ),
-                );
-            } else {
-                errors.at(
-                    first,
-                    format!(
-                        "the first parameter of a task must be its `Context`: write `ctx: Context` before `{}`",
-                        tokens(*first)
-                    ),
-                );
+                }
             }
             None
         }
@@ -206,15 +185,7 @@ fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
         check_owned(&param.ty, Role::Param, errors);
     }
 
-    if let syn::ReturnType::Type(_, ty) = &sig.output {
-        match &**ty {
-            Type::Never(never) => errors.at(
-                never,
-                "a task cannot return `!`: remove `-> !` (a task that runs until it is cancelled returns `()`)",
-            ),
-            ty => check_owned(ty, Role::Output, errors),
-        }
-    }
+    signature::check_output(sig, &ATTR, errors);
 
     Some(Parts {
         receiver,

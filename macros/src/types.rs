@@ -14,8 +14,9 @@ pub(crate) enum Role {
     Param,
     /// `self: T`.
     Receiver,
-    /// The output of a task or `main`.
-    Output,
+    /// The output of a task or `main`, named in messages by the string
+    /// ("a task", "`main`").
+    Output(&'static str),
 }
 
 /// Whether `ty` is written as a graceful `Context` (by its last path segment).
@@ -52,8 +53,8 @@ impl Borrows<'_> {
             Role::Receiver => format!(
                 "a task outlives the call that starts it, so it cannot take `{written}` as `self`: take `self: Arc<Self>` or `self` by value"
             ),
-            Role::Output => format!(
-                "the output of a task outlives its body, so it cannot be `{written}`: return {instead}"
+            Role::Output(subject) => format!(
+                "the output of {subject} outlives its body, so it cannot be `{written}`: return {instead}"
             ),
         };
         self.errors.at(at, message);
@@ -77,10 +78,10 @@ impl<'ast> Visit<'ast> for Borrows<'_> {
     }
 
     fn visit_type_impl_trait(&mut self, it: &'ast TypeImplTrait) {
-        if let Role::Output = self.role {
+        if let Role::Output(subject) = self.role {
             self.errors.at(
                 it,
-                "the output of a task cannot be `impl Trait`: name the type",
+                format!("the output of {subject} cannot be `impl Trait`: name the type"),
             );
         } else {
             visit::visit_type_impl_trait(self, it);
@@ -192,6 +193,9 @@ mod tests {
             errors_of(syn::parse_quote!(impl Display + 'a), Role::Param),
             1
         );
-        assert_eq!(errors_of(syn::parse_quote!(impl Display), Role::Output), 1);
+        assert_eq!(
+            errors_of(syn::parse_quote!(impl Display), Role::Output("a task")),
+            1
+        );
     }
 }

@@ -56,6 +56,7 @@ pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::failure::Site;
+    pub use crate::signal::named as signal;
     pub use tokio;
 
     use crate::{Context, TaskHandle, TaskOutput};

@@ -84,7 +84,7 @@ impl Signal {
     pub const DEFAULT: &'static [Signal] = Signal::ALL;
 
     /// The conventional name, such as `"SIGTERM"` or `"ctrl_c"`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             #[cfg(unix)]
             Signal::Interrupt => "SIGINT",
@@ -107,6 +107,31 @@ impl Signal {
             #[cfg(windows)]
             Signal::CtrlShutdown => "ctrl_shutdown",
         }
+    }
+
+    /// The signal of [`Signal::ALL`] called `name`, in any case, with or
+    /// without the `SIG` prefix on Unix (`"SIGTERM"`, `"term"`). The one table
+    /// of names: [`FromStr`] uses it, and the compiler checks the names of
+    /// `#[graceful::main(signals = [..])]` with it.
+    ///
+    /// ```
+    /// use graceful_runtime::Signal;
+    /// # #[cfg(unix)] {
+    /// const TERM: Option<Signal> = Signal::from_name("term");
+    /// assert_eq!(TERM, Some(Signal::Terminate));
+    /// assert_eq!(Signal::from_name("SIGKILL"), None);
+    /// # }
+    /// ```
+    pub const fn from_name(name: &str) -> Option<Signal> {
+        let written = name.trim_ascii().as_bytes();
+        let mut i = 0;
+        while i < Signal::ALL.len() {
+            if names_match(Signal::ALL[i].name().as_bytes(), written) {
+                return Some(Signal::ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// The signal's number; a forced exit uses `128 + number` as its exit code
@@ -159,18 +184,98 @@ impl FromStr for Signal {
     type Err = UnknownSignal;
 
     /// Accepts the conventional name in any case, with or without the `SIG`
-    /// prefix on Unix (`"SIGTERM"`, `"term"`).
+    /// prefix on Unix (`"SIGTERM"`, `"term"`): see [`Signal::from_name`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let upper = s.trim().to_ascii_uppercase();
-        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        Signal::ALL
-            .iter()
-            .copied()
-            .find(|sig| {
-                let name = sig.name().to_ascii_uppercase();
-                name == upper || name.strip_prefix("SIG") == Some(bare)
-            })
-            .ok_or_else(|| UnknownSignal(s.to_owned()))
+        Signal::from_name(s.trim()).ok_or_else(|| UnknownSignal(s.to_owned()))
+    }
+}
+
+/// Whether `written` names the signal called `known`: the same letters in
+/// any case, or the same after a `SIG` prefix that `written` may leave out.
+const fn names_match(known: &[u8], written: &[u8]) -> bool {
+    let bare = without_sig(known);
+    eq_ignore_case(known, written)
+        || (bare.len() < known.len() && eq_ignore_case(bare, without_sig(written)))
+}
+
+/// `name` without its `SIG` prefix (in any case), if it has one.
+const fn without_sig(name: &[u8]) -> &[u8] {
+    match name.split_at_checked(3) {
+        Some((prefix, rest)) if eq_ignore_case(prefix, b"SIG") => rest,
+        _ => name,
+    }
+}
+
+const fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() && a[i].eq_ignore_ascii_case(&b[i]) {
+        i += 1;
+    }
+    i == a.len() && i == b.len()
+}
+
+/// The signal of a name written in `#[graceful::main(signals = [..])]`,
+/// whose expansion calls it, as `__private::signal`, in a `const` item
+/// spanned at the name: a name [`Signal::from_name`] does not know is a
+/// compile error under it (with `cargo check` too) listing the valid names.
+#[track_caller]
+pub const fn named(name: &str) -> Signal {
+    let written = name.trim_ascii().as_bytes();
+    match Signal::from_name(name) {
+        Some(signal) => signal,
+        None if names_match(b"SIGKILL", written) || names_match(b"SIGSTOP", written) => {
+            panic!("{}", UNCATCHABLE)
+        }
+        None => panic!("{}", UNKNOWN),
+    }
+}
+
+// The messages of `named`, built at compile time from `Signal::ALL`: they
+// list the names `from_name` accepts, whatever the platform.
+const UNKNOWN: &str = as_str(&UNKNOWN_BYTES);
+const UNKNOWN_BYTES: [u8; write_listing(UNKNOWN_PREFIX, &mut [])] = listing(UNKNOWN_PREFIX);
+const UNKNOWN_PREFIX: &str = "unknown signal: use one of ";
+const UNCATCHABLE: &str = as_str(&UNCATCHABLE_BYTES);
+const UNCATCHABLE_BYTES: [u8; write_listing(UNCATCHABLE_PREFIX, &mut [])] =
+    listing(UNCATCHABLE_PREFIX);
+const UNCATCHABLE_PREFIX: &str =
+    "this signal cannot be caught, so it cannot start a graceful shutdown: use one of ";
+
+/// `prefix`, then the names of [`Signal::ALL`] in backticks, joined by `, `.
+const fn listing<const N: usize>(prefix: &str) -> [u8; N] {
+    let mut out = [0; N];
+    assert!(write_listing(prefix, &mut out) == N, "the listing fits");
+    out
+}
+
+/// Writes the listing into `out` as far as it goes; returns its full length.
+const fn write_listing(prefix: &str, out: &mut [u8]) -> usize {
+    let mut len = push(out, 0, prefix);
+    let mut i = 0;
+    while i < Signal::ALL.len() {
+        len = push(out, len, if i == 0 { "`" } else { ", `" });
+        len = push(out, len, Signal::ALL[i].name());
+        len = push(out, len, "`");
+        i += 1;
+    }
+    len
+}
+
+/// Writes `text` into `out` from `at`, as far as it goes; returns where it ends.
+const fn push(out: &mut [u8], at: usize, text: &str) -> usize {
+    let text = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() && at + i < out.len() {
+        out[at + i] = text[i];
+        i += 1;
+    }
+    at + text.len()
+}
+
+const fn as_str(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => panic!("signal names are UTF-8"),
     }
 }
 
@@ -245,6 +350,14 @@ mod tests {
         assert_eq!("sigint".parse(), Ok(Signal::Interrupt));
         assert_eq!("hup".parse(), Ok(Signal::Hangup));
         assert_eq!(" SIGUSR2 ".parse(), Ok(Signal::User2));
+        assert_eq!(Signal::from_name("SigInt"), Some(Signal::Interrupt));
+        for &signal in Signal::ALL {
+            let bare = signal.name()[3..].to_lowercase();
+            assert_eq!(Signal::from_name(&bare), Some(signal), "{bare}");
+        }
+        for unknown in ["sigsigterm", "SIG", "", "KILL"] {
+            assert_eq!(Signal::from_name(unknown), None, "{unknown}");
+        }
     }
 
     #[test]
@@ -254,6 +367,23 @@ mod tests {
             err.to_string(),
             "unknown signal `SIGKILL`, expected one of: SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2"
         );
+    }
+
+    /// `named`'s panic is the compile error of a bad name in
+    /// `#[graceful::main(signals = [..])]`: it lists every name of `ALL`.
+    #[test]
+    fn named_lists_every_name_of_all() {
+        let panic_of = |name| std::panic::catch_unwind(|| named(name)).unwrap_err();
+        let valid: Vec<String> = Signal::ALL.iter().map(|s| format!("`{s}`")).collect();
+        let valid = format!("use one of {}", valid.join(", "));
+        assert_eq!(named("hup"), Signal::Hangup);
+        let unknown = panic_of("SIGFOO").downcast::<String>().unwrap();
+        assert_eq!(*unknown, format!("unknown signal: {valid}"));
+        for uncatchable in ["SIGKILL", "kill", "SIGSTOP", " Stop"] {
+            let message = panic_of(uncatchable).downcast::<String>().unwrap();
+            let why = "this signal cannot be caught, so it cannot start a graceful shutdown";
+            assert_eq!(*message, format!("{why}: {valid}"));
+        }
     }
 
     #[test]

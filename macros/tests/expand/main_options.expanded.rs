@@ -3,8 +3,18 @@ fn main() {
         .timeout(::core::time::Duration::new(20, 0))
         .lame_duck(::core::time::Duration::new(1, 500000000))
         .signals([
-            ::my_app::graceful::Signal::Terminate,
-            ::my_app::graceful::Signal::Hangup,
+            {
+                const SIGNAL: ::my_app::graceful::Signal = ::my_app::graceful::__private::signal(
+                    "SIGTERM",
+                );
+                SIGNAL
+            },
+            {
+                const SIGNAL: ::my_app::graceful::Signal = ::my_app::graceful::__private::signal(
+                    "hup",
+                );
+                SIGNAL
+            },
         ])
         .flavor(::my_app::graceful::Flavor::CurrentThread)
         .run(move |_: ::my_app::graceful::Context| async move {

@@ -1,7 +1,14 @@
 /// A bad option only: expanded with the defaults beside the error.
 fn main() {
     ::graceful::Runtime::new()
-        .signals([::graceful::Signal::Interrupt])
+        .signals([
+            {
+                const SIGNAL: ::graceful::Signal = ::graceful::__private::signal(
+                    "SIGINT",
+                );
+                SIGNAL
+            },
+        ])
         .run(move |_: ::graceful::Context| async move {
             #[allow(
                 unknown_lints,

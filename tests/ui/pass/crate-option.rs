@@ -9,7 +9,7 @@ use reexport::graceful::Context;
 #[graceful::task(crate = "crate::reexport::graceful", name = "renamed")]
 async fn work(_ctx: Context) {}
 
-#[graceful::main(crate = "crate::reexport::graceful", timeout = "5s")]
+#[graceful::main(crate = "crate::reexport::graceful", timeout = "5s", signals = ["term"])]
 async fn main(ctx: Context) {
     work(&ctx).await.unwrap();
 }
