@@ -72,9 +72,9 @@ pub use graceful_macros::{main, task};
 
 #[doc(inline)]
 pub use graceful_runtime::{
-    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainFn,
-    MainOutput, Outcome, Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled,
-    Running, Runtime, Signal, State, TIMEOUT_ENV, TaskError, TaskHandle, TaskOutput, UnknownSignal,
+    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput,
+    Outcome, Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled, Running,
+    Runtime, Signal, State, TIMEOUT_ENV, TaskError, TaskHandle, TaskOutput, UnknownSignal,
 };
 
 #[cfg(feature = "http")]

@@ -252,7 +252,7 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
     // reports an output that is not a `TaskOutput`.
     let krate_there = respan(krate.to_token_stream(), output_span);
     let call = quote_spanned! {output_span=>
-        #krate_there::__private::spawn_task(#parent, #name, #site, #closure)
+        #krate_there::__private::spawn_task(#parent, #name, #site, ::core::option::Option::None, #closure)
     };
 
     quote! {

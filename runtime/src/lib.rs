@@ -48,7 +48,7 @@ pub use failure::{Failure, FailureKind, Note, Restarted, Running};
 pub use lifecycle::State;
 pub use policy::{Policy, Restart};
 pub use report::{Outcome, Reason, Report};
-pub use runtime::{Flavor, MainFn, Runtime};
+pub use runtime::{Flavor, Runtime};
 pub use signal::{Signal, UnknownSignal};
 pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 
@@ -59,18 +59,30 @@ pub mod __private {
     pub use crate::signal::named as signal;
     pub use tokio;
 
-    use crate::{Context, TaskHandle, TaskOutput};
+    use crate::tracked::Origin;
+    use crate::{Context, Policy, Restart, TaskHandle, TaskOutput};
     use std::borrow::Cow;
     use std::future::Future;
     use std::panic::Location;
 
+    #[track_caller]
+    fn origin(name: &'static str, defined_at: &'static Site) -> Origin {
+        Origin {
+            name: Cow::Borrowed(name),
+            spawned_at: Location::caller(),
+            defined_at: Some(defined_at),
+        }
+    }
+
     /// Starts the body of a `#[graceful::task]` function as a task of
-    /// `parent`'s scope, handing it its own context.
+    /// `parent`'s scope, handing it its own context; its failure follows
+    /// `policy`, or the scope's default.
     #[track_caller]
     pub fn spawn_task<F, Fut>(
         parent: &Context,
         name: &'static str,
         defined_at: &'static Site,
+        policy: Option<Policy>,
         body: F,
     ) -> TaskHandle<Fut::Output>
     where
@@ -78,11 +90,37 @@ pub mod __private {
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutput,
     {
-        let origin = crate::tracked::Origin {
-            name: Cow::Borrowed(name),
-            spawned_at: Location::caller(),
-            defined_at: Some(defined_at),
-        };
-        parent.spawn_at(origin, None, body(parent.clone()))
+        parent.spawn_at(origin(name, defined_at), policy, body(parent.clone()))
     }
+
+    /// Starts a `#[graceful::task(restart = ..)]` function: `body` makes
+    /// each run's future from the task's context and clones of the
+    /// arguments.
+    #[track_caller]
+    pub fn spawn_restarting_task<F, Fut>(
+        parent: &Context,
+        name: &'static str,
+        defined_at: &'static Site,
+        restart: Restart,
+        body: F,
+    ) -> TaskHandle<Fut::Output>
+    where
+        F: FnMut(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        parent.spawn_restarting_at(origin(name, defined_at), restart, body)
+    }
+
+    /// An argument of a restarted task, taken again at each run.
+    #[diagnostic::on_unimplemented(
+        message = "a restarted task takes its arguments again at each run, so `{Self}` must be `Clone`",
+        label = "`{Self}` is not `Clone`",
+        note = "derive or implement `Clone` for it, or pass an `Arc` of it"
+    )]
+    pub trait RestartArg: Clone {}
+    impl<T: Clone> RestartArg for T {}
+
+    /// Checks, at the argument's type, that it can be taken again.
+    pub const fn restart_arg<T: RestartArg>() {}
 }

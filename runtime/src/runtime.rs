@@ -169,7 +169,12 @@ impl Runtime {
     /// At the deadline or a forced exit, nothing more is awaited: blocking
     /// threads and stuck tasks are abandoned by the exit.
     #[track_caller]
-    pub fn run(self, main: impl MainFn) -> ! {
+    pub fn run<F, Fut>(self, main: F) -> !
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
         let main = RootTask::new(main, Location::caller());
         let code = match self.env_overrides().and_then(|rt| rt.try_block_on(main)) {
             Ok(report) => {
@@ -199,7 +204,12 @@ impl Runtime {
     /// assert_eq!(report.failures[0].task, "fails");
     /// ```
     #[track_caller]
-    pub fn block_on(self, main: impl MainFn) -> Report {
+    pub fn block_on<F, Fut>(self, main: F) -> Report
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
         match self.try_block_on(RootTask::new(main, Location::caller())) {
             Ok(report) => report,
             Err(e) => panic!("graceful: {e}"),
@@ -226,7 +236,12 @@ impl Runtime {
     /// exit it returns at once; stuck tasks keep running in that runtime.
     /// Panics if a signal handler cannot be installed.
     #[track_caller]
-    pub fn supervise(self, main: impl MainFn) -> impl Future<Output = Report> {
+    pub fn supervise<F, Fut>(self, main: F) -> impl Future<Output = Report>
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
         let at = Location::caller();
         async move {
             match self.try_supervise(RootTask::new(main, at)).await {
@@ -260,36 +275,10 @@ impl Runtime {
     }
 }
 
-/// What [`Runtime::run`], [`Runtime::block_on`] and [`Runtime::supervise`]
-/// run as `main`: a function or closure that takes the root [`Context`] and
-/// returns a `Send + 'static` future whose output is a [`MainOutput`] (`()`
-/// or `Result<(), E>` with `E: Debug`). Implemented for every such function;
-/// there is nothing to implement by hand.
-///
-/// ```
-/// use graceful_runtime::{Context, Runtime};
-///
-/// async fn app(ctx: Context) -> Result<(), String> {
-///     ctx.shutdown();
-///     Ok(())
-/// }
-/// assert_eq!(Runtime::new().signals([]).block_on(app).exit_code(), 0);
-/// ```
-pub trait MainFn: FnOnce(Context) -> <Self as MainFn>::Future {
-    /// The future `main` returns.
-    type Future: Future<Output: MainOutput> + Send + 'static;
-}
-
-impl<F, Fut> MainFn for F
-where
-    F: FnOnce(Context) -> Fut,
-    Fut: Future<Output: MainOutput> + Send + 'static,
-{
-    type Future = Fut;
-}
-
-/// `main`, erased once at the entry point, so that what runs it is not
-/// generic, with where it was called from (the root task's spawn site).
+/// `main`, erased once at the entry point so that what runs it is not
+/// generic (the public entry points alone carry the bound, where the
+/// compiler reports a wrong output at `main`'s return type), with where it
+/// was called from (the root task's spawn site).
 struct RootTask<'a> {
     start: Box<dyn FnOnce(Context) -> MainFuture + 'a>,
     at: &'static Location<'static>,
@@ -298,7 +287,12 @@ struct RootTask<'a> {
 type MainFuture = Pin<Box<dyn Future<Output = MainResult> + Send>>;
 
 impl<'a> RootTask<'a> {
-    fn new(main: impl MainFn + 'a, at: &'static Location<'static>) -> Self {
+    fn new<F, Fut>(main: F, at: &'static Location<'static>) -> Self
+    where
+        F: FnOnce(Context) -> Fut + 'a,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
         RootTask {
             start: Box::new(move |ctx| {
                 let body = main(ctx);

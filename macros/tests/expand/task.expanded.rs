@@ -17,6 +17,7 @@ pub fn ticker(
             };
             &SITE
         },
+        ::core::option::Option::None,
         move |ctx: Context| async move {
             #[allow(
                 unknown_lints,

@@ -12,6 +12,7 @@ impl Poller {
                 };
                 &SITE
             },
+            ::core::option::Option::None,
             move |ctx: Context| async move {
                 #[allow(
                     unknown_lints,
@@ -47,6 +48,7 @@ impl Poller {
                 };
                 &SITE
             },
+            ::core::option::Option::None,
             move |ctx: Context| async move {
                 #[allow(
                     unknown_lints,

@@ -14,6 +14,7 @@ fn fetch(
             };
             &SITE
         },
+        ::core::option::Option::None,
         move |ctx: my_app::graceful::Context| async move {
             #[allow(
                 unknown_lints,

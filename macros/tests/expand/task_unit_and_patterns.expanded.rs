@@ -11,6 +11,7 @@ fn ignore(ctx: &Context, (a, b): (u32, u32), mut n: u64) -> ::graceful::TaskHand
             };
             &SITE
         },
+        ::core::option::Option::None,
         move |_: Context| async move {
             #[allow(
                 unknown_lints,
