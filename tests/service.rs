@@ -77,6 +77,20 @@ fn jobs_written(exit: &Exit) -> u64 {
         .unwrap_or_else(|| panic!("no count in {line:?}"))
 }
 
+/// The summary prints a line as each phase of the shutdown ends: they come
+/// in the order of the drain.
+fn assert_phases_in_order(exit: &Exit) {
+    let phases = [
+        "shutdown: SIGTERM received",
+        "not ready, lame duck:",
+        "http drained:",
+        "queue drained:",
+        "database closed:",
+    ];
+    let at: Vec<usize> = phases.iter().map(|phase| exit.line(phase)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{exit}");
+}
+
 /// Clients that post jobs on keep-alive connections until the service
 /// refuses connections or `limit` jobs were posted; the acknowledged ids.
 struct Load {
@@ -192,6 +206,7 @@ fn no_acknowledged_job_is_lost() {
             "round {round}: {} acknowledged jobs are not in the database: {lost:?}\n{exit}",
             lost.len()
         );
+        assert_phases_in_order(&exit);
         let written = jobs_written(&exit);
         assert!(written as usize >= acked.len(), "{exit}");
         eprintln!(
@@ -281,6 +296,7 @@ fn api_readiness_and_lame_duck() {
         in_db.contains(&id) && in_db.contains(&late),
         "{in_db:?}\n{exit}"
     );
+    assert_phases_in_order(&exit);
     let lame = &exit.stdout[exit.line("lame duck:")];
     let ms: u64 = lame.rsplit(' ').nth(1).unwrap().parse().unwrap();
     assert!(ms >= 950, "{exit}");
