@@ -72,9 +72,10 @@ pub use graceful_macros::{main, task};
 
 #[doc(inline)]
 pub use graceful_runtime::{
-    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput,
+    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput, Note,
     Outcome, Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled, Running,
-    Runtime, Signal, State, TIMEOUT_ENV, TaskError, TaskHandle, TaskOutput, UnknownSignal,
+    Runtime, SIGNAL_WINDOW, Signal, State, TIMEOUT_ENV, TaskError, TaskHandle, TaskOutput,
+    UnknownSignal,
 };
 
 #[cfg(feature = "http")]

@@ -11,11 +11,10 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::cancelled::{Cancelled, RunUntilCancelled};
 use crate::lifecycle::State;
-use crate::policy::{Policy, Restart, RestartLog, restarting};
+use crate::policy::Policy;
 use crate::report::Reason;
 use crate::scope::Scope;
-use crate::task::{TaskHandle, TaskOutput};
-use crate::tracked::{Kind, Origin};
+use crate::task::TaskOutput;
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -46,49 +45,11 @@ pub struct Context {
     scope: Arc<Scope>,
 }
 
+mod spawn;
+
 impl Context {
     pub(crate) fn new(scope: Arc<Scope>) -> Context {
         Context { scope }
-    }
-
-    /// The one way into spawning: the `spawn` methods, the task macro and
-    /// the runtime's root task all come through here. Without a policy, the
-    /// scope's default applies.
-    pub(crate) fn spawn_at<F>(
-        &self,
-        origin: Origin,
-        policy: Option<Policy>,
-        fut: F,
-    ) -> TaskHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: TaskOutput,
-    {
-        let policy = policy.unwrap_or_else(|| self.scope.default_policy());
-        self.scope.spawn(origin, Kind::Task(policy), fut)
-    }
-
-    /// Starts the futures `factory` makes, one after the other, as one
-    /// task restarted as `restart` says; see [`spawn_restarting`](Self::spawn_restarting).
-    pub(crate) fn spawn_restarting_at<F, Fut>(
-        &self,
-        origin: Origin,
-        restart: Restart,
-        factory: F,
-    ) -> TaskHandle<Fut::Output>
-    where
-        F: FnMut(Context) -> Fut + Send + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: TaskOutput,
-    {
-        let log = RestartLog::new(
-            Origin::new(origin.name.clone(), origin.spawned_at),
-            self.path().to_owned(),
-            self.scope.shared().clone(),
-        );
-        let task = restarting(self.clone(), restart, factory, log);
-        let task = async move { task.await.unwrap_or_else(|panic| panic.resume()) };
-        self.scope.spawn(origin, Kind::Restarted, task)
     }
 
     /// Completes when this scope is cancelled: at shutdown, after the lame
@@ -115,113 +76,6 @@ impl Context {
     /// ```
     pub fn run_until_cancelled<F: Future>(&self, fut: F) -> RunUntilCancelled<'_, F> {
         RunUntilCancelled::new(&self.scope, fut)
-    }
-
-    /// Starts `fut` as a task of this scope and returns its handle at once.
-    ///
-    /// The task is tracked whether or not the handle is kept: at shutdown it
-    /// is awaited (after its scope is cancelled). If it returns `Err` or
-    /// panics, the failure is reported and follows the scope's default
-    /// [`Policy`]: [`Critical`](Policy::Critical) (the whole process shuts
-    /// down) unless the scope says otherwise, as a request's scope does
-    /// ([`Isolated`](Policy::Isolated)); see [`spawn_with`](Self::spawn_with).
-    /// A task spawned into a scope that is already cancelled still runs (its
-    /// context is cancelled from the start) and is awaited.
-    ///
-    /// Works from any thread, inside the runtime or not.
-    ///
-    /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });
-    /// assert_eq!(handle.await.unwrap().unwrap(), 42);
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn spawn<F>(&self, name: impl Into<Cow<'static, str>>, fut: F) -> TaskHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: TaskOutput,
-    {
-        let origin = Origin::new(name.into(), Location::caller());
-        self.spawn_at(origin, None, fut)
-    }
-
-    /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.
-    ///
-    /// ```
-    /// use graceful_runtime::{Policy, Runtime};
-    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
-    ///     let session = ctx.spawn_with(Policy::Isolated, "session", async {
-    ///         Err::<(), _>("connection reset by peer")
-    ///     });
-    ///     assert!(session.await.unwrap().is_err());
-    ///     assert_eq!(ctx.reason(), None); // still running
-    ///     ctx.shutdown();
-    /// });
-    /// assert_eq!(report.exit_code(), 0);
-    /// assert_eq!(report.isolated[0].task, "session");
-    /// ```
-    #[track_caller]
-    pub fn spawn_with<F>(
-        &self,
-        policy: Policy,
-        name: impl Into<Cow<'static, str>>,
-        fut: F,
-    ) -> TaskHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: TaskOutput,
-    {
-        let origin = Origin::new(name.into(), Location::caller());
-        self.spawn_at(origin, Some(policy), fut)
-    }
-
-    /// Starts a task that is started again when it fails (or, with
-    /// [`Restart::on_any_return`], whenever it returns): `factory` makes each
-    /// run's future from the task's context. Restarts follow an exponential
-    /// backoff with jitter, at most [`Restart::intensity`] times in a window;
-    /// one failure more escalates as critical (exit code 1, and the report
-    /// says why). Once shutdown began, nothing is restarted: the run in
-    /// progress is cancelled and awaited like any task. The report lists
-    /// each restarted task with its count and last failure.
-    ///
-    /// The handle yields the output of the last run.
-    ///
-    /// ```
-    /// use graceful_runtime::{Restart, Runtime};
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicU32, Ordering};
-    /// use std::time::Duration;
-    ///
-    /// let runs = Arc::new(AtomicU32::new(0));
-    /// let report = Runtime::new().signals([]).block_on({
-    ///     let runs = runs.clone();
-    ///     move |ctx| async move {
-    ///         let restart = Restart::new().backoff(Duration::from_millis(1), Duration::from_millis(10));
-    ///         let consumer = ctx.spawn_restarting("consumer", restart, move |_ctx| {
-    ///             let run = runs.fetch_add(1, Ordering::SeqCst);
-    ///             async move { if run < 2 { Err("broker unreachable") } else { Ok(run) } }
-    ///         });
-    ///         assert_eq!(consumer.await.unwrap(), Ok(2)); // the third run succeeded
-    ///     }
-    /// });
-    /// assert_eq!(report.exit_code(), 0);
-    /// assert_eq!(report.restarts[0].restarts, 2);
-    /// ```
-    #[track_caller]
-    pub fn spawn_restarting<F, Fut>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-        restart: Restart,
-        factory: F,
-    ) -> TaskHandle<Fut::Output>
-    where
-        F: FnMut(Context) -> Fut + Send + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: TaskOutput,
-    {
-        let origin = Origin::new(name.into(), Location::caller());
-        self.spawn_restarting_at(origin, restart, factory)
     }
 
     /// Sets the [`Policy`] of the tasks spawned in this scope without one
@@ -350,6 +204,51 @@ impl Context {
         F::Output: TaskOutput,
     {
         self.scope.defer(name.into(), Location::caller(), hook);
+    }
+
+    /// Registers a reload hook: on `SIGHUP`, every reload hook runs, one
+    /// after the other in the order they were registered, while the
+    /// service goes on (re-read a configuration file, reopen log files).
+    /// A hook that fails is reported as an isolated failure. Once a reload
+    /// hook exists, `SIGHUP` reloads even if it is also a shutdown signal;
+    /// without one, `SIGHUP` does what it did (its default action, or a
+    /// shutdown if listed in [`Runtime::signals`](crate::Runtime::signals)).
+    /// Nothing is reloaded once the shutdown began. (Windows has no
+    /// `SIGHUP`: the hooks are kept but no signal runs them.)
+    ///
+    /// ```no_run
+    /// use graceful_runtime::Runtime;
+    /// use std::sync::{Arc, RwLock};
+    ///
+    /// Runtime::new().run(|ctx| async move {
+    ///     let config = Arc::new(RwLock::new(std::fs::read_to_string("app.toml")?));
+    ///     let c = config.clone();
+    ///     ctx.on_reload("config", move || {
+    ///         let c = c.clone();
+    ///         async move {
+    ///             *c.write().unwrap() = tokio::fs::read_to_string("app.toml").await?;
+    ///             Ok::<(), std::io::Error>(())
+    ///         }
+    ///     });
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// ```
+    #[track_caller]
+    pub fn on_reload<F, Fut>(&self, name: impl Into<Cow<'static, str>>, hook: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let shared = self.scope.shared();
+        shared.reloads.add(name.into(), Location::caller(), hook);
+        #[cfg(unix)]
+        if let Some(handlers) = &shared.handlers {
+            let hangup = crate::listener::Heard::Signal(crate::Signal::Hangup);
+            if let Err(error) = handlers.hear(hangup) {
+                tracing::error!(%error, "cannot listen to SIGHUP: reload hooks will not run");
+            }
+        }
     }
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.

@@ -10,6 +10,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::failure::{Failure, Restarted};
+use crate::listener::Handlers;
+use crate::reload::Reloads;
 use crate::report::Reason;
 use crate::sync::lock;
 
@@ -63,6 +65,12 @@ pub(crate) struct Shared {
     lame_duck: bool,
     /// The runtime tasks are spawned on, so a `Context` works from any thread.
     pub(crate) handle: tokio::runtime::Handle,
+    /// The signal handlers, to hear more signals later (`SIGHUP` once a
+    /// reload hook exists); `None` where nothing listens.
+    pub(crate) handlers: Option<Arc<Handlers>>,
+    pub(crate) reloads: Reloads,
+    /// When the runtime started, for the task dump.
+    pub(crate) started: Instant,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -81,7 +89,11 @@ struct Isolated {
 struct Epoch(AtomicU64);
 
 impl Shared {
-    pub(crate) fn new(lame_duck: bool, handle: tokio::runtime::Handle) -> Arc<Shared> {
+    pub(crate) fn new(
+        lame_duck: bool,
+        handle: tokio::runtime::Handle,
+        handlers: Option<Arc<Handlers>>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             requested: CancellationToken::new(),
             failed: CancellationToken::new(),
@@ -93,6 +105,9 @@ impl Shared {
             restarts: Mutex::default(),
             lame_duck,
             handle,
+            handlers,
+            reloads: Reloads::default(),
+            started: Instant::now(),
         })
     }
 

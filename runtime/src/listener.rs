@@ -1,22 +1,20 @@
 //! The operating system's signals, heard from the first moment of `run`.
 //!
-//! Each delivery of a handled signal makes its handler write one byte to a
-//! socket (signal-hook's self-pipe); a thread of its own per signal reads
-//! it and stamps it with the time it read it. So no delivery is lost or
-//! merged with another (tokio's signal streams merge the deliveries that
-//! fall between two polls), the time of each does not depend on how busy
-//! the runtime is, and a signal that arrives before the runtime exists is
-//! kept until the supervisor reads it.
+//! On Unix each delivery of a handled signal makes its handler write one
+//! byte to a socket (signal-hook's self-pipe); a thread of its own per
+//! signal reads it and stamps it with the time it read it. So no delivery
+//! is lost or merged with another (tokio's signal streams merge the
+//! deliveries that fall between two polls), the time of each does not
+//! depend on how busy the runtime is, and a signal that arrives before the
+//! runtime exists is kept until the supervisor reads it.
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use signal_hook::SigId;
-use signal_hook::consts::SIGXFSZ;
 use tokio::sync::mpsc;
 
 use crate::signal::Signal;
+use crate::sync::lock;
 
 /// What was heard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +24,7 @@ pub(crate) enum Heard {
     /// `SIGXFSZ`: a write went past the file-size limit. Heard rather than
     /// left to its default action (the end of the process), so that the
     /// write fails with `EFBIG` and the code that wrote can handle it.
+    #[cfg(unix)]
     FileTooLarge,
 }
 
@@ -36,63 +35,155 @@ pub(crate) struct Delivery {
     pub(crate) at: Instant,
 }
 
-/// The installed handlers; dropping it removes them.
-pub(crate) struct Listener {
-    pub(crate) deliveries: mpsc::UnboundedReceiver<Delivery>,
-    handlers: Vec<SigId>,
+/// The installed handlers; more can be added while the process runs (the
+/// reload signal, once a reload hook exists). Dropping the last reference
+/// removes them.
+pub(crate) struct Handlers {
+    tx: mpsc::UnboundedSender<Delivery>,
+    installed: Mutex<Vec<(Heard, platform::Handler)>>,
 }
 
-impl Listener {
-    /// Installs a handler for each of `signals` (duplicates are heard
-    /// once) and for `SIGXFSZ`, each with its reading thread.
-    pub(crate) fn install(signals: &[Signal]) -> std::io::Result<Listener> {
-        let (tx, deliveries) = mpsc::unbounded_channel();
-        let mut listener = Listener {
-            deliveries,
-            handlers: Vec::new(),
-        };
-        let mut heard: Vec<Heard> = Vec::new();
-        for &sig in signals {
-            if !heard.contains(&Heard::Signal(sig)) {
-                heard.push(Heard::Signal(sig));
-            }
+impl Handlers {
+    /// Installs `heard`'s handler, unless it is installed already.
+    pub(crate) fn hear(&self, heard: Heard) -> std::io::Result<()> {
+        let mut installed = lock(&self.installed);
+        if !installed.iter().any(|(h, _)| *h == heard) {
+            let handler = platform::install(heard, self.tx.clone())?;
+            installed.push((heard, handler));
         }
-        heard.push(Heard::FileTooLarge);
-        for heard in heard {
-            let number = match heard {
-                Heard::Signal(sig) => sig.number(),
-                Heard::FileTooLarge => SIGXFSZ,
-            };
-            let (mut read, write) = UnixStream::pair()?;
-            listener
-                .handlers
-                .push(signal_hook::low_level::pipe::register(number, write)?);
-            let tx = tx.clone();
-            std::thread::Builder::new()
-                .name(format!("graceful {}", number))
-                .stack_size(64 * 1024)
-                .spawn(move || {
-                    let mut bytes = [0u8; 64];
-                    // Ends when the handler is removed (the write end closes)
-                    // or nobody listens any more.
-                    while let Ok(n @ 1..) = read.read(&mut bytes) {
-                        let at = Instant::now();
-                        for _ in 0..n {
-                            if tx.send(Delivery { heard, at }).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                })?;
-        }
-        Ok(listener)
+        Ok(())
     }
 }
 
-impl Drop for Listener {
+impl Drop for Handlers {
     fn drop(&mut self) {
-        for id in self.handlers.drain(..) {
-            signal_hook::low_level::unregister(id);
+        for (_, handler) in lock(&self.installed).drain(..) {
+            platform::remove(handler);
         }
+    }
+}
+
+/// Installs the handlers of `heard` and returns them with the deliveries.
+pub(crate) fn listen(
+    heard: impl IntoIterator<Item = Heard>,
+) -> std::io::Result<(Arc<Handlers>, mpsc::UnboundedReceiver<Delivery>)> {
+    let (tx, deliveries) = mpsc::unbounded_channel();
+    let handlers = Arc::new(Handlers {
+        tx,
+        installed: Mutex::default(),
+    });
+    for heard in heard {
+        handlers.hear(heard)?;
+    }
+    Ok((handlers, deliveries))
+}
+
+#[cfg(unix)]
+mod platform {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    use std::time::Instant;
+
+    use signal_hook::SigId;
+    use tokio::sync::mpsc::UnboundedSender;
+
+    use super::{Delivery, Heard};
+
+    pub(super) type Handler = SigId;
+
+    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<SigId> {
+        let number = match heard {
+            Heard::Signal(sig) => sig.number(),
+            Heard::FileTooLarge => signal_hook::consts::SIGXFSZ,
+        };
+        let (mut read, write) = UnixStream::pair()?;
+        let id = signal_hook::low_level::pipe::register(number, write)?;
+        std::thread::Builder::new()
+            .name(format!("graceful signal {number}"))
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let mut bytes = [0u8; 64];
+                // Ends when the handler is removed (its write end closes)
+                // or nobody listens any more.
+                while let Ok(n @ 1..) = read.read(&mut bytes) {
+                    let at = Instant::now();
+                    for _ in 0..n {
+                        if tx.send(Delivery { heard, at }).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })?;
+        Ok(id)
+    }
+
+    pub(super) fn remove(id: SigId) {
+        signal_hook::low_level::unregister(id);
+    }
+}
+
+#[cfg(windows)]
+mod platform {
+    use std::time::Instant;
+
+    use tokio::signal::windows;
+    use tokio::sync::mpsc::UnboundedSender;
+    use tokio::sync::oneshot;
+
+    use super::{Delivery, Heard};
+    use crate::signal::Signal;
+
+    /// Stops the listening thread when dropped.
+    pub(super) type Handler = oneshot::Sender<()>;
+
+    macro_rules! forward {
+        ($listen:expr, $heard:expr, $tx:expr, $stop:expr) => {{
+            let mut stream = $listen?;
+            loop {
+                tokio::select! {
+                    Some(()) = stream.recv() => {
+                        let _ = $tx.send(Delivery { heard: $heard, at: Instant::now() });
+                    }
+                    _ = &mut $stop => return Ok::<(), std::io::Error>(()),
+                }
+            }
+        }};
+    }
+
+    /// Console events need a tokio reactor: each is heard on a thread with
+    /// a small runtime of its own, so it is heard before the main runtime
+    /// exists too.
+    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<Handler> {
+        let (stop_tx, mut stop) = oneshot::channel();
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("graceful console events".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let rt = match rt {
+                    Ok(rt) => rt,
+                    Err(e) => return drop(ready_tx.send(Err(e))),
+                };
+                let _ = rt.block_on(async move {
+                    let _ = ready_tx.send(Ok(()));
+                    let Heard::Signal(sig) = heard;
+                    match sig {
+                        Signal::CtrlC => forward!(windows::ctrl_c(), heard, tx, stop),
+                        Signal::CtrlBreak => forward!(windows::ctrl_break(), heard, tx, stop),
+                        Signal::CtrlClose => forward!(windows::ctrl_close(), heard, tx, stop),
+                        Signal::CtrlShutdown => forward!(windows::ctrl_shutdown(), heard, tx, stop),
+                    }
+                });
+            })?;
+        ready
+            .recv()
+            .map_err(|_| std::io::Error::other("the console listener ended"))??;
+        Ok(stop_tx)
+    }
+
+    pub(super) fn remove(stop: Handler) {
+        let _ = stop.send(());
     }
 }

@@ -6,18 +6,20 @@ use std::future::Future;
 use std::panic::Location;
 use std::time::Duration;
 
-use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
 
 use crate::config::{self, ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
 use crate::context::Context;
 use crate::lifecycle::Shared;
-use crate::policy::Policy;
+use crate::listener::{self, Delivery, Handlers, Heard};
 use crate::report::{Report, console};
+use crate::root::RootTask;
 use crate::scope::Scope;
-use crate::signal::{self, Signal};
-use crate::supervisor::{Limits, Supervisor};
-use crate::task::{MainOutput, TaskOutput, remember_panic_locations};
-use crate::tracked::Origin;
+use crate::signal::Signal;
+use crate::supervisor::{Limits, Signals, Supervisor};
+use crate::task::{MainOutput, remember_panic_locations};
 
 /// The tokio scheduler [`Runtime::run`] builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -56,6 +58,7 @@ pub struct Runtime {
     timeout: Duration,
     lame_duck: Duration,
     signals: Vec<Signal>,
+    dump_signal: Option<Signal>,
     force_on_second_signal: bool,
     progress_every: Duration,
     flavor: Flavor,
@@ -77,6 +80,7 @@ impl Runtime {
             timeout: Duration::from_secs(30),
             lame_duck: Duration::ZERO,
             signals: Signal::DEFAULT.to_vec(),
+            dump_signal: Signal::DUMP,
             force_on_second_signal: true,
             progress_every: Duration::from_secs(5),
             flavor: Flavor::MultiThread,
@@ -101,7 +105,11 @@ impl Runtime {
         self
     }
 
-    /// The signals that start a shutdown; an empty set installs no handler.
+    /// The signals that start a shutdown (default `SIGINT` and `SIGTERM`);
+    /// with an empty set, no signal does. Copies of these signals that
+    /// arrive within [`SIGNAL_WINDOW`] of the first are the same request;
+    /// one after it forces the exit (see
+    /// [`force_on_second_signal`](Self::force_on_second_signal)).
     pub fn signals(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         // Each signal once, wherever it is repeated: two listeners for one
         // signal would turn one delivery into a request and a forced exit.
@@ -118,6 +126,17 @@ impl Runtime {
     /// exits at once with 128 + its number (default `true`).
     pub fn force_on_second_signal(mut self, force: bool) -> Self {
         self.force_on_second_signal = force;
+        self
+    }
+
+    /// The signal that prints the task dump (the scope tree, each task with
+    /// where it was defined and spawned and its age, pending hooks, what
+    /// the scopes have in flight) on stderr and as a `tracing` event, while
+    /// the process goes on: `SIGUSR1` by default on Unix; with `None`,
+    /// `SIGUSR1` keeps its default action. At most one dump a second. A
+    /// signal that is also a shutdown signal starts the shutdown instead.
+    pub fn dump_signal(mut self, signal: Option<Signal>) -> Self {
+        self.dump_signal = signal;
         self
     }
 
@@ -175,8 +194,13 @@ impl Runtime {
         Fut: Future + Send + 'static,
         Fut::Output: MainOutput,
     {
+        // The handlers first: a signal from now on is honoured.
+        let listening = self.listen();
         let main = RootTask::new(main, Location::caller());
-        let code = match self.env_overrides().and_then(|rt| rt.try_block_on(main)) {
+        let code = match self
+            .env_overrides()
+            .and_then(|rt| rt.try_block_on(main, listening?))
+        {
             Ok(report) => {
                 if report.worth_printing() {
                     console(format_args!("{report}"));
@@ -210,13 +234,15 @@ impl Runtime {
         Fut: Future + Send + 'static,
         Fut::Output: MainOutput,
     {
-        match self.try_block_on(RootTask::new(main, Location::caller())) {
+        let listening = self.listen();
+        let main = RootTask::new(main, Location::caller());
+        match listening.and_then(|listening| self.try_block_on(main, listening)) {
             Ok(report) => report,
             Err(e) => panic!("graceful: {e}"),
         }
     }
 
-    fn try_block_on(self, main: RootTask<'_>) -> Result<Report, ConfigError> {
+    fn try_block_on(self, main: RootTask<'_>, listening: Listening) -> Result<Report, ConfigError> {
         let mut builder = match self.flavor {
             Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
             Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
@@ -225,7 +251,7 @@ impl Runtime {
             builder.worker_threads(n);
         }
         let rt = builder.enable_all().build()?;
-        let report = rt.block_on(self.try_supervise(main));
+        let report = rt.block_on(self.try_supervise(main, listening));
         // Abandon whatever still runs (stuck tasks, blocking threads).
         rt.shutdown_background();
         report
@@ -243,18 +269,36 @@ impl Runtime {
         Fut::Output: MainOutput,
     {
         let at = Location::caller();
+        let listening = self.listen();
         async move {
-            match self.try_supervise(RootTask::new(main, at)).await {
+            let supervised = match listening {
+                Ok(listening) => self.try_supervise(RootTask::new(main, at), listening).await,
+                Err(e) => Err(e),
+            };
+            match supervised {
                 Ok(report) => report,
                 Err(e) => panic!("graceful: {e}"),
             }
         }
     }
 
-    async fn try_supervise(self, main: RootTask<'_>) -> Result<Report, ConfigError> {
+    /// Installs the handlers of every signal the process hears.
+    fn listen(&self) -> Result<Listening, ConfigError> {
+        let mut heard: Vec<Heard> = self.signals.iter().copied().map(Heard::Signal).collect();
+        heard.extend(self.dump_signal.map(Heard::Signal));
+        #[cfg(unix)]
+        heard.extend([Heard::Signal(Signal::User2), Heard::FileTooLarge]);
+        Ok(listener::listen(heard)?)
+    }
+
+    async fn try_supervise(
+        self,
+        main: RootTask<'_>,
+        (handlers, deliveries): Listening,
+    ) -> Result<Report, ConfigError> {
         remember_panic_locations();
-        let signals = signal::listen(&self.signals)?;
-        let shared = Shared::new(!self.lame_duck.is_zero(), tokio::runtime::Handle::current());
+        let handle = tokio::runtime::Handle::current();
+        let shared = Shared::new(!self.lame_duck.is_zero(), handle, Some(handlers));
         let root = Scope::root(shared.clone(), "main");
         main.start(Context::new(root.clone()));
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
@@ -264,60 +308,18 @@ impl Runtime {
             force_on_second_signal: self.force_on_second_signal,
             progress_every: self.progress_every,
         };
-        Ok(Supervisor {
-            limits,
-            shared,
-            root,
-            signals,
-        }
-        .run()
-        .await)
+        let signals = Signals {
+            shutdown: self.signals,
+            dump: self.dump_signal,
+        };
+        Ok(Supervisor::new(limits, signals, shared, root, deliveries)
+            .run()
+            .await)
     }
 }
 
-/// `main`, erased once at the entry point so that what runs it is not
-/// generic (the public entry points alone carry the bound, where the
-/// compiler reports a wrong output at `main`'s return type), with where it
-/// was called from (the root task's spawn site).
-struct RootTask<'a> {
-    start: Box<dyn FnOnce(Context) -> MainFuture + 'a>,
-    at: &'static Location<'static>,
-}
-
-type MainFuture = Pin<Box<dyn Future<Output = MainResult> + Send>>;
-
-impl<'a> RootTask<'a> {
-    fn new<F, Fut>(main: F, at: &'static Location<'static>) -> Self
-    where
-        F: FnOnce(Context) -> Fut + 'a,
-        Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
-    {
-        RootTask {
-            start: Box::new(move |ctx| {
-                let body = main(ctx);
-                Box::pin(async move { MainResult(body.await.failure()) })
-            }),
-            at,
-        }
-    }
-
-    /// Runs `main`'s body as the root task, tracked and reported like any task.
-    fn start(self, ctx: Context) {
-        let body = (self.start)(ctx.clone());
-        let origin = Origin::new("main".into(), self.at);
-        ctx.spawn_at(origin, Some(Policy::Critical), body);
-    }
-}
-
-/// `main`'s failure, if any, seen as a task output.
-struct MainResult(Option<String>);
-
-impl TaskOutput for MainResult {
-    fn failure(&self) -> Option<String> {
-        self.0.clone()
-    }
-}
+/// The installed handlers and what they hear.
+type Listening = (Arc<Handlers>, mpsc::UnboundedReceiver<Delivery>);
 
 #[cfg(test)]
 mod tests {

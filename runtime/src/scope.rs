@@ -174,7 +174,7 @@ impl Scope {
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
-        let since = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        let since = Instant::now();
         let registration = self.registry.register(Entry {
             origin,
             kind,
@@ -306,5 +306,6 @@ impl Scope {
 }
 
 mod drain;
+mod dump;
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use tokio::sync::mpsc;
-
 /// A signal that can trigger a graceful shutdown.
 ///
 /// On Unix the default set is [`Signal::Interrupt`] (`SIGINT`, Ctrl-C) and
@@ -75,6 +73,14 @@ impl Signal {
         Signal::CtrlClose,
         Signal::CtrlShutdown,
     ];
+
+    /// The signal that prints the task dump unless told otherwise
+    /// ([`Runtime::dump_signal`](crate::Runtime::dump_signal)).
+    #[cfg(unix)]
+    pub const DUMP: Option<Signal> = Some(Signal::User1);
+    /// The signal that prints the task dump unless told otherwise: none.
+    #[cfg(windows)]
+    pub const DUMP: Option<Signal> = None;
 
     /// The signals a [`Runtime`](crate::Runtime) listens to unless told otherwise.
     #[cfg(unix)]
@@ -148,9 +154,9 @@ impl Signal {
             #[cfg(unix)]
             Signal::Hangup => 1,
             #[cfg(unix)]
-            Signal::User1 => tokio::signal::unix::SignalKind::user_defined1().as_raw_value(),
+            Signal::User1 => signal_hook::consts::SIGUSR1,
             #[cfg(unix)]
-            Signal::User2 => tokio::signal::unix::SignalKind::user_defined2().as_raw_value(),
+            Signal::User2 => signal_hook::consts::SIGUSR2,
             #[cfg(windows)]
             Signal::CtrlC => 2,
             #[cfg(windows)]
@@ -276,67 +282,6 @@ const fn as_str(bytes: &'static [u8]) -> &'static str {
     match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(_) => panic!("signal names are UTF-8"),
-    }
-}
-
-/// Installs a handler for every signal in `signals` and forwards each delivery.
-///
-/// The handlers are in place when this returns (so before any user code
-/// runs); the returned receiver yields every signal received afterwards.
-pub(crate) fn listen(signals: &[Signal]) -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    for &sig in signals {
-        platform::forward(sig, tx.clone())?;
-    }
-    Ok(rx)
-}
-
-#[cfg(unix)]
-mod platform {
-    use super::Signal;
-    use tokio::signal::unix::{SignalKind, signal};
-    use tokio::sync::mpsc::UnboundedSender;
-
-    pub(super) fn forward(sig: Signal, tx: UnboundedSender<Signal>) -> std::io::Result<()> {
-        let mut stream = signal(SignalKind::from_raw(sig.number()))?;
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if tx.send(sig).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(())
-    }
-}
-
-#[cfg(windows)]
-mod platform {
-    use super::Signal;
-    use tokio::signal::windows;
-    use tokio::sync::mpsc::UnboundedSender;
-
-    macro_rules! forward_with {
-        ($listener:expr, $sig:expr, $tx:expr) => {{
-            let mut stream = $listener?;
-            tokio::spawn(async move {
-                while stream.recv().await.is_some() {
-                    if $tx.send($sig).is_err() {
-                        break;
-                    }
-                }
-            });
-        }};
-    }
-
-    pub(super) fn forward(sig: Signal, tx: UnboundedSender<Signal>) -> std::io::Result<()> {
-        match sig {
-            Signal::CtrlC => forward_with!(windows::ctrl_c(), sig, tx),
-            Signal::CtrlBreak => forward_with!(windows::ctrl_break(), sig, tx),
-            Signal::CtrlClose => forward_with!(windows::ctrl_close(), sig, tx),
-            Signal::CtrlShutdown => forward_with!(windows::ctrl_shutdown(), sig, tx),
-        }
-        Ok(())
     }
 }
 

@@ -1,6 +1,16 @@
-//! The supervisor: waits for the trigger, then runs the phases of the
-//! shutdown (lame duck, drain) under one deadline, each one cut short by
-//! the deadline or a forcing second signal, and builds the [`Report`].
+//! The supervisor: hears the signals, waits for the trigger, then runs the
+//! phases of the shutdown (lame duck, drain) under one deadline, each one
+//! cut short by the deadline or a forcing second signal, and builds the
+//! [`Report`].
+//!
+//! # Near-simultaneous signals
+//!
+//! Copies of a shutdown signal that arrive within [`SIGNAL_WINDOW`] of the
+//! first one are the same request (a terminal and a wrapper script both
+//! forwarding one Ctrl-C; a process manager signalling every process of a
+//! group); any shutdown signal after the window forces the exit. The times
+//! compared are those at which each delivery was read by its listening
+//! thread, not when the runtime got round to it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,11 +20,32 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at, sleep, sleep_until};
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::context::Context;
 use crate::failure::Running;
 use crate::lifecycle::{Shared, State};
+use crate::listener::{Delivery, Heard};
+use crate::policy::Policy;
 use crate::report::{Outcome, Reason, Report, Secs, console};
 use crate::scope::Scope;
 use crate::signal::Signal;
+
+/// Copies of shutdown signals that arrive within this window of the first
+/// one are one request; a shutdown signal after it forces the exit.
+///
+/// 50 ms: longer than the few milliseconds a wrapper, a terminal or a
+/// process manager takes to forward a signal, even on a loaded machine, and
+/// shorter than the fastest human double press of Ctrl-C (about 100 ms).
+pub const SIGNAL_WINDOW: Duration = Duration::from_millis(50);
+
+/// At most one task dump per this period; a storm of dump signals cannot
+/// flood stderr.
+const DUMP_EVERY: Duration = Duration::from_secs(1);
+
+/// Which signal does what, as the builder says.
+pub(crate) struct Signals {
+    pub(crate) shutdown: Vec<Signal>,
+    pub(crate) dump: Option<Signal>,
+}
 
 /// What the supervisor is told by the builder.
 #[derive(Clone, Copy, Debug)]
@@ -26,22 +57,49 @@ pub(crate) struct Limits {
 }
 
 pub(crate) struct Supervisor {
-    pub(crate) limits: Limits,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) root: Arc<Scope>,
-    pub(crate) signals: mpsc::UnboundedReceiver<Signal>,
+    limits: Limits,
+    signals: Signals,
+    shared: Arc<Shared>,
+    root: Arc<Scope>,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    /// When the first shutdown signal was heard.
+    first_signal: Option<std::time::Instant>,
+    /// When the last dump was printed, and how many requests were ignored since.
+    last_dump: Option<(std::time::Instant, u32)>,
 }
 
 /// Why a phase did not run to its end: the report to exit with.
 type Cut = Box<Report>;
 
 impl Supervisor {
+    pub(crate) fn new(
+        limits: Limits,
+        signals: Signals,
+        shared: Arc<Shared>,
+        root: Arc<Scope>,
+        deliveries: mpsc::UnboundedReceiver<Delivery>,
+    ) -> Supervisor {
+        Supervisor {
+            limits,
+            signals,
+            shared,
+            root,
+            deliveries,
+            first_signal: None,
+            last_dump: None,
+        }
+    }
+
     pub(crate) async fn run(mut self) -> Report {
         let shared = self.shared.clone();
-        tokio::select! {
-            Some(sig) = self.signals.recv() => shared.request(Reason::Signal(sig)),
-            () = shared.requested.cancelled() => {}
-            () = self.root.all_ended() => shared.request(Reason::Finished),
+        let root = self.root.clone();
+        while shared.triggered().is_none() {
+            tokio::select! {
+                // Nothing forces the exit before the shutdown began.
+                Some(delivery) = self.deliveries.recv() => drop(self.heard(delivery)),
+                () = shared.requested.cancelled() => {}
+                () = root.all_ended() => shared.request(Reason::Finished),
+            }
         }
         let (reason, triggered) = shared
             .triggered()
@@ -107,7 +165,7 @@ impl Supervisor {
                 () = sleep_until(deadline) => {
                     return Err(Box::new(self.abort(Outcome::DeadlineExceeded { timeout: self.limits.timeout })));
                 }
-                Some(sig) = self.signals.recv() => self.second_signal(sig)?,
+                Some(delivery) = self.deliveries.recv() => self.heard(delivery)?,
                 _ = progress.tick(), if progress_since.is_some() => {
                     self.progress(progress_since.unwrap_or(deadline));
                 }
@@ -129,8 +187,50 @@ impl Supervisor {
         }
     }
 
-    /// A signal during shutdown: the forced-exit report, unless forcing is off.
-    fn second_signal(&self, sig: Signal) -> Result<(), Cut> {
+    /// Does what a delivery asks: start the shutdown, force the exit, print
+    /// the task dump, reload, or nothing (a signal heard only so that it
+    /// does not end the process).
+    fn heard(&mut self, delivery: Delivery) -> Result<(), Cut> {
+        let sig = match delivery.heard {
+            Heard::Signal(sig) => sig,
+            #[cfg(unix)]
+            Heard::FileTooLarge => {
+                tracing::warn!(
+                    "SIGXFSZ: a write went past the file-size limit and fails with EFBIG"
+                );
+                return Ok(());
+            }
+        };
+        #[cfg(unix)]
+        if sig == Signal::Hangup && !self.shared.reloads.is_empty() {
+            self.reload();
+            return Ok(());
+        }
+        if self.signals.shutdown.contains(&sig) {
+            return self.shutdown_signal(sig, delivery.at);
+        }
+        if Some(sig) == self.signals.dump {
+            self.dump(sig);
+        } else {
+            tracing::info!(signal = %sig, "signal ignored");
+        }
+        Ok(())
+    }
+
+    /// The first shutdown signal starts the shutdown; copies within the
+    /// window are the same request; any later one forces the exit.
+    fn shutdown_signal(&mut self, sig: Signal, at: std::time::Instant) -> Result<(), Cut> {
+        let Some(first) = self.first_signal else {
+            self.first_signal = Some(at);
+            // Unless the shutdown began otherwise: then this signal asks for
+            // what is already under way.
+            self.shared.request(Reason::Signal(sig));
+            return Ok(());
+        };
+        if at.saturating_duration_since(first) < SIGNAL_WINDOW {
+            tracing::info!(signal = %sig, "signal within the window of the first: the same request");
+            return Ok(());
+        }
         if self.limits.force_on_second_signal {
             tracing::warn!(signal = %sig, "second signal: forcing exit");
             Err(Box::new(self.abort(Outcome::Forced(sig))))
@@ -138,6 +238,46 @@ impl Supervisor {
             tracing::warn!(signal = %sig, "signal ignored: already shutting down");
             Ok(())
         }
+    }
+
+    /// Prints the task dump, at most once every [`DUMP_EVERY`].
+    fn dump(&mut self, sig: Signal) {
+        let now = std::time::Instant::now();
+        let ignored = match &mut self.last_dump {
+            Some((last, ignored)) if now.duration_since(*last) < DUMP_EVERY => {
+                *ignored += 1;
+                return;
+            }
+            Some((_, ignored)) => *ignored,
+            None => 0,
+        };
+        self.last_dump = Some((now, 0));
+        let mut dump = format!(
+            "graceful: task dump ({sig}); {:?}, up {}",
+            self.shared.state(),
+            Secs(self.shared.started.elapsed())
+        );
+        if ignored > 0 {
+            dump.push_str(&format!(
+                "; {ignored} more dump signals ignored (one dump a second)"
+            ));
+        }
+        self.root.dump(&mut dump);
+        tracing::info!(%dump, "task dump");
+        console(format_args!("{dump}"));
+    }
+
+    /// Runs the reload hooks, unless the shutdown began.
+    #[cfg(unix)]
+    fn reload(&self) {
+        if self.shared.triggered().is_some() {
+            tracing::info!("reload ignored: shutting down");
+            return;
+        }
+        let shared = self.shared.clone();
+        Context::new(self.root.clone()).spawn_with(Policy::Isolated, "reload", async move {
+            shared.reloads.run(&shared).await;
+        });
     }
 
     fn progress(&self, triggered: Instant) {

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::lifecycle::Shared;
 use crate::policy::Policy;
+use crate::report::Secs;
 use crate::sync::lock;
 use crate::task::{Panic, TaskOutput};
 
@@ -58,9 +59,8 @@ pub(crate) enum Kind {
 pub(crate) struct Entry {
     pub(crate) origin: Origin,
     pub(crate) kind: Kind,
-    /// When it started: always for a hook, for a task only if its end will
-    /// be logged (debug level), to keep the clock off the spawn path.
-    pub(crate) since: Option<Instant>,
+    /// When it started, for its age in the task dump.
+    pub(crate) since: Instant,
 }
 
 /// The running tasks and hooks of one scope, and where their failures go.
@@ -102,13 +102,44 @@ impl Registry {
                 spawned_at: e.origin.spawned_at.to_string(),
                 defined_at: e.origin.defined_at.map(Site::to_string),
                 waiting: if e.kind == Kind::Hook {
-                    e.since
+                    Some(e.since)
                 } else {
                     cancelled_at
                 }
                 .map(|t| t.elapsed()),
             }
         }));
+    }
+}
+
+impl Registry {
+    /// One line per live task or running hook, for the task dump.
+    pub(crate) fn dump(&self, indent: &str, cancelled_at: Option<Instant>, out: &mut String) {
+        use std::fmt::Write as _;
+        for (_, e) in lock(&self.live).iter() {
+            let what = match e.kind {
+                Kind::Hook => "hook",
+                Kind::Task(Policy::Isolated) => "isolated task",
+                Kind::Restarted => "restarted task",
+                Kind::Task(_) => "task",
+            };
+            let _ = write!(out, "\n{indent}- {what} `{}`", e.origin.name);
+            if let Some(def) = e.origin.defined_at {
+                let _ = write!(out, ", defined at {def}");
+            }
+            let _ = write!(
+                out,
+                ", spawned at {}, age {}",
+                e.origin.spawned_at,
+                Secs(e.since.elapsed())
+            );
+            match cancelled_at {
+                Some(t) if e.kind != Kind::Hook => {
+                    let _ = write!(out, ", cancelled {} ago", Secs(t.elapsed()));
+                }
+                _ => out.push_str(", running"),
+            }
+        }
     }
 }
 
@@ -150,11 +181,11 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let entry = lock(&self.registry.live).remove(self.key);
-        if let Some(started) = entry.since.filter(|_| entry.kind != Kind::Hook) {
+        if entry.kind != Kind::Hook {
             tracing::debug!(
                 task = %entry.origin.name,
                 scope = %self.registry.path,
-                elapsed = ?started.elapsed(),
+                elapsed = ?entry.since.elapsed(),
                 "task finished"
             );
         }

@@ -120,7 +120,7 @@ impl Scope {
             let registration = self.registry.register(Entry {
                 origin: Origin::new(name, at),
                 kind: Kind::Hook,
-                since: Some(Instant::now()),
+                since: Instant::now(),
             });
             match AssertUnwindSafe(hook).catch_unwind().await {
                 Ok(None) => {}

@@ -1,0 +1,74 @@
+//! Reload hooks: what runs on `SIGHUP` once a hook exists (re-read the
+//! configuration, reopen log files), without shutting anything down.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt as _;
+
+use crate::failure::{Failure, FailureKind};
+use crate::lifecycle::Shared;
+use crate::sync::lock;
+use crate::task::{Panic, TaskOutput};
+
+type Run = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
+
+/// A registered reload hook.
+#[derive(Clone)]
+struct Hook {
+    name: Cow<'static, str>,
+    at: &'static Location<'static>,
+    run: Run,
+}
+
+/// The reload hooks of a process, run one after the other in the order
+/// they were registered; one reload at a time.
+#[derive(Default)]
+pub(crate) struct Reloads {
+    hooks: Mutex<Vec<Hook>>,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl Reloads {
+    pub(crate) fn add<F, Fut>(&self, name: Cow<'static, str>, at: &'static Location<'static>, f: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let run: Run = Arc::new(move || {
+            let fut = f();
+            Box::pin(async move { fut.await.failure() })
+        });
+        lock(&self.hooks).push(Hook { name, at, run });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        lock(&self.hooks).is_empty()
+    }
+
+    /// Runs every hook once, after a reload in progress, if any. A hook
+    /// that fails is reported as an isolated failure: the process goes on
+    /// with what it had.
+    pub(crate) async fn run(&self, shared: &Shared) {
+        let _one = self.one_at_a_time.lock().await;
+        let hooks = lock(&self.hooks).clone();
+        for hook in hooks {
+            tracing::info!(hook = %hook.name, "reloading");
+            let failure = match AssertUnwindSafe((hook.run)()).catch_unwind().await {
+                Ok(None) => continue,
+                Ok(Some(error)) => FailureKind::Error(error),
+                Err(payload) => FailureKind::Panic(Panic::from_payload(payload)),
+            };
+            shared.isolated(Failure {
+                task: format!("reload: {}", hook.name),
+                scope: "main".into(),
+                spawned_at: hook.at.to_string(),
+                kind: failure,
+            });
+        }
+    }
+}

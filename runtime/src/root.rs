@@ -1,0 +1,55 @@
+//! `main` as the root task: erased once at the entry point so that what
+//! runs it is not generic, and tracked and reported like any task.
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+
+use crate::context::Context;
+use crate::policy::Policy;
+use crate::task::{MainOutput, TaskOutput};
+use crate::tracked::Origin;
+
+/// `main`, erased once at the entry point so that what runs it is not
+/// generic (the public entry points alone carry the bound, where the
+/// compiler reports a wrong output at `main`'s return type), with where it
+/// was called from (the root task's spawn site).
+pub(crate) struct RootTask<'a> {
+    start: Box<dyn FnOnce(Context) -> MainFuture + 'a>,
+    at: &'static Location<'static>,
+}
+
+type MainFuture = Pin<Box<dyn Future<Output = MainResult> + Send>>;
+
+impl<'a> RootTask<'a> {
+    pub(crate) fn new<F, Fut>(main: F, at: &'static Location<'static>) -> Self
+    where
+        F: FnOnce(Context) -> Fut + 'a,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
+        RootTask {
+            start: Box::new(move |ctx| {
+                let body = main(ctx);
+                Box::pin(async move { MainResult(body.await.failure()) })
+            }),
+            at,
+        }
+    }
+
+    /// Runs `main`'s body as the root task, tracked and reported like any task.
+    pub(crate) fn start(self, ctx: Context) {
+        let body = (self.start)(ctx.clone());
+        let origin = Origin::new("main".into(), self.at);
+        ctx.spawn_at(origin, Some(Policy::Critical), body);
+    }
+}
+
+/// `main`'s failure, if any, seen as a task output.
+struct MainResult(Option<String>);
+
+impl TaskOutput for MainResult {
+    fn failure(&self) -> Option<String> {
+        self.0.clone()
+    }
+}

@@ -1,0 +1,170 @@
+//! Signals as a program receives them: near-simultaneous copies, a signal
+//! before the runtime exists, the task dump, reload, and the signals that
+//! no longer end the process.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{EXIT, Signal, example, run_until_signal, start};
+
+fn scenario(name: &str) -> std::process::Command {
+    let mut cmd = example("scenarios");
+    cmd.arg(name);
+    cmd
+}
+
+/// Sends `first`, then `second` after `gap`, to a program whose drain takes
+/// 500 ms; returns the exit and the time from the second signal to it.
+fn two_signals(first: Signal, second: Signal, gap: Duration) -> (common::Exit, Duration) {
+    let mut p = start(scenario("lingering"));
+    p.wait_for("ready");
+    p.signal(first);
+    std::thread::sleep(gap);
+    p.signal(second);
+    let sent = Instant::now();
+    let exit = p.wait(EXIT);
+    (exit, sent.elapsed())
+}
+
+#[test]
+fn copies_within_the_window_are_one_request() {
+    for gap in [
+        Duration::ZERO,
+        Duration::from_millis(1),
+        Duration::from_millis(10),
+    ] {
+        for _ in 0..10 {
+            let (exit, _) = two_signals(Signal::SIGINT, Signal::SIGINT, gap);
+            assert_eq!(exit.code, Some(0), "gap {gap:?}: {exit}");
+            assert!(
+                exit.stdout.contains(&"lingering stopped".to_string()),
+                "{exit}"
+            );
+        }
+    }
+    // A different shutdown signal within the window is the same request too.
+    let (exit, _) = two_signals(Signal::SIGINT, Signal::SIGTERM, Duration::ZERO);
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+#[test]
+fn a_signal_after_the_window_forces_the_exit() {
+    let gap = graceful::SIGNAL_WINDOW + Duration::from_millis(50);
+    for _ in 0..10 {
+        let (exit, after) = two_signals(Signal::SIGTERM, Signal::SIGTERM, gap);
+        assert_eq!(exit.code, Some(143), "{exit}");
+        assert!(after < Duration::from_secs(2), "{after:?}: {exit}");
+        assert!(
+            exit.stderr.contains("task `lingering` in scope `main`"),
+            "{exit}"
+        );
+    }
+}
+
+#[test]
+fn a_storm_of_copies_is_one_request() {
+    let mut p = start(scenario("lingering"));
+    p.wait_for("ready");
+    for _ in 0..50 {
+        p.signal(Signal::SIGTERM);
+    }
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+#[test]
+fn a_signal_before_the_supervisor_runs_is_honoured() {
+    let (exit, _) = run_until_signal(scenario("slow-start"), &["starting"], Signal::SIGTERM);
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert!(
+        exit.stderr.contains("SIGTERM received, shutting down"),
+        "{exit}"
+    );
+    assert!(
+        exit.stdout.contains(&"polite stopped".to_string()),
+        "{exit}"
+    );
+}
+
+#[test]
+fn sigusr1_prints_the_task_dump_and_the_process_goes_on() {
+    let mut p = start(scenario("dump"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGUSR1);
+    p.wait_for_stderr("graceful: task dump (SIGUSR1); Running, up");
+    // A storm of dump signals prints at most one more dump a second.
+    for _ in 0..20 {
+        p.signal(Signal::SIGUSR1);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert!(
+        exit.stderr.matches("task dump (SIGUSR1)").count() <= 2,
+        "{exit}"
+    );
+    for line in [
+        "scope `main` (running)",
+        "- task `polite`, spawned at tests/fixtures/scenarios.rs:",
+        "- hook `close db`, deferred at tests/fixtures/scenarios.rs:",
+        "  scope `main/http` (running)",
+        "    - task `server`, spawned at",
+        "    - in flight:",
+        "        GET /slow, 1.20s, from 127.0.0.1:4242",
+    ] {
+        assert!(exit.stderr.contains(line), "{line:?} missing: {exit}");
+    }
+    assert!(
+        exit.stdout.contains(&"hook: close db".to_string()),
+        "{exit}"
+    );
+}
+
+#[test]
+fn sighup_runs_the_reload_hooks_without_stopping() {
+    let mut p = start(scenario("reload"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGHUP);
+    p.wait_for("reloaded 1");
+    p.signal(Signal::SIGHUP);
+    p.wait_for("reloaded 2");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+#[test]
+fn sighup_without_a_reload_hook_keeps_its_default_action() {
+    let mut p = start(scenario("lingering"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGHUP);
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, None, "killed by SIGHUP as before: {exit}");
+}
+
+#[test]
+fn sigusr2_no_longer_ends_the_process() {
+    let mut p = start(scenario("lingering"));
+    p.wait_for("ready");
+    p.signal(Signal::SIGUSR2);
+    std::thread::sleep(Duration::from_millis(200));
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+#[test]
+fn a_write_past_the_file_size_limit_fails_with_efbig() {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"ulimit -f 64 && exec "$0" file-size"#)
+        .arg(common::example_path("scenarios"));
+    let (exit, _) = run_until_signal(cmd, &["ready"], Signal::SIGTERM);
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert!(
+        exit.stdout.contains(&"write: FileTooLarge".to_string()),
+        "{exit}"
+    );
+}
