@@ -7,13 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{EXIT, Signal, example, run_until_signal, start};
-
-fn scenario(name: &str) -> std::process::Command {
-    let mut cmd = example("scenarios");
-    cmd.arg(name);
-    cmd
-}
+use common::{EXIT, Signal, run_until_signal, scenario, start};
 
 #[test]
 fn an_isolated_failure_is_reported_and_the_service_goes_on() {

@@ -5,13 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Signal, example, run_until_signal, start};
-
-fn scenario(name: &str) -> std::process::Command {
-    let mut cmd = example("scenarios");
-    cmd.arg(name);
-    cmd
-}
+use common::{Signal, example, run_until_signal, scenario, start};
 
 #[test]
 fn without_macros_drains_the_worker_before_the_hook_and_exits_0() {

@@ -6,13 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{EXIT, Signal, example, run_until_signal, start};
-
-fn scenario(name: &str) -> std::process::Command {
-    let mut cmd = example("scenarios");
-    cmd.arg(name);
-    cmd
-}
+use common::{EXIT, Signal, run_until_signal, scenario, start};
 
 /// Sends `first`, then `second` after `gap`, to a program whose drain takes
 /// 500 ms; returns the exit and the time from the second signal to it.

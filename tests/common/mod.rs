@@ -71,6 +71,13 @@ pub fn example(name: &str) -> Command {
     cmd
 }
 
+/// The fixture program `tests/fixtures/scenarios.rs`, running scenario `name`.
+pub fn scenario(name: &str) -> Command {
+    let mut cmd = example("scenarios");
+    cmd.arg(name);
+    cmd
+}
+
 /// A program under test.
 pub struct Proc {
     child: Child,
