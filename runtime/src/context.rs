@@ -251,6 +251,15 @@ impl Context {
         }
     }
 
+    /// Tells the service manager that the service is ready.
+    pub(crate) fn notify_ready(&self) {
+        let notifier = &self.scope.shared().notifier;
+        if notifier.is_on() {
+            tracing::info!("ready: notifying systemd");
+            notifier.send("READY=1\nSTATUS=running");
+        }
+    }
+
     /// Asks for a graceful shutdown of the whole process, as a signal would.
     pub fn shutdown(&self) {
         self.scope.shared().request(Reason::Requested);

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::failure::{Failure, Restarted};
 use crate::listener::Handlers;
+use crate::notify::Notifier;
 use crate::reload::Reloads;
 use crate::report::Reason;
 use crate::sync::lock;
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) reloads: Reloads,
     /// When the runtime started, for the task dump.
     pub(crate) started: Instant,
+    /// systemd notifications (nothing without `NOTIFY_SOCKET`).
+    pub(crate) notifier: Notifier,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -108,6 +111,7 @@ impl Shared {
             handlers,
             reloads: Reloads::default(),
             started: Instant::now(),
+            notifier: Notifier::from_env(),
         })
     }
 

@@ -37,9 +37,19 @@ impl<'a> RootTask<'a> {
         }
     }
 
-    /// Runs `main`'s body as the root task, tracked and reported like any task.
+    /// Runs `main`'s body as the root task, tracked and reported like any
+    /// task. Once it returned without failure, the service is set up: it
+    /// tells systemd it is ready.
     pub(crate) fn start(self, ctx: Context) {
         let body = (self.start)(ctx.clone());
+        let c = ctx.clone();
+        let body = async move {
+            let result = body.await;
+            if result.0.is_none() && c.reason().is_none() {
+                c.notify_ready();
+            }
+            result
+        };
         let origin = Origin::new("main".into(), self.at);
         ctx.spawn_at(origin, Some(Policy::Critical), body);
     }

@@ -93,6 +93,18 @@ impl Supervisor {
     pub(crate) async fn run(mut self) -> Report {
         let shared = self.shared.clone();
         let root = self.root.clone();
+        if let Some(period) = shared.notifier.watchdog {
+            // A plain task of the runtime: if the runtime is wedged, the
+            // pings stop and the watchdog restarts the service.
+            let s = shared.clone();
+            shared.handle.spawn(async move {
+                let mut every = tokio::time::interval(period / 2);
+                loop {
+                    every.tick().await;
+                    s.notifier.send("WATCHDOG=1");
+                }
+            });
+        }
         while shared.triggered().is_none() {
             tokio::select! {
                 // Nothing forces the exit before the shutdown began.
@@ -105,6 +117,7 @@ impl Supervisor {
             .triggered()
             .expect("a reason is set with the request");
         self.announce(&reason);
+        self.extend_stop_timeout(triggered);
         match self.shutdown(triggered).await {
             Ok(()) => {
                 let report = self.report(Outcome::Completed, Vec::new());
@@ -175,6 +188,9 @@ impl Supervisor {
 
     fn announce(&self, reason: &Reason) {
         tracing::info!(%reason, timeout = ?self.limits.timeout, "shutdown started");
+        self.shared
+            .notifier
+            .send(&format!("STATUS=shutting down: {reason}"));
         let deadline = Secs(self.limits.timeout);
         match reason {
             Reason::Finished => {}
@@ -280,6 +296,18 @@ impl Supervisor {
         });
     }
 
+    /// Tells systemd the service is stopping, and that stopping may take
+    /// until the deadline (plus a second for the report and the exit).
+    fn extend_stop_timeout(&self, triggered: Instant) {
+        if self.shared.notifier.is_on() {
+            let left = (triggered + self.limits.timeout).saturating_duration_since(Instant::now());
+            let usec = (left + Duration::from_secs(1)).as_micros();
+            self.shared
+                .notifier
+                .send(&format!("STOPPING=1\nEXTEND_TIMEOUT_USEC={usec}"));
+        }
+    }
+
     fn progress(&self, triggered: Instant) {
         let running = self.running();
         let names: Vec<String> = running
@@ -287,6 +315,12 @@ impl Supervisor {
             .map(|r| format!("`{}` ({})", r.name, r.scope))
             .collect();
         tracing::warn!(tasks = ?names, elapsed = ?triggered.elapsed(), "still draining");
+        self.extend_stop_timeout(triggered);
+        self.shared.notifier.send(&format!(
+            "STATUS=draining for {}, waiting for {}",
+            Secs(triggered.elapsed()),
+            names.join(", ")
+        ));
         console(format_args!(
             "graceful: still draining after {}, waiting for: {}",
             Secs(triggered.elapsed()),
