@@ -66,10 +66,10 @@ impl Notifier {
     /// stderr; the process goes on.
     pub(crate) fn send(&self, message: &str) {
         #[cfg(unix)]
-        if let Some(socket) = &self.socket {
-            if let Err(e) = socket.send(message.as_bytes()) {
-                tracing::warn!(error = %e, message, "systemd notification failed");
-            }
+        if let Some(socket) = &self.socket
+            && let Err(e) = socket.send(message.as_bytes())
+        {
+            tracing::warn!(error = %e, message, "systemd notification failed");
         }
         #[cfg(not(unix))]
         let _ = message;
