@@ -251,10 +251,14 @@ impl Runtime {
             builder.worker_threads(n);
         }
         let rt = builder.enable_all().build()?;
-        let report = rt.block_on(self.try_supervise(main, listening));
+        let report = rt.block_on(async {
+            let (supervisor, root) = self.prepare(listening);
+            main.start(root);
+            supervisor.run().await
+        });
         // Abandon whatever still runs (stuck tasks, blocking threads).
         rt.shutdown_background();
-        report
+        Ok(report)
     }
 
     /// Supervises `main` inside an already running tokio runtime and returns
@@ -271,14 +275,12 @@ impl Runtime {
         let at = Location::caller();
         let listening = self.listen();
         async move {
-            let supervised = match listening {
-                Ok(listening) => self.try_supervise(RootTask::new(main, at), listening).await,
-                Err(e) => Err(e),
-            };
-            match supervised {
-                Ok(report) => report,
-                Err(e) => panic!("graceful: {e}"),
-            }
+            let listening = listening.unwrap_or_else(|e| panic!("graceful: {e}"));
+            let (supervisor, root) = self.prepare(listening);
+            // Started before the first `.await`: the erased `main` is not
+            // part of this future, which is `Send` whenever `main` is.
+            RootTask::new(main, at).start(root);
+            supervisor.run().await
         }
     }
 
@@ -291,16 +293,13 @@ impl Runtime {
         Ok(listener::listen(heard)?)
     }
 
-    async fn try_supervise(
-        self,
-        main: RootTask<'_>,
-        (handlers, deliveries): Listening,
-    ) -> Result<Report, ConfigError> {
+    /// The supervisor of a new lifecycle and its root context, in the
+    /// current tokio runtime.
+    fn prepare(self, (handlers, deliveries): Listening) -> (Supervisor, Context) {
         remember_panic_locations();
         let handle = tokio::runtime::Handle::current();
         let shared = Shared::new(!self.lame_duck.is_zero(), handle, Some(handlers));
         let root = Scope::root(shared.clone(), "main");
-        main.start(Context::new(root.clone()));
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
         let limits = Limits {
             timeout: self.timeout,
@@ -312,9 +311,9 @@ impl Runtime {
             shutdown: self.signals,
             dump: self.dump_signal,
         };
-        Ok(Supervisor::new(limits, signals, shared, root, deliveries)
-            .run()
-            .await)
+        let ctx = Context::new(root.clone());
+        let supervisor = Supervisor::new(limits, signals, shared, root, deliveries);
+        (supervisor, ctx)
     }
 }
 
@@ -325,6 +324,16 @@ type Listening = (Arc<Handlers>, mpsc::UnboundedReceiver<Delivery>);
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// The future can be spawned: it is `Send` whenever `main` is.
+    #[test]
+    fn supervise_is_send() {
+        fn spawnable<T: Send + 'static>(_: &T) {}
+        let fut = Runtime::new()
+            .signals([])
+            .supervise(|ctx| async move { ctx.shutdown() });
+        spawnable(&fut);
+    }
 
     #[test]
     fn env_values_are_durations_or_say_what_to_write() {
