@@ -11,6 +11,8 @@ mod errors;
 mod item;
 mod main_attr;
 mod options;
+mod policy;
+mod restart;
 mod signature;
 mod task_attr;
 mod types;
@@ -47,6 +49,9 @@ mod snapshots;
 /// while any task runs, even after `main` returned; it exits when every
 /// task has finished by itself, or when a shutdown (a signal,
 /// [`Context::shutdown`], the first failure) has drained everything.
+/// `main` is the root task and always critical: its `Err` or panic starts
+/// the shutdown and makes the exit code 1 (the failure policies are options
+/// of [`#[graceful::task]`](macro@task)).
 ///
 /// # Options
 ///
@@ -117,10 +122,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `fn f(ctx: &Context, a: A, b: B) -> TaskHandle<R>`: calling
 /// `f(&parent, a, b)` starts the body as a task of `parent`'s scope with
 /// its own [`Context`]. The task is tracked whether or not the handle is
-/// kept: at shutdown it is cancelled and awaited, and if it returns `Err`
-/// or panics, the whole process shuts down and exits with code 1. The
-/// report names the task, where the function is defined and where it was
-/// called (the function is `#[track_caller]`).
+/// kept: at shutdown it is cancelled and awaited, and by default, if it
+/// returns `Err` or panics, the whole process shuts down and exits with
+/// code 1 (see [failure policy](#failure-policy) for the other choices).
+/// The report names the task, where the function is defined and where it
+/// was called (the function is `#[track_caller]`).
 ///
 /// # Rules
 ///
@@ -142,6 +148,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | option | value | default |
 /// |---|---|---|
 /// | `name` | the task's name in reports and `tracing` events | the function's name |
+/// | `policy` | what a failure does: `"critical"` starts the shutdown (exit code 1), `"isolated"` is reported and the process goes on | the scope's ([`Context::default_policy`]): `"critical"`, `"isolated"` under an HTTP request |
+/// | `restart` | start the task again `"on_failure"` (an `Err` or a panic), or `"always"` (whenever it returns) | none: the task runs once |
+/// | `backoff` | with `restart`: the first delay before a restart and the longest, `"min..max"` | `"100ms..30s"` |
+/// | `intensity` | with `restart`: the most restarts within a sliding window, `"N in window"` | `"5 in 60s"` |
 /// | `crate` | the path of the `graceful` crate, if renamed or re-exported | `"::graceful"` |
 ///
 /// ```
@@ -153,7 +163,63 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
+/// # Failure policy
+///
+/// A task is *critical* unless its scope says otherwise: its failure starts
+/// the shutdown of the whole process. `policy = "isolated"` makes a failure
+/// reported and counted only; `policy = "critical"` holds even in a scope
+/// whose tasks are isolated by default.
+///
+/// With `restart`, a failed task is started again after a delay that
+/// doubles at each consecutive restart, from the first `backoff` bound to
+/// the second, each drawn in the upper half of its value (jitter);
+/// `"0s..0s"` restarts at once. At most `intensity` restarts fit in any
+/// window of its length; one failure more escalates as critical and the
+/// report says so. `restart = "always"` also restarts a task that returned
+/// `Ok` or `()`. Once the shutdown has begun, no task is restarted. The
+/// handle yields the output of the last run. A restarted task takes no
+/// `policy`: past its intensity, its failure is critical.
+///
+/// Each run takes its own clone of the arguments (and of `self`), so they
+/// must be `Clone`, which the compiler checks under each argument; share a
+/// value between runs with an `Arc`.
+///
+/// ```
+/// use graceful::Context;
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// #[graceful::task(restart = "on_failure", backoff = "10ms..1s", intensity = "3 in 1m")]
+/// async fn consume(_ctx: Context, queue: String, runs: Arc<AtomicU32>) -> Result<(), String> {
+///     if runs.fetch_add(1, Ordering::SeqCst) < 2 {
+///         return Err(format!("{queue}: broker unreachable")); // started again in 5 to 10 ms, then 10 to 20 ms
+///     }
+///     Ok(())
+/// }
+///
+/// #[graceful::task(policy = "isolated")]
+/// async fn warm_cache(_ctx: Context) -> Result<(), String> {
+///     Err("cache unavailable".to_string())
+/// }
+///
+/// #[graceful::main]
+/// async fn main(ctx: Context) {
+///     let runs = Arc::new(AtomicU32::new(0));
+///     let consumer = consume(&ctx, "jobs".to_string(), runs.clone());
+///     assert_eq!(consumer.await.unwrap(), Ok(())); // the third run succeeded
+///     assert_eq!(runs.load(Ordering::SeqCst), 3);
+///     assert!(warm_cache(&ctx).await.unwrap().is_err()); // reported; the process goes on
+/// }
+/// ```
+///
+/// Without the attribute, the same is [`Context::spawn_with`] and
+/// [`Context::spawn_restarting`] with a [`Restart`].
+///
 /// [`Context`]: ../graceful/struct.Context.html
+/// [`Context::default_policy`]: ../graceful/struct.Context.html#method.default_policy
+/// [`Context::spawn_with`]: ../graceful/struct.Context.html#method.spawn_with
+/// [`Context::spawn_restarting`]: ../graceful/struct.Context.html#method.spawn_restarting
+/// [`Restart`]: ../graceful/struct.Restart.html
 /// [`TaskHandle`]: ../graceful/struct.TaskHandle.html
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -80,7 +80,10 @@ impl Config {
                     MainKey::Timeout => config.timeout = deadline(&value, spec, errors),
                     MainKey::LameDuck => config.lame_duck = values::duration(&value, spec, errors),
                     MainKey::Signals => config.signals = values::signals(&value, spec, errors),
-                    MainKey::Flavor => config.flavor = values::flavor(&value, spec, errors),
+                    MainKey::Flavor => {
+                        config.flavor =
+                            values::one_of(&value, spec, "flavor", values::FLAVORS, errors);
+                    }
                     MainKey::WorkerThreads => {
                         config.worker_threads =
                             values::count(&value, spec, errors).map(|n| (n, ident.clone()));
@@ -201,11 +204,11 @@ fn generate(f: &FnItem, config: &Config) -> TokenStream {
 
     let mut runtime = quote!(#krate::Runtime::new());
     if let Some(d) = config.timeout {
-        let d = duration_tokens(d);
+        let d = values::duration_tokens(d);
         runtime = quote!(#runtime.timeout(#d));
     }
     if let Some(d) = config.lame_duck {
-        let d = duration_tokens(d);
+        let d = values::duration_tokens(d);
         runtime = quote!(#runtime.lame_duck(#d));
     }
     if let Some(names) = &config.signals {
@@ -243,13 +246,6 @@ fn generate(f: &FnItem, config: &Config) -> TokenStream {
             #runtime #run(move |#ctx_param| async move #body)
         }
     }
-}
-
-/// `Duration::new(secs, nanos)`, a constant expression.
-fn duration_tokens(d: Duration) -> TokenStream {
-    let secs = Literal::u64_unsuffixed(d.as_secs());
-    let nanos = Literal::u32_unsuffixed(d.subsec_nanos());
-    quote!(::core::time::Duration::new(#secs, #nanos))
 }
 
 /// The signal `name` names, as a constant: the compiler looks it up in the

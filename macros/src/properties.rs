@@ -107,6 +107,10 @@ const KEYS: &[&str] = &[
     "signals",
     "flavor",
     "worker_threads",
+    "policy",
+    "restart",
+    "backoff",
+    "intensity",
     "nmae",
     "a::b",
     "timeout",
@@ -129,6 +133,14 @@ const VALUES: &[&str] = &[
     "[]",
     "\"current_thread\"",
     "\"multi_thread\"",
+    "\"isolated\"",
+    "\"on_failure\"",
+    "\"always\"",
+    "\"100ms..30s\"",
+    "\"30s..1s\"",
+    "\"..\"",
+    "\"5 in 60s\"",
+    "\"0 in 0s\"",
     "\"::graceful\"",
     "\"not a path\"",
     "x::y",
@@ -262,6 +274,11 @@ fn valid_inputs_expand_cleanly() {
         ),
         ("", "async fn f(self: Arc<Self>, ctx: Context) {}"),
         ("", "async fn f<T: Send + 'static>(ctx: Context, t: T) {}"),
+        ("policy = \"isolated\"", "async fn f(ctx: Context) {}"),
+        (
+            "restart = \"always\", backoff = \"1ms..2ms\", intensity = \"2 in 1s\"",
+            "async fn f(mut self, _: Context, (a, b): (u8, u8), ref r: String) { self.x(a, b, r) }",
+        ),
     ];
     for (args, item) in cases {
         let out = crate::task_attr::expand(args.parse().unwrap(), item.parse().unwrap());

@@ -2,7 +2,7 @@
 //! plain `fn f(ctx: &Context, args..) -> TaskHandle<R>` that starts its body
 //! as a tracked task of `ctx`'s scope.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
@@ -10,6 +10,8 @@ use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
 use crate::errors::Errors;
 use crate::item::{FnItem, respan, with_output_type};
 use crate::options::{self, CRATE, Key, Spec};
+use crate::policy::{self, Policy};
+use crate::restart::{Restart, rerun};
 use crate::signature::{self, Attr};
 use crate::types::{Role, check_owned, is_context, tokens};
 use crate::values;
@@ -24,16 +26,31 @@ const ATTR: Attr = Attr {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TaskKey {
     Name,
+    Policy,
+    Restart,
+    Backoff,
+    Intensity,
     Crate,
 }
 
 impl Key for TaskKey {
-    const ALL: &'static [TaskKey] = &[TaskKey::Name, TaskKey::Crate];
+    const ALL: &'static [TaskKey] = &[
+        TaskKey::Name,
+        TaskKey::Policy,
+        TaskKey::Restart,
+        TaskKey::Backoff,
+        TaskKey::Intensity,
+        TaskKey::Crate,
+    ];
 
     #[rustfmt::skip]
     fn spec(self) -> &'static Spec {
         match self {
             TaskKey::Name => &Spec { name: "name", takes: "the task's name as a string", example: "name = \"fetch-prices\"" },
+            TaskKey::Policy => &Spec { name: "policy", takes: "`\"critical\"` or `\"isolated\"`", example: "policy = \"isolated\"" },
+            TaskKey::Restart => &Spec { name: "restart", takes: "`\"on_failure\"` or `\"always\"`", example: "restart = \"on_failure\"" },
+            TaskKey::Backoff => &Spec { name: "backoff", takes: "the first and the longest delay before a restart as a string", example: "backoff = \"100ms..30s\"" },
+            TaskKey::Intensity => &Spec { name: "intensity", takes: "the most restarts within a window as a string", example: "intensity = \"5 in 60s\"" },
             TaskKey::Crate => &CRATE,
         }
     }
@@ -43,27 +60,71 @@ impl Key for TaskKey {
 #[derive(Default)]
 struct Config {
     name: Option<LitStr>,
+    policy: Option<Policy>,
+    restart: Option<Restart>,
     krate: Option<Path>,
 }
 
 impl Config {
     fn parse(args: TokenStream, errors: &mut Errors) -> Config {
         let mut config = Config::default();
+        let mut given: Vec<(TaskKey, Ident)> = Vec::new();
+        let (mut on, mut backoff, mut intensity) = (None, None, None);
         options::parse(
             args,
             ATTR.path,
             errors,
-            |key: TaskKey, _, value, errors| match key {
-                TaskKey::Name => match values::string(&value, key.spec(), errors) {
-                    Some(s) if s.value().trim().is_empty() => errors.at(
-                        s,
-                        "a task's name cannot be empty: write `name = \"fetch-prices\"`",
-                    ),
-                    name => config.name = name.cloned(),
-                },
-                TaskKey::Crate => config.krate = values::crate_path(&value, errors),
+            |key: TaskKey, ident, value, errors| {
+                given.push((key, ident.clone()));
+                let spec = key.spec();
+                match key {
+                    TaskKey::Name => match values::string(&value, spec, errors) {
+                        Some(s) if s.value().trim().is_empty() => errors.at(
+                            s,
+                            "a task's name cannot be empty: write `name = \"fetch-prices\"`",
+                        ),
+                        name => config.name = name.cloned(),
+                    },
+                    TaskKey::Policy => config.policy = policy::policy(&value, spec, errors),
+                    TaskKey::Restart => {
+                        let choices = policy::RESTART_ON_ANY_RETURN;
+                        on = values::one_of(&value, spec, "restart mode", choices, errors);
+                    }
+                    TaskKey::Backoff => backoff = policy::backoff(&value, spec, errors),
+                    TaskKey::Intensity => intensity = policy::intensity(&value, spec, errors),
+                    TaskKey::Crate => config.krate = values::crate_path(&value, errors),
+                }
             },
         );
+        let given = |key: TaskKey| given.iter().find(|(k, _)| *k == key).map(|(_, i)| i);
+        match given(TaskKey::Restart) {
+            Some(_) => {
+                if let Some(policy) = given(TaskKey::Policy) {
+                    errors.at(
+                        policy,
+                        "`policy` does not apply to a restarted task, whose failure escalates as critical past its `intensity`: remove `policy` or `restart`",
+                    );
+                    config.policy = None;
+                }
+            }
+            None => {
+                for key in [TaskKey::Backoff, TaskKey::Intensity] {
+                    if let Some(ident) = given(key) {
+                        errors.at(
+                            ident,
+                            format!(
+                                "`{ident}` applies to a restarted task only: add `restart = \"on_failure\"`, or remove `{ident}`"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        config.restart = on.map(|on_any_return| Restart {
+            on_any_return,
+            backoff,
+            intensity,
+        });
         config
     }
 }
@@ -213,7 +274,6 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
         .clone()
         .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
 
-    let receiver = parts.receiver.map(|r| quote!(#r,));
     let PatType {
         attrs: ctx_attrs,
         pat: ctx_pat,
@@ -233,7 +293,6 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
         }
         _ => Ident::new("ctx", Span::mixed_site()),
     };
-    let rest = &parts.rest;
 
     let (output, output_span) = f.output();
     let site = quote_spanned! {ident.span()=>
@@ -246,14 +305,43 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             &SITE
         }
     };
-    let body = with_output_type(&output, output_span, body);
-    let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| async move #body);
-    // The whole call is spanned at the return type, where the compiler then
+    // The call is spanned at the return type, where the compiler then
     // reports an output that is not a `TaskOutput`.
     let krate_there = respan(krate.to_token_stream(), output_span);
-    let call = quote_spanned! {output_span=>
-        #krate_there::__private::spawn_task(#parent, #name, #site, ::core::option::Option::None, #closure)
+    let run = |body: &Group| {
+        let body = with_output_type(&output, output_span, body);
+        quote!(async move #body)
     };
+    let (receiver, params, checks, call) = match &config.restart {
+        None => {
+            let policy = match config.policy {
+                None => quote!(::core::option::Option::None),
+                Some(policy) => {
+                    let variant = Ident::new(policy.variant(), Span::call_site());
+                    quote!(::core::option::Option::Some(#krate::Policy::#variant))
+                }
+            };
+            let run = run(body);
+            let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| #run);
+            let call = quote_spanned! {output_span=>
+                #krate_there::__private::spawn_task(#parent, #name, #site, #policy, #closure)
+            };
+            let rest = parts.rest.iter().map(ToTokens::to_token_stream).collect();
+            let receiver = parts.receiver.map(ToTokens::to_token_stream);
+            (receiver, rest, TokenStream::new(), call)
+        }
+        Some(restart) => {
+            let rerun = rerun(&krate, parts.receiver, &parts.rest, body);
+            let restart = restart.to_tokens(&krate);
+            let (takes, run) = (&rerun.takes, run(&rerun.body));
+            let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #takes #run });
+            let call = quote_spanned! {output_span=>
+                #krate_there::__private::spawn_restarting_task(#parent, #name, #site, #restart, #closure)
+            };
+            (rerun.receiver, rerun.params, rerun.checks, call)
+        }
+    };
+    let receiver = receiver.map(|r| quote!(#r,));
 
     quote! {
         #(#attrs)*
@@ -261,8 +349,9 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
         #vis fn #ident #generics (
             #receiver
             #parent: &#ctx_ty,
-            #(#rest),*
+            #(#params),*
         ) -> #krate::TaskHandle<#output> #where_clause {
+            #checks
             #call
         }
     }

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
 use crate::errors::Errors;
@@ -32,21 +34,8 @@ pub(crate) fn string<'v>(value: &'v Expr, spec: &Spec, errors: &mut Errors) -> O
 /// A duration string: `"30s"`, `"1500ms"`, `"1m 30s"`.
 pub(crate) fn duration(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
     let lit = string(value, spec, errors)?;
-    match humantime::parse_duration(lit.value().trim()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            use humantime::DurationError as E;
-            let why = match e {
-                E::UnknownUnit { unit, .. } if unit.is_empty() => "the unit is missing".into(),
-                E::UnknownUnit { unit, .. } => format!("unknown unit `{unit}`"),
-                E::NumberOverflow => "the number is too large".into(),
-                E::Empty => "it is empty".into(),
-                E::InvalidCharacter(at) | E::NumberExpected(at) => {
-                    format!("unexpected text at offset {at}")
-                }
-                #[allow(unreachable_patterns)]
-                _ => e.to_string(),
-            };
+    parse_duration(&lit.value())
+        .map_err(|why| {
             errors.at(
                 lit,
                 format!(
@@ -54,9 +43,31 @@ pub(crate) fn duration(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option
                     lit.value()
                 ),
             );
-            None
+        })
+        .ok()
+}
+
+/// `text` as a duration, or why it is not one.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    use humantime::DurationError as E;
+    humantime::parse_duration(text.trim()).map_err(|e| match e {
+        E::UnknownUnit { unit, .. } if unit.is_empty() => "the unit is missing".into(),
+        E::UnknownUnit { unit, .. } => format!("unknown unit `{unit}`"),
+        E::NumberOverflow => "the number is too large".into(),
+        E::Empty => "it is empty".into(),
+        E::InvalidCharacter(at) | E::NumberExpected(at) => {
+            format!("unexpected text at offset {at}")
         }
-    }
+        #[allow(unreachable_patterns)]
+        _ => e.to_string(),
+    })
+}
+
+/// `Duration::new(secs, nanos)`, a constant expression.
+pub(crate) fn duration_tokens(d: Duration) -> TokenStream {
+    let secs = Literal::u64_unsuffixed(d.as_secs());
+    let nanos = Literal::u32_unsuffixed(d.subsec_nanos());
+    quote!(::core::time::Duration::new(#secs, #nanos))
 }
 
 /// A whole number, at least 1.
@@ -88,22 +99,35 @@ pub(crate) enum Flavor {
     CurrentThread,
 }
 
-/// `"multi_thread"` or `"current_thread"`.
-pub(crate) fn flavor(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Flavor> {
+/// The spellings of [`Flavor`], for [`one_of`].
+pub(crate) const FLAVORS: &[(&str, Flavor)] = &[
+    ("multi_thread", Flavor::MultiThread),
+    ("current_thread", Flavor::CurrentThread),
+];
+
+/// The string `value` must be, one of `choices`; an unknown one is named as
+/// a `what`, with each choice written in full.
+pub(crate) fn one_of<T: Copy>(
+    value: &Expr,
+    spec: &Spec,
+    what: &str,
+    choices: &[(&str, T)],
+    errors: &mut Errors,
+) -> Option<T> {
     let lit = string(value, spec, errors)?;
-    match lit.value().as_str() {
-        "multi_thread" => Some(Flavor::MultiThread),
-        "current_thread" => Some(Flavor::CurrentThread),
-        other => {
-            errors.at(
-                lit,
-                format!(
-                    "unknown flavor `{other}`: write `flavor = \"multi_thread\"` or `flavor = \"current_thread\"`"
-                ),
-            );
-            None
-        }
+    let written = lit.value();
+    if let Some((_, choice)) = choices.iter().find(|(name, _)| *name == written) {
+        return Some(*choice);
     }
+    let each: Vec<String> = choices
+        .iter()
+        .map(|(name, _)| format!("`{} = \"{name}\"`", spec.name))
+        .collect();
+    errors.at(
+        lit,
+        format!("unknown {what} `{written}`: write {}", each.join(" or ")),
+    );
+    None
 }
 
 /// `["SIGINT", "term"]`, or a single `"SIGTERM"`: the names as written, each

@@ -1,0 +1,8 @@
+use graceful::Context;
+
+#[graceful::task(restart = "on_failure", backoff = "100ms..30 sekunden")]
+async fn consume(ctx: Context) {
+    ctx.cancelled().await;
+}
+
+fn main() {}
