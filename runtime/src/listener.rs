@@ -1,12 +1,13 @@
 //! The operating system's signals, heard from the first moment of `run`.
 //!
-//! On Unix each delivery of a handled signal makes its handler write one
-//! byte to a socket (signal-hook's self-pipe); a thread of its own per
-//! signal reads it and stamps it with the time it read it. So no delivery
-//! is lost or merged with another (tokio's signal streams merge the
-//! deliveries that fall between two polls), the time of each does not
-//! depend on how busy the runtime is, and a signal that arrives before the
-//! runtime exists is kept until the supervisor reads it.
+//! On Unix each delivery of a handled signal makes its handler send one
+//! datagram to a socket (signal-hook's self-pipe), which the kernel stamps
+//! with the time it was sent (`SO_TIMESTAMP`); a thread of its own per
+//! signal reads it. So no delivery is lost or merged with another (tokio's
+//! signal streams merge the deliveries that fall between two polls), the
+//! time of each is when the handler ran, whatever the load on the runtime
+//! or the scheduler, and a signal that arrives before the runtime exists is
+//! kept until the supervisor reads it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -80,45 +81,110 @@ pub(crate) fn listen(
 
 #[cfg(unix)]
 mod platform {
-    use std::io::Read;
-    use std::os::unix::net::UnixStream;
-    use std::time::Instant;
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use nix::sys::socket::{
+        ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt::ReceiveTimestamp,
+    };
+    use nix::sys::time::TimeVal;
 
     use signal_hook::SigId;
     use tokio::sync::mpsc::UnboundedSender;
 
     use super::{Delivery, Heard};
 
-    pub(super) type Handler = SigId;
+    /// The handler, and a clone of the socket it writes to, to stop the
+    /// reading thread once the handler is removed.
+    pub(super) type Handler = (SigId, UnixDatagram);
 
-    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<SigId> {
+    /// What the reading thread reads: the handler writes one byte per
+    /// delivery (and an empty probe when registered); `remove` writes this.
+    const STOP: &[u8] = b"stop";
+
+    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<Handler> {
         let number = match heard {
             Heard::Signal(sig) => sig.number(),
             Heard::FileTooLarge => signal_hook::consts::SIGXFSZ,
         };
-        let (mut read, write) = UnixStream::pair()?;
+        let (read, write) = UnixDatagram::pair()?;
+        setsockopt(&read, ReceiveTimestamp, &true)?;
+        let stop = write.try_clone()?;
         let id = signal_hook::low_level::pipe::register(number, write)?;
         std::thread::Builder::new()
             .name(format!("graceful signal {number}"))
             .stack_size(64 * 1024)
             .spawn(move || {
-                let mut bytes = [0u8; 64];
-                // Ends when the handler is removed (its write end closes)
-                // or nobody listens any more.
-                while let Ok(n @ 1..) = read.read(&mut bytes) {
-                    let at = Instant::now();
-                    for _ in 0..n {
-                        if tx.send(Delivery { heard, at }).is_err() {
-                            return;
-                        }
+                // Ends when the handler is removed or nobody listens any more.
+                while let Some(at) = next_delivery(&read) {
+                    if tx.send(Delivery { heard, at }).is_err() {
+                        return;
                     }
                 }
             })?;
-        Ok(id)
+        Ok((id, stop))
     }
 
-    pub(super) fn remove(id: SigId) {
+    /// Waits for the next delivery and returns when its handler sent it,
+    /// as an `Instant` (the time it was read, if the kernel gave no
+    /// timestamp); `None` once told to stop.
+    pub(super) fn next_delivery(socket: &UnixDatagram) -> Option<Instant> {
+        let mut bytes = [0u8; 8];
+        let mut space = nix::cmsg_space!(TimeVal);
+        let (sent, len) = loop {
+            let mut iov = [IoSliceMut::new(&mut bytes)];
+            let fd = socket.as_raw_fd();
+            match recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return None,
+                // signal-hook's probe when it registered the handler.
+                Ok(msg) if msg.bytes == 0 => continue,
+                Ok(msg) => break (timestamp(&msg), msg.bytes),
+            }
+        };
+        if bytes[..len] == *STOP {
+            return None;
+        }
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ago = sent.and_then(|sent| wall.duration_since(sent).ok());
+        Some(ago.map_or(now, |ago| now.checked_sub(ago).unwrap_or(now)))
+    }
+
+    fn timestamp(msg: &nix::sys::socket::RecvMsg<'_, '_, ()>) -> Option<SystemTime> {
+        msg.cmsgs().ok()?.find_map(|c| match c {
+            ControlMessageOwned::ScmTimestamp(tv) => {
+                Some(UNIX_EPOCH + Duration::new(tv.tv_sec() as u64, tv.tv_usec() as u32 * 1000))
+            }
+            _ => None,
+        })
+    }
+
+    pub(super) fn remove((id, stop): Handler) {
         signal_hook::low_level::unregister(id);
+        let _ = stop.send(STOP);
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The time of a delivery is when it was sent, not when it was read.
+        #[test]
+        fn deliveries_are_stamped_when_sent() {
+            let (read, write) = UnixDatagram::pair().unwrap();
+            setsockopt(&read, ReceiveTimestamp, &true).unwrap();
+            write.send(b"").unwrap(); // the probe is skipped
+            write.send(b"X").unwrap();
+            let sent = Instant::now();
+            std::thread::sleep(Duration::from_millis(120));
+            let at = next_delivery(&read).unwrap();
+            assert!(at <= sent, "stamped {:?} after it was sent", at - sent);
+            assert!(sent - at < Duration::from_millis(50), "{:?}", sent - at);
+            write.send(STOP).unwrap();
+            assert_eq!(next_delivery(&read), None);
+        }
     }
 }
 
