@@ -6,8 +6,9 @@
 //! [`Db::submit`] returns a job's id only once its row is committed with
 //! `synchronous=FULL` (the WAL is fsynced before the commit returns), so an
 //! acknowledged job survives a crash of the process and a power loss alike.
-//! A job then goes `queued → claimed → done`: [`Db::next_job`] commits a
-//! worker's last result and claims the oldest queued job for it. When the
+//! A job then goes `queued → claimed → done`: [`Db::claim`] hands a worker
+//! the oldest queued jobs, up to [`CLAIM_AT_ONCE`], and [`Db::finish`]
+//! commits each result without making the worker wait for it. When the
 //! database is opened, the jobs an earlier run left `queued` or `claimed`
 //! are queued again (resumed); a job whose result was committed is not
 //! processed again. A job claimed when the process died is processed again,
@@ -44,11 +45,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
-use writer::{Claim, Command, Submit, Writer};
+use writer::Writer;
 
 /// What a job counts in the queue besides its body: its row, its share of
 /// the bookkeeping. A queue of 1 MiB holds at most 1024 jobs.
 pub const JOB_OVERHEAD: u64 = 1024;
+
+/// How many jobs a worker claims at once, at most: more saves round trips
+/// to the database; fewer shares short queues better between workers and
+/// leaves less work to do again after a crash.
+pub const CLAIM_AT_ONCE: usize = 8;
 
 /// How much the queue may hold, and a test knob.
 #[derive(Clone, Copy, Debug)]
@@ -162,23 +168,29 @@ impl Db {
         id
     }
 
-    /// In one commit: marks `done` the worker's last job with its result,
-    /// if there is one, and claims the next job for `worker`: the oldest
-    /// queued one, or the one it still holds because its previous run
-    /// failed. `None` if there is none.
-    pub async fn next_job(
+    /// Claims the next jobs for `worker`, up to [`CLAIM_AT_ONCE`]: the
+    /// oldest queued ones, or those it still holds because its previous run
+    /// failed. Empty if there is none.
+    pub async fn claim(&self, worker: usize) -> Result<Vec<Job>, NotCommitted> {
+        self.call(|reply| Command::Claim(Claim { worker, reply }))
+            .await
+    }
+
+    /// Sends a claimed job's result at once, to be committed with the next
+    /// group commit; the job is `done` then. The future says whether the
+    /// commit succeeded: a worker awaits it later, so that it does not wait
+    /// for each commit.
+    pub fn finish(
         &self,
-        worker: usize,
-        done: Option<(i64, String)>,
-    ) -> Result<Option<Job>, NotCommitted> {
-        let claim = |reply| {
-            Command::Claim(Claim {
-                worker,
-                done,
-                reply,
-            })
-        };
-        self.call(claim).await
+        id: i64,
+        result: String,
+    ) -> impl Future<Output = Result<(), NotCommitted>> + use<> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.tx.send(Command::Finish(Finish { id, result, reply }));
+        async move {
+            sent.map_err(|_| closed())?;
+            answer.await.map_err(|_| closed())?
+        }
     }
 
     /// Completes when a job may have been queued since the last call.
@@ -217,10 +229,48 @@ impl Db {
         command: impl FnOnce(oneshot::Sender<Result<T, E>>) -> Command,
     ) -> Result<T, E> {
         let (reply, answer) = oneshot::channel();
-        let gone = || E::from(NotCommitted::Failed("the database is closed".into()));
-        self.tx.send(command(reply)).map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.tx.send(command(reply)).map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
+}
+
+fn closed() -> NotCommitted {
+    NotCommitted::Failed("the database is closed".into())
+}
+
+type Reply<T> = oneshot::Sender<Result<T, NotCommitted>>;
+
+/// What the database thread is asked to do; `reply` carries the answer.
+enum Command {
+    Submit(Submit),
+    Claim(Claim),
+    Finish(Finish),
+    Get {
+        id: i64,
+        reply: oneshot::Sender<anyhow::Result<Option<String>>>,
+    },
+    Close {
+        reply: oneshot::Sender<anyhow::Result<()>>,
+    },
+}
+
+/// A new job.
+struct Submit {
+    body: String,
+    reply: Reply<i64>,
+}
+
+/// A worker's claim of its next jobs.
+struct Claim {
+    worker: usize,
+    reply: Reply<Vec<Job>>,
+}
+
+/// A job's result.
+struct Finish {
+    id: i64,
+    result: String,
+    reply: Reply<()>,
 }
 
 impl std::fmt::Display for NotCommitted {

@@ -15,7 +15,7 @@
 //! committed to the database, `413` for a body over 64 KiB, `503` with
 //! `Retry-After` when the queue is full, `507` when the disk is, and `503`
 //! when the database cannot be written. Workers claim jobs from the
-//! database and commit each result. `GET /jobs/{id}` reports a job;
+//! database and commit their results. `GET /jobs/{id}` reports a job;
 //! `GET /ready`, `GET /live`.
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `DATABASE` (default
@@ -163,23 +163,29 @@ async fn report(State(db): State<Db>, Path(id): Path<i64>) -> (StatusCode, Strin
 }
 
 /// Claims jobs and commits their results until it is cancelled and the
-/// queue is empty. A job is done only once its result is committed (with
-/// the claim of the next one): if the process dies before, the next start
-/// processes it again.
+/// queue is empty. A job is done only once its result is committed: if the
+/// process dies before, the next start processes it again.
 async fn worker(ctx: Context, n: usize, db: Db, job_time: Duration) -> anyhow::Result<()> {
-    let mut done = None; // the last job's id and result
+    let mut commits = Vec::new(); // of the results sent, not awaited yet
     loop {
-        let Some(job) = db.next_job(n, done.take()).await? else {
+        let jobs = db.claim(n).await?; // committed after the results sent before
+        for commit in commits.drain(..) {
+            commit.await?;
+        }
+        if jobs.is_empty() {
             if ctx.is_cancelled() {
                 return Ok(()); // no job can arrive any more
             }
             ctx.run_until_cancelled(db.job_queued()).await;
             continue;
-        };
-        if !job_time.is_zero() {
-            tokio::time::sleep(job_time).await;
         }
-        let words = job.body.split_whitespace().count();
-        done = Some((job.id, format!("{} bytes, {words} words", job.body.len())));
+        for job in jobs {
+            if !job_time.is_zero() {
+                tokio::time::sleep(job_time).await;
+            }
+            let words = job.body.split_whitespace().count();
+            let result = format!("{} bytes, {words} words", job.body.len());
+            commits.push(db.finish(job.id, result)); // sent now, committed soon
+        }
     }
 }

@@ -6,37 +6,11 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use anyhow::bail;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::{JOB_OVERHEAD, Job, Limits, NotCommitted, Shared};
-
-type Reply<T> = oneshot::Sender<Result<T, NotCommitted>>;
-
-/// What the database thread is asked to do; `reply` carries the answer.
-pub(super) enum Command {
-    Submit(Submit),
-    Claim(Claim),
-    Get {
-        id: i64,
-        reply: oneshot::Sender<anyhow::Result<Option<String>>>,
-    },
-    Close {
-        reply: oneshot::Sender<anyhow::Result<()>>,
-    },
-}
-
-/// A new job.
-pub(super) struct Submit {
-    pub body: String,
-    pub reply: Reply<i64>,
-}
-
-/// A worker's claim of its next job, with the id and result of its last.
-pub(super) struct Claim {
-    pub worker: usize,
-    pub done: Option<(i64, String)>,
-    pub reply: Reply<Option<Job>>,
-}
+use super::{
+    CLAIM_AT_ONCE, Claim, Command, Finish, JOB_OVERHEAD, Job, Limits, NotCommitted, Shared, Submit,
+};
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS jobs (
@@ -65,21 +39,27 @@ pub(super) struct Writer {
     refusing: bool,
 }
 
-/// Writes committed together: new jobs, and workers' claims with the
-/// result of their last job.
+/// Writes committed together.
 #[derive(Default)]
 struct Batch {
     submits: Vec<Submit>,
+    finishes: Vec<Finish>,
     claims: Vec<Claim>,
 }
 
 /// What a committed batch answers: the jobs done and the room they gave
-/// back, an id per new job, a job (or none) per claim.
+/// back, an id per new job, the jobs of each claim.
 struct Committed {
     done: u64,
     freed: u64,
     ids: Vec<i64>,
-    jobs: Vec<Option<Job>>,
+    jobs: Vec<Vec<Job>>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.submits.len() + self.finishes.len() + self.claims.len()
+    }
 }
 
 impl Writer {
@@ -138,6 +118,7 @@ impl Writer {
                 match command {
                     Command::Submit(submit) => batch.submits.push(submit),
                     Command::Claim(claim) => batch.claims.push(claim),
+                    Command::Finish(finish) => batch.finishes.push(finish),
                     Command::Get { id, reply } => {
                         self.commit(std::mem::take(&mut batch));
                         let _ = reply.send(read_job(&self.conn, id).map_err(Into::into));
@@ -149,7 +130,7 @@ impl Writer {
                         return;
                     }
                 }
-                if batch.submits.len() + batch.claims.len() < 512 {
+                if batch.len() < 512 {
                     next = rx.try_recv().ok();
                 }
             }
@@ -161,23 +142,30 @@ impl Writer {
     /// Commits `batch` in one transaction and answers each write; if the
     /// transaction fails, commits each write on its own.
     fn commit(&mut self, batch: Batch) {
-        let writes = batch.submits.len() + batch.claims.len();
+        let writes = batch.len();
         if writes == 0 {
             return;
         }
         match self.transaction(&batch) {
             Ok(committed) => self.answer(batch, committed),
             Err(_) if writes > 1 => {
-                for submit in batch.submits {
+                let one = Batch::default;
+                for w in batch.submits {
                     self.commit(Batch {
-                        submits: vec![submit],
-                        ..Batch::default()
+                        submits: vec![w],
+                        ..one()
                     });
                 }
-                for claim in batch.claims {
+                for w in batch.finishes {
                     self.commit(Batch {
-                        claims: vec![claim],
-                        ..Batch::default()
+                        finishes: vec![w],
+                        ..one()
+                    });
+                }
+                for w in batch.claims {
+                    self.commit(Batch {
+                        claims: vec![w],
+                        ..one()
                     });
                 }
             }
@@ -186,6 +174,9 @@ impl Writer {
                 (self.shared.refused).fetch_add(batch.submits.len() as u64, Relaxed);
                 for submit in batch.submits {
                     let _ = submit.reply.send(Err(why.clone()));
+                }
+                for finish in batch.finishes {
+                    let _ = finish.reply.send(Err(why.clone()));
                 }
                 for claim in batch.claims {
                     let _ = claim.reply.send(Err(why.clone()));
@@ -208,7 +199,7 @@ impl Writer {
         self.conn.pragma_update(None, "synchronous", sync)?;
         let tx = self.conn.transaction()?;
         let (mut done, mut freed) = (0, 0);
-        for (id, result) in batch.claims.iter().filter_map(|c| c.done.as_ref()) {
+        for Finish { id, result, .. } in &batch.finishes {
             let len: i64 = tx
                 .prepare_cached(
                     "UPDATE jobs SET status = 'done', result = ?2, processed = processed + 1,
@@ -224,8 +215,8 @@ impl Writer {
             .collect::<rusqlite::Result<_>>()?;
         let mut claim = tx.prepare_cached(
             "UPDATE jobs SET status = 'claimed', worker = ?1, attempts = attempts + 1
-             WHERE id = (SELECT id FROM jobs WHERE status != 'done'
-                         AND (status = 'queued' OR worker = ?1) ORDER BY id LIMIT 1)
+             WHERE id IN (SELECT id FROM jobs WHERE status != 'done'
+                          AND (status = 'queued' OR worker = ?1) ORDER BY id LIMIT ?2)
              RETURNING id, body",
         )?;
         let job = |r: &rusqlite::Row<'_>| {
@@ -235,7 +226,11 @@ impl Writer {
             })
         };
         let jobs = (batch.claims.iter())
-            .map(|c| claim.query_row([c.worker as i64], job).optional())
+            .map(|c| {
+                claim
+                    .query_map([c.worker, CLAIM_AT_ONCE].map(|n| n as i64), job)?
+                    .collect()
+            })
             .collect::<rusqlite::Result<_>>()?;
         drop((insert, claim));
         tx.commit()?;
@@ -259,6 +254,9 @@ impl Writer {
         self.debt -= paid;
         s.room.add_permits((committed.freed - paid) as usize);
         s.processed.fetch_add(committed.done, Relaxed);
+        for finish in batch.finishes {
+            let _ = finish.reply.send(Ok(()));
+        }
         s.acknowledged
             .fetch_add(committed.ids.len() as u64, Relaxed);
         for (submit, id) in batch.submits.into_iter().zip(committed.ids) {
