@@ -146,7 +146,9 @@ impl Db {
                     Err(e) => drop(opened.send(Err(e))),
                 },
             )?;
-        (open_result.await?).with_context(|| format!("cannot use the database {path}"))?;
+        open_result
+            .await?
+            .with_context(|| format!("cannot use the database {path}"))?;
         Ok(Db { tx, shared, limits })
     }
 
@@ -159,13 +161,11 @@ impl Db {
             self.shared.refused.fetch_add(1, Relaxed);
             return Err(NotCommitted::QueueFull);
         };
-        let id = self
-            .call(|reply| Command::Submit(Submit { body, reply }))
-            .await;
-        if id.is_ok() {
-            room.forget(); // given back when the job's result is committed
-        }
-        id
+        // The thread gives the room back once the job is done, or at once if
+        // it is not committed; even if this request is dropped meanwhile.
+        room.forget();
+        self.call(|reply| Command::Submit(Submit { body, reply }))
+            .await
     }
 
     /// Claims the next jobs for `worker`, up to [`CLAIM_AT_ONCE`]: the

@@ -104,7 +104,7 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     // Workers: once cancelled (after the http scope drained), no job can
     // arrive any more; each empties the queue and stops. A worker that
     // fails (the database cannot be written) is restarted after a backoff
-    // and takes back the job it held.
+    // and takes back the jobs it held.
     let workers_ctx = ctx.scope("workers");
     workers_ctx.defer("summary: queue", summary.queue_drained());
     for n in 1..=workers {

@@ -47,10 +47,9 @@ struct Batch {
     claims: Vec<Claim>,
 }
 
-/// What a committed batch answers: the jobs done and the room they gave
-/// back, an id per new job, the jobs of each claim.
+/// What a committed batch answers: the room its results gave back, an id
+/// per new job, the jobs of each claim.
 struct Committed {
-    done: u64,
     freed: u64,
     ids: Vec<i64>,
     jobs: Vec<Vec<Job>>,
@@ -98,7 +97,9 @@ impl Writer {
         tx.commit()?;
         let taken = bytes as u64 + resumed as u64 * JOB_OVERHEAD;
         shared.resumed.store(resumed as u64, Relaxed);
-        (shared.room).add_permits(limits.queue_bytes.saturating_sub(taken) as usize);
+        shared
+            .room
+            .add_permits(limits.queue_bytes.saturating_sub(taken) as usize);
         let debt = taken.saturating_sub(limits.queue_bytes);
         Ok(Writer {
             conn,
@@ -171,8 +172,10 @@ impl Writer {
             }
             Err(e) => {
                 let why = self.failed(e, !batch.submits.is_empty());
-                (self.shared.refused).fetch_add(batch.submits.len() as u64, Relaxed);
                 for submit in batch.submits {
+                    let room = submit.body.len() as u64 + JOB_OVERHEAD;
+                    self.shared.room.add_permits(room as usize);
+                    self.shared.refused.fetch_add(1, Relaxed);
                     let _ = submit.reply.send(Err(why.clone()));
                 }
                 for finish in batch.finishes {
@@ -198,7 +201,7 @@ impl Writer {
         };
         self.conn.pragma_update(None, "synchronous", sync)?;
         let tx = self.conn.transaction()?;
-        let (mut done, mut freed) = (0, 0);
+        let mut freed = 0;
         for Finish { id, result, .. } in &batch.finishes {
             let len: i64 = tx
                 .prepare_cached(
@@ -207,10 +210,12 @@ impl Writer {
                      WHERE id = ?1 AND status = 'claimed' RETURNING length(body)",
                 )?
                 .query_row(params![id, result], |r| r.get(0))?;
-            (done, freed) = (done + 1, freed + len as u64 + JOB_OVERHEAD);
+            freed += len as u64 + JOB_OVERHEAD;
         }
         let mut insert = tx.prepare_cached("INSERT INTO jobs (body) VALUES (?1) RETURNING id")?;
-        let ids = (batch.submits.iter())
+        let ids = batch
+            .submits
+            .iter()
             .map(|submit| insert.query_row([&submit.body], |r| r.get(0)))
             .collect::<rusqlite::Result<_>>()?;
         let mut claim = tx.prepare_cached(
@@ -225,7 +230,9 @@ impl Writer {
                 body: r.get(1)?,
             })
         };
-        let jobs = (batch.claims.iter())
+        let jobs = batch
+            .claims
+            .iter()
             .map(|c| {
                 claim
                     .query_map([c.worker, CLAIM_AT_ONCE].map(|n| n as i64), job)?
@@ -234,12 +241,7 @@ impl Writer {
             .collect::<rusqlite::Result<_>>()?;
         drop((insert, claim));
         tx.commit()?;
-        Ok(Committed {
-            done,
-            freed,
-            ids,
-            jobs,
-        })
+        Ok(Committed { freed, ids, jobs })
     }
 
     /// Answers each write of a committed batch; gives the room of the jobs
@@ -253,7 +255,7 @@ impl Writer {
         let paid = committed.freed.min(self.debt);
         self.debt -= paid;
         s.room.add_permits((committed.freed - paid) as usize);
-        s.processed.fetch_add(committed.done, Relaxed);
+        s.processed.fetch_add(batch.finishes.len() as u64, Relaxed);
         for finish in batch.finishes {
             let _ = finish.reply.send(Ok(()));
         }
