@@ -1,22 +1,28 @@
-//! The flagship: an HTTP API, a worker queue and a SQLite database, shut
-//! down in dependency order with zero requests and zero writes lost.
+//! The flagship: an HTTP API, a durable job queue and workers on a SQLite
+//! file, shut down in dependency order, and crash-safe: **a 202 means the
+//! job is committed**, whatever happens next (SIGTERM, `kill -9`, a power
+//! loss, a full disk).
 //!
 //! ```text
 //! cargo run --example service
 //! curl -i -d 'hello' localhost:3000/jobs         # 202 Accepted, body: the job id
-//! curl localhost:3000/jobs/1                     # the job as written to the database
-//! curl -i localhost:3000/ready                   # 200, then 503 once shutdown is requested
+//! curl localhost:3000/jobs/1                     # the job: queued, claimed or done, and its result
+//! curl -i localhost:3000/ready                   # 200; 503 during a lame duck (GRACEFUL_LAME_DUCK=3s)
 //! kill -TERM <pid>                               # or Ctrl-C
 //! ```
 //!
-//! `POST /jobs` answers `202` with the job's id only once the job is in the
-//! queue; workers take jobs from the queue and write each one to the
-//! database; `GET /jobs/{id}` reports a job; `GET /ready`, `GET /live`.
+//! `POST /jobs` answers `202` with the job's id only once the job is
+//! committed to the database, `413` for a body over 64 KiB, `503` with
+//! `Retry-After` when the queue is full, `507` when the disk is, and `503`
+//! when the database cannot be written. Workers claim jobs from the
+//! database and commit their results. `GET /jobs/{id}` reports a job;
+//! `GET /ready`, `GET /live`.
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `DATABASE` (default
 //! `service.db` in the working directory), `WORKERS` (default 4), `JOB_MS`
-//! (simulated work per job, default 1), and the runtime's
-//! `GRACEFUL_TIMEOUT` / `GRACEFUL_LAME_DUCK`.
+//! (simulated work per job, default 1), `MAX_PAGES` (a test knob: the
+//! database may not grow past this many 4 KiB pages, a full disk without
+//! root), and the runtime's `GRACEFUL_TIMEOUT` / `GRACEFUL_LAME_DUCK`.
 //!
 //! The scopes say the order of the shutdown:
 //!
@@ -28,30 +34,37 @@
 //!
 //! On SIGTERM: `/ready` answers 503 at once; the optional lame duck passes
 //! (everything is still served); the server stops accepting and answers
-//! what is in flight; the queue's last sender goes with the router, so the
-//! workers empty the queue and stop; then the database is checkpointed and
-//! closed (no `-wal` file is left). Each phase prints a line as it ends.
-//! Exit 0.
+//! what is in flight; then the workers are cancelled: no job can arrive any
+//! more, so each one empties the queue and stops; then the database is
+//! checkpointed and closed (no `-wal` file is left). Each phase prints a
+//! line as it ends. Exit 0.
 //!
-//! This file is the lesson; `db.rs` is the SQLite plumbing (one connection
-//! on a thread of its own, group commit) and `summary.rs` the lines printed
-//! at shutdown.
+//! If the drain is cut (the deadline, a second signal), the report says how
+//! many jobs were acknowledged but not processed; after `kill -9` nothing
+//! prints. Either way those jobs are in the file, and the next start resumes
+//! them and says how many.
+//!
+//! This file is the lesson; `db.rs` is the SQLite plumbing (the durable
+//! queue, group commit) and `summary.rs` the lines printed at shutdown.
 
 mod db;
 mod summary;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use graceful::Context;
-use tokio::sync::{Mutex, mpsc};
+use graceful::{Context, Restart};
 
-use db::Db;
+use db::{Db, Limits, NotCommitted};
 use summary::Summary;
+
+/// The largest job body: a longer one is answered `413` before it is read
+/// in full, so no client can make the service hold much memory.
+const MAX_BODY: usize = 64 * 1024;
 
 #[graceful::main]
 async fn main(ctx: Context) -> anyhow::Result<()> {
@@ -59,38 +72,55 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let path = env("DATABASE", "service.db");
     let workers: usize = env("WORKERS", "4").parse()?;
     let job_time = Duration::from_millis(env("JOB_MS", "1").parse()?);
+    let limits = Limits {
+        queue_bytes: 1 << 20, // jobs not processed yet: 1 MiB, so at most 1024 of them
+        wait_for_room: Duration::from_secs(1), // then 503 "retry later"
+        max_pages: std::env::var("MAX_PAGES")
+            .ok()
+            .map(|n| n.parse())
+            .transpose()?,
+    };
 
-    // Open the database before accepting anything.
-    let db = Db::open(&path).await?;
+    // Open the database before accepting anything: a file that cannot be
+    // written stops the start-up (exit 1) rather than the first job.
+    let db = Db::open(&path, limits).await?;
     let listener = graceful::http::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    println!("database {path}, {workers} workers; SIGTERM or Ctrl-C drains and exits");
+    println!(
+        "database {path}: {} acknowledged jobs resumed; {workers} workers; SIGTERM or Ctrl-C drains and exits",
+        db.counts().resumed
+    );
     let summary = Summary::new(&db); // a line as each phase of the shutdown ends
 
-    // Root scope: the database outlives everything else.
+    // Root scope: the database outlives everything else. If the deadline
+    // or a second signal cuts the drain, the report lists what `describe`
+    // says: how many acknowledged jobs the next start will resume.
     ctx.defer(
         "close database",
         summary.database_closed(db.clone().close()),
     );
+    ctx.describe(summary.in_flight(&ctx));
 
-    // Workers: each ends when the queue is closed and empty.
+    // Workers: once cancelled (after the http scope drained), no job can
+    // arrive any more; each empties the queue and stops. A worker that
+    // fails (the database cannot be written) is restarted after a backoff
+    // and takes back the jobs it held.
     let workers_ctx = ctx.scope("workers");
     workers_ctx.defer("summary: queue", summary.queue_drained());
-    let (queue, jobs) = mpsc::channel::<Job>(1024);
-    let jobs = Arc::new(Mutex::new(jobs));
     for n in 1..=workers {
-        workers_ctx.spawn(
-            format!("worker {n}"),
-            worker(n, jobs.clone(), db.clone(), job_time),
-        );
+        let db = db.clone();
+        workers_ctx.spawn_restarting(format!("worker {n}"), Restart::new(), move |ctx| {
+            worker(ctx, n, db.clone(), job_time)
+        });
     }
 
     // The API, in a scope under the workers: drained before them.
     let app = Router::new()
         .route("/jobs", post(submit))
         .route("/jobs/{id}", get(report))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .merge(graceful::http::health_routes())
-        .with_state(Api { queue, db });
+        .with_state(db);
     let server = graceful::http::serve(&workers_ctx, listener, app);
     workers_ctx.spawn("summary: http", summary.http(&workers_ctx, server));
     Ok(())
@@ -100,58 +130,62 @@ fn env(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
 }
 
-/// A job: its id and the text posted.
-struct Job {
-    id: u64,
-    body: String,
-}
-
-#[derive(Clone)]
-struct Api {
-    queue: mpsc::Sender<Job>,
-    db: Db,
-}
-
-/// `POST /jobs`: 202 with the id, once the job is in the queue.
-async fn submit(State(api): State<Api>, body: String) -> (StatusCode, String) {
-    let id = api.db.new_id();
-    // The queue closes only when the last router clone is gone, so while a
-    // request is served this cannot fail unless every worker died.
-    match api.queue.send(Job { id, body }).await {
-        Ok(()) => (StatusCode::ACCEPTED, format!("{id}\n")),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the workers are gone\n".into(),
-        ),
+/// `POST /jobs`: 202 with the id once the job is committed; never a 202
+/// for a job that is not.
+async fn submit(State(db): State<Db>, body: String) -> Response {
+    match db.submit(body).await {
+        Ok(id) => (StatusCode::ACCEPTED, format!("{id}\n")).into_response(),
+        Err(NotCommitted::QueueFull) => {
+            let retry = [(header::RETRY_AFTER, "1")];
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                retry,
+                "queue full, retry later\n",
+            )
+                .into_response()
+        }
+        Err(e @ NotCommitted::DiskFull(_)) => {
+            (StatusCode::INSUFFICIENT_STORAGE, format!("{e}\n")).into_response()
+        }
+        Err(e @ NotCommitted::Failed(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
+        }
     }
 }
 
-/// `GET /jobs/{id}`: the job as written, `queued` if it is not written yet.
-async fn report(State(api): State<Api>, Path(id): Path<u64>) -> (StatusCode, String) {
-    match api.db.get(id).await {
+/// `GET /jobs/{id}`: the job's row.
+async fn report(State(db): State<Db>, Path(id): Path<i64>) -> (StatusCode, String) {
+    match db.get(id).await {
         Ok(Some(job)) => (StatusCode::OK, job),
         Ok(None) => (StatusCode::NOT_FOUND, format!("no job {id}\n")),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
     }
 }
 
-/// Takes jobs until the queue is closed and empty; cancellation does not
-/// stop it, the closing of the queue does (every producer is gone by then).
-async fn worker(
-    n: usize,
-    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
-    db: Db,
-    job_time: Duration,
-) -> anyhow::Result<()> {
+/// Claims jobs and commits their results until it is cancelled and the
+/// queue is empty. A job is done only once its result is committed: if the
+/// process dies before, the next start processes it again.
+async fn worker(ctx: Context, n: usize, db: Db, job_time: Duration) -> anyhow::Result<()> {
+    let mut commits = Vec::new(); // of the results sent, not awaited yet
     loop {
-        let Some(job) = queue.lock().await.recv().await else {
-            return Ok(());
-        };
-        if !job_time.is_zero() {
-            tokio::time::sleep(job_time).await;
+        let jobs = db.claim(n).await?; // committed after the results sent before
+        for commit in commits.drain(..) {
+            commit.await?;
         }
-        let words = job.body.split_whitespace().count();
-        let result = format!("{} bytes, {words} words", job.body.len());
-        db.insert(job.id, job.body, result, n).await?;
+        if jobs.is_empty() {
+            if ctx.is_cancelled() {
+                return Ok(()); // no job can arrive any more
+            }
+            ctx.run_until_cancelled(db.job_queued()).await;
+            continue;
+        }
+        for job in jobs {
+            if !job_time.is_zero() {
+                tokio::time::sleep(job_time).await;
+            }
+            let words = job.body.split_whitespace().count();
+            let result = format!("{} bytes, {words} words", job.body.len());
+            commits.push(db.finish(job.id, result)); // sent now, committed soon
+        }
     }
 }
