@@ -7,11 +7,14 @@
 //! deliveries that fall between two polls), the time of each does not
 //! depend on how busy the runtime is, and a signal that arrives before the
 //! runtime exists is kept until the supervisor reads it.
+//!
+//! Deliveries are stamped in tokio's time, so that a test under a paused
+//! clock, which delivers its own, compares virtual times throughout.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::signal::Signal;
 use crate::sync::lock;
@@ -28,7 +31,7 @@ pub(crate) enum Heard {
     FileTooLarge,
 }
 
-/// One delivery, stamped when its thread read it.
+/// One delivery, stamped when its thread read it (or a test sent it).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delivery {
     pub(crate) heard: Heard,
@@ -82,7 +85,8 @@ pub(crate) fn listen(
 mod platform {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
-    use std::time::Instant;
+
+    use tokio::time::Instant;
 
     use signal_hook::SigId;
     use tokio::sync::mpsc::UnboundedSender;
@@ -106,7 +110,7 @@ mod platform {
                 // Ends when the handler is removed (its write end closes)
                 // or nobody listens any more.
                 while let Ok(n @ 1..) = read.read(&mut bytes) {
-                    let at = Instant::now();
+                    let at = Instant::from_std(std::time::Instant::now());
                     for _ in 0..n {
                         if tx.send(Delivery { heard, at }).is_err() {
                             return;
@@ -124,11 +128,10 @@ mod platform {
 
 #[cfg(windows)]
 mod platform {
-    use std::time::Instant;
-
     use tokio::signal::windows;
     use tokio::sync::mpsc::UnboundedSender;
     use tokio::sync::oneshot;
+    use tokio::time::Instant;
 
     use super::{Delivery, Heard};
     use crate::signal::Signal;
@@ -142,7 +145,8 @@ mod platform {
             loop {
                 tokio::select! {
                     Some(()) = stream.recv() => {
-                        let _ = $tx.send(Delivery { heard: $heard, at: Instant::now() });
+                        let at = Instant::from_std(std::time::Instant::now());
+                        let _ = $tx.send(Delivery { heard: $heard, at });
                     }
                     _ = &mut $stop => return Ok::<(), std::io::Error>(()),
                 }

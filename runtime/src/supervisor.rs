@@ -63,9 +63,9 @@ pub(crate) struct Supervisor {
     root: Arc<Scope>,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     /// When the first shutdown signal was heard.
-    first_signal: Option<std::time::Instant>,
+    first_signal: Option<Instant>,
     /// When the last dump was printed, and how many requests were ignored since.
-    last_dump: Option<(std::time::Instant, u32)>,
+    last_dump: Option<(Instant, u32)>,
 }
 
 /// Why a phase did not run to its end: the report to exit with.
@@ -235,7 +235,7 @@ impl Supervisor {
 
     /// The first shutdown signal starts the shutdown; copies within the
     /// window are the same request; any later one forces the exit.
-    fn shutdown_signal(&mut self, sig: Signal, at: std::time::Instant) -> Result<(), Cut> {
+    fn shutdown_signal(&mut self, sig: Signal, at: Instant) -> Result<(), Cut> {
         let Some(first) = self.first_signal else {
             self.first_signal = Some(at);
             // Unless the shutdown began otherwise: then this signal asks for
@@ -258,7 +258,7 @@ impl Supervisor {
 
     /// Prints the task dump, at most once every [`DUMP_EVERY`].
     fn dump(&mut self, sig: Signal) {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let ignored = match &mut self.last_dump {
             Some((last, ignored)) if now.duration_since(*last) < DUMP_EVERY => {
                 *ignored += 1;
