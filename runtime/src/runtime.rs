@@ -56,13 +56,17 @@ pub enum Flavor {
 #[derive(Clone, Debug)]
 pub struct Runtime {
     timeout: Duration,
-    lame_duck: Duration,
+    pub(crate) lame_duck: Duration,
     signals: Vec<Signal>,
     dump_signal: Option<Signal>,
     force_on_second_signal: bool,
     progress_every: Duration,
-    flavor: Flavor,
+    /// `None`: the default of the entry point (a test's is not `run`'s).
+    pub(crate) flavor: Option<Flavor>,
     worker_threads: Option<usize>,
+    /// Whether a test starts with tokio's clock paused.
+    #[cfg(feature = "test-util")]
+    pub(crate) start_paused: bool,
 }
 
 impl Default for Runtime {
@@ -83,8 +87,10 @@ impl Runtime {
             dump_signal: Signal::DUMP,
             force_on_second_signal: true,
             progress_every: Duration::from_secs(5),
-            flavor: Flavor::MultiThread,
+            flavor: None,
             worker_threads: None,
+            #[cfg(feature = "test-util")]
+            start_paused: true,
         }
     }
 
@@ -148,9 +154,10 @@ impl Runtime {
     }
 
     /// The tokio scheduler that [`run`](Self::run) and
-    /// [`block_on`](Self::block_on) build.
+    /// [`block_on`](Self::block_on) build ([`Flavor::MultiThread`] unless
+    /// told; a test's is [`Flavor::CurrentThread`] unless told).
     pub fn flavor(mut self, flavor: Flavor) -> Self {
-        self.flavor = flavor;
+        self.flavor = Some(flavor);
         self
     }
 
@@ -243,14 +250,7 @@ impl Runtime {
     }
 
     fn try_block_on(self, main: RootTask<'_>, listening: Listening) -> Result<Report, ConfigError> {
-        let mut builder = match self.flavor {
-            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
-            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        };
-        if let Some(n) = self.worker_threads {
-            builder.worker_threads(n);
-        }
-        let rt = builder.enable_all().build()?;
+        let rt = self.tokio(Flavor::MultiThread).build()?;
         let report = rt.block_on(self.try_supervise(main, listening));
         // Abandon whatever still runs (stuck tasks, blocking threads).
         rt.shutdown_background();
@@ -282,6 +282,19 @@ impl Runtime {
         }
     }
 
+    /// The builder of the tokio runtime, of `default` flavor unless told.
+    pub(crate) fn tokio(&self, default: Flavor) -> tokio::runtime::Builder {
+        let mut builder = match self.flavor.unwrap_or(default) {
+            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        };
+        if let Some(n) = self.worker_threads {
+            builder.worker_threads(n);
+        }
+        builder.enable_all();
+        builder
+    }
+
     /// Installs the handlers of every signal the process hears.
     fn listen(&self) -> Result<Listening, ConfigError> {
         let mut heard: Vec<Heard> = self.signals.iter().copied().map(Heard::Signal).collect();
@@ -302,6 +315,16 @@ impl Runtime {
         let root = Scope::root(shared.clone(), "main");
         main.start(Context::new(root.clone()));
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
+        Ok(self.supervisor(shared, root, deliveries).run().await)
+    }
+
+    /// The supervisor of this configuration, of `root`'s lifecycle.
+    pub(crate) fn supervisor(
+        self,
+        shared: Arc<Shared>,
+        root: Arc<Scope>,
+        deliveries: mpsc::UnboundedReceiver<Delivery>,
+    ) -> Supervisor {
         let limits = Limits {
             timeout: self.timeout,
             lame_duck: self.lame_duck,
@@ -312,9 +335,7 @@ impl Runtime {
             shutdown: self.signals,
             dump: self.dump_signal,
         };
-        Ok(Supervisor::new(limits, signals, shared, root, deliveries)
-            .run()
-            .await)
+        Supervisor::new(limits, signals, shared, root, deliveries)
     }
 }
 
