@@ -103,7 +103,7 @@ impl Config {
 }
 
 /// The `timeout`: a duration other than zero.
-fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
+pub(crate) fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
     let deadline = values::duration(value, spec, errors)?;
     if deadline.is_zero() {
         errors.at(
@@ -246,7 +246,7 @@ fn generate(f: &FnItem, config: &Config) -> TokenStream {
 }
 
 /// `Duration::new(secs, nanos)`, a constant expression.
-fn duration_tokens(d: Duration) -> TokenStream {
+pub(crate) fn duration_tokens(d: Duration) -> TokenStream {
     let secs = Literal::u64_unsuffixed(d.as_secs());
     let nanos = Literal::u32_unsuffixed(d.subsec_nanos());
     quote!(::core::time::Duration::new(#secs, #nanos))
