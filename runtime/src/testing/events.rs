@@ -22,8 +22,8 @@ pub enum EventKind {
     /// A deferred hook ended, with or without a failure.
     HookRan,
     /// A scope's drain ended: its child scopes, then its tasks, then its
-    /// hooks. A scope that is never drained (every task ended by itself
-    /// before any shutdown) has no such event.
+    /// hooks. A scope whose drain was cut short (by the deadline or a
+    /// forced exit) has none.
     ScopeDrained,
 }
 
