@@ -9,26 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use graceful::{Context, EventKind, FailureKind, Outcome, Reason, Signal, State, TaskError, Test};
+use in_process::{events, named, worker};
 
-/// A task that, once its scope is cancelled, takes `linger` to stop.
-fn worker(ctx: &Context, name: &'static str, linger: Duration) {
-    let c = ctx.clone();
-    ctx.spawn(name, async move {
-        c.cancelled().await;
-        tokio::time::sleep(linger).await;
-    });
-}
-
-/// The events so far, as text.
-fn events(test: &Test) -> Vec<String> {
-    test.events().iter().map(ToString::to_string).collect()
-}
-
-/// The names of the events of `kind` so far, in order.
-fn named(test: &Test, kind: EventKind) -> Vec<String> {
-    let events = test.events().into_iter();
-    events.filter(|e| e.kind == kind).map(|e| e.name).collect()
-}
+mod in_process;
 
 #[graceful::test]
 async fn children_drain_before_parents_and_hooks_run_last_first(ctx: Context, test: Test) {

@@ -7,11 +7,9 @@
 use std::time::Duration;
 
 use graceful::{Context, FailureKind, Policy, Reason, Test};
+use in_process::events;
 
-/// The events so far, as text.
-fn events(test: &Test) -> Vec<String> {
-    test.events().iter().map(ToString::to_string).collect()
-}
+mod in_process;
 
 /// A task of `scope` that ends when the scope is cancelled.
 fn until_cancelled(scope: &Context, name: &'static str) {

@@ -9,15 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use graceful::{Context, Outcome, Reason, SIGNAL_WINDOW, Signal, State, Test};
+use in_process::{events, worker};
 
-/// A task that, once its scope is cancelled, takes `linger` to stop.
-fn worker(ctx: &Context, name: &'static str, linger: Duration) {
-    let c = ctx.clone();
-    ctx.spawn(name, async move {
-        c.cancelled().await;
-        tokio::time::sleep(linger).await;
-    });
-}
+mod in_process;
 
 #[graceful::test]
 async fn a_simulated_sigterm_starts_the_shutdown(ctx: Context, test: Test) {
@@ -155,9 +149,8 @@ async fn the_body_keeps_the_lifecycle_alive_until_it_awaits_the_report(ctx: Cont
     // Waiting for the report, the body lets the lifecycle end by itself.
     let report = test.report().await;
     assert_eq!(report.reason, Reason::Finished);
-    let events: Vec<String> = test.events().iter().map(ToString::to_string).collect();
     assert_eq!(
-        events,
+        events(&test),
         [
             "task `job` ended in `main` at 11.00s",
             "scope `main` drained at 11.00s"

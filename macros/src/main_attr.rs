@@ -23,7 +23,7 @@ const ATTR: Attr = Attr {
 
 /// The options of `#[graceful::main]`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum MainKey {
+pub(crate) enum MainKey {
     Timeout,
     LameDuck,
     Signals,

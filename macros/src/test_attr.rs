@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Attribute, Expr, ExprLit, FnArg, Lit, PatType, Path, Type};
 
@@ -12,7 +12,7 @@ mod output;
 
 use crate::errors::Errors;
 use crate::item::{FnItem, with_output_type};
-use crate::main_attr::{deadline, duration_tokens};
+use crate::main_attr::{MainKey, deadline, duration_tokens};
 use crate::options::{self, CRATE, Key, Spec};
 use crate::signature::{self, Attr};
 use crate::types::{is_context, tokens};
@@ -45,14 +45,15 @@ impl Key for TestKey {
         TestKey::Crate,
     ];
 
+    /// The options `#[graceful::main]` has too are spelled as there.
     #[rustfmt::skip]
     fn spec(self) -> &'static Spec {
         match self {
-            TestKey::Timeout => &Spec { name: "timeout", takes: "the shutdown deadline as a duration string", example: "timeout = \"30s\"" },
-            TestKey::LameDuck => &Spec { name: "lame_duck", takes: "a duration string", example: "lame_duck = \"5s\"" },
+            TestKey::Timeout => MainKey::Timeout.spec(),
+            TestKey::LameDuck => MainKey::LameDuck.spec(),
             TestKey::StartPaused => &Spec { name: "start_paused", takes: "`true` or `false`", example: "start_paused = false" },
             TestKey::Flavor => &Spec { name: "flavor", takes: "`\"current_thread\"` or `\"multi_thread\"`", example: "flavor = \"multi_thread\"" },
-            TestKey::WorkerThreads => &Spec { name: "worker_threads", takes: "a number of threads", example: "worker_threads = 2" },
+            TestKey::WorkerThreads => MainKey::WorkerThreads.spec(),
             TestKey::Crate => &CRATE,
         }
     }
@@ -67,56 +68,64 @@ struct Config {
     flavor: Option<Flavor>,
     worker_threads: Option<usize>,
     krate: Option<Path>,
+    /// Where `flavor` and `worker_threads` are written, for the checks of
+    /// the two together.
+    flavor_at: Option<Expr>,
+    threads_at: Option<Ident>,
 }
 
 impl Config {
     fn parse(args: TokenStream, errors: &mut Errors) -> Config {
         let mut config = Config::default();
-        let mut flavor_at = None;
-        let mut threads_at = None;
-        options::parse(
-            args,
-            ATTR.path,
-            errors,
-            |key: TestKey, ident, value, errors| {
-                let spec = key.spec();
-                match key {
-                    TestKey::Timeout => config.timeout = deadline(&value, spec, errors),
-                    TestKey::LameDuck => config.lame_duck = values::duration(&value, spec, errors),
-                    TestKey::StartPaused => config.start_paused = boolean(&value, spec, errors),
-                    TestKey::Flavor => {
-                        config.flavor = values::flavor(&value, spec, errors);
-                        flavor_at = Some(value);
-                    }
-                    TestKey::WorkerThreads => {
-                        config.worker_threads = values::count(&value, spec, errors);
-                        threads_at = Some(ident.clone());
-                    }
-                    TestKey::Crate => config.krate = values::crate_path(&value, errors),
-                }
-            },
-        );
-        let multi_thread = config.flavor == Some(Flavor::MultiThread);
-        if let Some(at) = &flavor_at
+        let set = |key, ident: &Ident, value, errors: &mut Errors| {
+            config.set(key, ident, value, errors);
+        };
+        options::parse(args, ATTR.path, errors, set);
+        config.check_flavor(errors);
+        config
+    }
+
+    fn set(&mut self, key: TestKey, ident: &Ident, value: Expr, errors: &mut Errors) {
+        let spec = key.spec();
+        match key {
+            TestKey::Timeout => self.timeout = deadline(&value, spec, errors),
+            TestKey::LameDuck => self.lame_duck = values::duration(&value, spec, errors),
+            TestKey::StartPaused => self.start_paused = boolean(&value, spec, errors),
+            TestKey::Flavor => {
+                self.flavor = values::flavor(&value, spec, errors);
+                self.flavor_at = Some(value);
+            }
+            TestKey::WorkerThreads => {
+                self.worker_threads = values::count(&value, spec, errors);
+                self.threads_at = Some(ident.clone());
+            }
+            TestKey::Crate => self.krate = values::crate_path(&value, errors),
+        }
+    }
+
+    /// `multi_thread` needs the real clock, `worker_threads` needs
+    /// `multi_thread`.
+    fn check_flavor(&mut self, errors: &mut Errors) {
+        let multi_thread = self.flavor == Some(Flavor::MultiThread);
+        if let Some(at) = &self.flavor_at
             && multi_thread
-            && config.start_paused != Some(false)
+            && self.start_paused != Some(false)
         {
             errors.at(
                 at,
                 "a test's clock starts paused, and a paused clock needs the `current_thread` flavor: add `start_paused = false` to run the test on `multi_thread`, or remove `flavor = \"multi_thread\"`",
             );
-            config.flavor = None;
+            self.flavor = None;
         }
-        if let Some(at) = threads_at
+        if let Some(at) = &self.threads_at
             && !multi_thread
         {
             errors.at(
                 at,
                 "`worker_threads` needs `flavor = \"multi_thread\"` (a test runs on `current_thread` unless told): add it with `start_paused = false`, or remove `worker_threads`",
             );
-            config.worker_threads = None;
+            self.worker_threads = None;
         }
-        config
     }
 }
 
@@ -140,42 +149,45 @@ struct Params<'a> {
     test: Option<&'a PatType>,
 }
 
-/// Expands `#[graceful::test(args)] item`. On a misuse, the item comes back
-/// unchanged beside the errors; on a bad option only, it is expanded
-/// without that option.
+/// Expands `#[graceful::test(args)] item` into a `#[test]` function; on a
+/// misuse, into the item as written beside the errors. A bad option alone
+/// is reported and left out of the expansion.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = Config::parse(args, &mut errors);
-    let f = match FnItem::parse_or_keep(item, ATTR.path, &mut errors) {
-        Ok(f) => f,
+    let expanded = match FnItem::parse_or_keep(item, ATTR.path, &mut errors) {
         Err(kept) => return kept,
-    };
-    let mut misuse = Errors::default();
-    let params = check(&f, &mut misuse);
-    let expanded = if misuse.is_empty() {
-        generate(&f, &params, &config)
-    } else {
-        errors.push_all(misuse);
-        f.without_const().into_token_stream()
+        Ok(f) => match check(&f) {
+            Ok(params) => generate(&f, &params, &config),
+            Err(misuse) => {
+                errors.push_all(misuse);
+                f.without_const().into_token_stream()
+            }
+        },
     };
     let errors = errors.to_compile_errors();
     quote!(#expanded #errors)
 }
 
-fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Params<'a> {
+/// The parameters of a well-formed test; every misuse otherwise.
+fn check(f: &FnItem) -> Result<Params<'_>, Errors> {
+    let mut errors = Errors::default();
+    let params = check_into(f, &mut errors);
+    if errors.is_empty() {
+        Ok(params)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_into<'a>(f: &'a FnItem, errors: &mut Errors) -> Params<'a> {
     let sig = &f.sig;
     signature::check_qualifiers(sig, &ATTR, errors);
-    if !sig.generics.params.is_empty() {
-        errors.at(
-            &sig.generics,
-            format!(
-                "a test cannot be generic: remove `{}`",
-                tokens(&sig.generics)
-            ),
-        );
-    }
-    if let Some(w) = &sig.generics.where_clause {
-        errors.at(w, "a test cannot have a `where` clause: remove it");
+    // The harness calls a test with nothing to choose its generics by.
+    let generics = &sig.generics;
+    if generics.lt_token.is_some() {
+        let message = format!("a test cannot be generic: remove `{}`", tokens(generics));
+        errors.at(generics, message);
     }
     for attr in f.attrs.iter().filter(|a| is_test_attr(a)) {
         errors.at(
@@ -237,93 +249,66 @@ fn is_test_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "test")
 }
 
-/// Whether `ty` is written as graceful's `Test` (by its last path segment).
+/// Whether `ty` is written as graceful's `Test`: `Test`, `graceful::Test`.
 fn is_test_handle(ty: &Type) -> bool {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Test" && s.arguments.is_none()),
-        Type::Group(g) => is_test_handle(&g.elem),
-        Type::Paren(p) => is_test_handle(&p.elem),
-        _ => false,
-    }
+    let written = tokens(ty);
+    written == "Test" || written.ends_with("::Test")
 }
 
 /// Reports `test: &Test`; whether `param` is one.
 fn borrowed_test(param: &PatType, errors: &mut Errors) -> bool {
-    let Type::Reference(r) = &*param.ty else {
-        return false;
-    };
-    if !is_test_handle(&r.elem) {
-        return false;
+    match &*param.ty {
+        Type::Reference(r) if is_test_handle(&r.elem) => {
+            let by_value = format!("{}: {}", tokens(&param.pat), tokens(&r.elem));
+            let message = format!("a test takes its `Test` by value: write `{by_value}`");
+            errors.at(&param.ty, message);
+            true
+        }
+        _ => false,
     }
-    errors.at(
-        &param.ty,
-        format!(
-            "a test takes its `Test` by value: write `{}: {}`",
-            tokens(&param.pat),
-            tokens(&r.elem)
-        ),
-    );
-    true
 }
 
 fn generate(f: &FnItem, params: &Params<'_>, config: &Config) -> TokenStream {
-    let FnItem {
-        attrs,
-        vis,
-        sig,
-        body,
-    } = f;
     let krate = config
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::graceful));
-    let ident = &sig.ident;
-
-    let mut runtime = quote!(#krate::Runtime::new());
-    if let Some(d) = config.timeout {
-        let d = duration_tokens(d);
-        runtime = quote!(#runtime.timeout(#d));
-    }
-    if let Some(d) = config.lame_duck {
-        let d = duration_tokens(d);
-        runtime = quote!(#runtime.lame_duck(#d));
-    }
-    if config.start_paused == Some(false) {
-        runtime = quote!(#runtime.start_paused(false));
-    }
-    match config.flavor {
-        Some(Flavor::CurrentThread) => {
-            runtime = quote!(#runtime.flavor(#krate::Flavor::CurrentThread));
-        }
-        Some(Flavor::MultiThread) => runtime = quote!(#runtime.flavor(#krate::Flavor::MultiThread)),
-        None => {}
-    }
-    if let Some(n) = config.worker_threads {
-        let n = Literal::usize_unsuffixed(n);
-        runtime = quote!(#runtime.worker_threads(#n));
-    }
-
+    let calls = [
+        config
+            .timeout
+            .map(duration_tokens)
+            .map(|d| quote!(.timeout(#d))),
+        config
+            .lame_duck
+            .map(duration_tokens)
+            .map(|d| quote!(.lame_duck(#d))),
+        (config.start_paused == Some(false)).then(|| quote!(.start_paused(false))),
+        config.flavor.map(|flavor| match flavor {
+            Flavor::CurrentThread => quote!(.flavor(#krate::Flavor::CurrentThread)),
+            Flavor::MultiThread => quote!(.flavor(#krate::Flavor::MultiThread)),
+        }),
+        config.worker_threads.map(|n| {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(.worker_threads(#n))
+        }),
+    ];
     let ctx = param(params.ctx, quote!(#krate::Context));
     let test = param(params.test, quote!(#krate::Test));
     let (output, output_span) = f.output();
     // The body's braces, now inside a block, would be "unnecessary" to the
     // `unused_braces` lint: they are the expansion's, at the user's place.
-    let mut braces = body.clone();
-    braces.set_span(Span::call_site().located_at(body.span()));
+    let mut braces = f.body.clone();
+    braces.set_span(Span::call_site().located_at(f.body.span()));
     let body = with_output_type(&output, output_span, &braces);
     // The bound on the output is checked at the return type.
+    let (attrs, vis, ident) = (&f.attrs, &f.vis, &f.sig.ident);
     let run = quote_spanned!(output_span=> test);
     let run = quote_spanned!(ident.span()=> .#run);
-
     quote! {
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis fn #ident() {
-            #runtime #run(move |#ctx, #test| async move #body)
+            #krate::Runtime::new() #(#calls)* #run(move |#ctx, #test| async move #body)
         }
     }
 }

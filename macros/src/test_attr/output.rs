@@ -88,8 +88,6 @@ fn never_an_output(ty: &Type) -> bool {
             .segments
             .last()
             .is_some_and(|s| NAMES.iter().any(|name| s.ident == name)),
-        Type::Group(g) => never_an_output(&g.elem),
-        Type::Paren(p) => never_an_output(&p.elem),
         _ => false,
     }
 }
