@@ -113,8 +113,8 @@ impl Runtime {
 
     /// The signals that start a shutdown (default `SIGINT` and `SIGTERM`);
     /// with an empty set, no signal does. Copies of these signals that
-    /// arrive within [`SIGNAL_WINDOW`] of the first are the same request;
-    /// one after it forces the exit (see
+    /// arrive within [`SIGNAL_WINDOW`](crate::SIGNAL_WINDOW) of the first
+    /// are the same request; one after it forces the exit (see
     /// [`force_on_second_signal`](Self::force_on_second_signal)).
     pub fn signals(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         // Each signal once, wherever it is repeated: two listeners for one
