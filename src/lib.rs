@@ -25,6 +25,32 @@
 //! assert_eq!(report.exit_code(), 0);
 //! ```
 //!
+//! # Testing the shutdown
+//!
+//! With the `test-util` feature (enable it in `[dev-dependencies]`),
+//! `#[graceful::test]` runs a test's body as `main` runs, under tokio's
+//! paused clock (a 30 s drain takes no real time), with simulated signals
+//! that never touch the process's own handlers. The body can await the
+//! [`Report`] and assert on it, and on the order of the drain; the test
+//! fails if the shutdown was not clean and the body did not look, or if a
+//! task outlived it or a hook never ran.
+//!
+//! ```
+//! # #[cfg(unix)] mod unix {
+//! use graceful::{Context, Outcome, Signal, Test};
+//! use std::time::Duration;
+//!
+//! #[graceful::test(timeout = "10s")]
+//! async fn a_stuck_task_is_named_at_the_deadline(ctx: Context, test: Test) {
+//!     ctx.spawn("stubborn", std::future::pending::<()>());
+//!     test.signal(Signal::Terminate);
+//!     let report = test.report().await; // 10 virtual seconds later
+//!     assert_eq!(report.outcome, Outcome::DeadlineExceeded { timeout: Duration::from_secs(10) });
+//!     assert_eq!(report.still_running[0].name, "stubborn");
+//! }
+//! # }
+//! ```
+//!
 //! # Exit codes
 //!
 //! | code | meaning |
@@ -69,6 +95,14 @@
 
 #[doc(inline)]
 pub use graceful_macros::{main, task};
+
+#[cfg(feature = "test-util")]
+#[doc(inline)]
+pub use graceful_macros::test;
+
+#[cfg(feature = "test-util")]
+#[doc(inline)]
+pub use graceful_runtime::{Event, EventKind, Test, TestOutput};
 
 #[doc(inline)]
 pub use graceful_runtime::{

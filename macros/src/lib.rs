@@ -1,5 +1,6 @@
 //! Procedural macros of [`graceful`](https://docs.rs/graceful):
-//! [`#[graceful::main]`](macro@main) and [`#[graceful::task]`](macro@task).
+//! [`#[graceful::main]`](macro@main), [`#[graceful::task]`](macro@task) and
+//! [`#[graceful::test]`](macro@test).
 //!
 //! Depend on `graceful`, which re-exports them; the code they generate
 //! refers to `::graceful` only (or to the path given with `crate = "..."`),
@@ -15,6 +16,7 @@ mod policy;
 mod restart;
 mod signature;
 mod task_attr;
+mod test_attr;
 mod types;
 mod values;
 
@@ -224,4 +226,105 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task_attr::expand(args.into(), item.into()).into()
+}
+
+/// Tests the lifecycle: the body runs as `main` does, under a supervised
+/// runtime whose clock starts paused, with simulated signals, and can await
+/// the [`Report`] and assert on it (feature `test-util` of `graceful`, for
+/// dev-dependencies).
+///
+/// ```
+/// use graceful::{Context, Outcome, Reason, Signal, Test};
+/// use std::time::Duration;
+///
+/// #[graceful::task]
+/// async fn flusher(ctx: Context) {
+///     ctx.cancelled().await;
+///     tokio::time::sleep(Duration::from_secs(20)).await; // flushes for 20 s
+/// }
+///
+/// #[graceful::test(timeout = "30s")]
+/// async fn flushes_within_the_deadline(ctx: Context, test: Test) {
+///     flusher(&ctx);
+///     ctx.defer("close db", async {});
+///     test.signal(Signal::Terminate);
+///     let report = test.report().await; // 20 s of virtual time, no real time
+///     assert_eq!(report.reason, Reason::Signal(Signal::Terminate));
+///     assert_eq!(report.outcome, Outcome::Completed);
+///     let order: Vec<String> = test.events().iter().map(ToString::to_string).collect();
+///     assert_eq!(order, [
+///         "task `flusher` ended in `main` at 20.00s",
+///         "hook `close db` ran in `main` at 20.00s",
+///         "scope `main` drained at 20.00s",
+///     ]);
+/// }
+/// # fn main() {} // doctests do not run `#[test]` functions: the facade's tests do
+/// ```
+///
+/// The function is `async fn name(ctx: Context, test: Test)`; either
+/// parameter may be left out. It returns `()`, or `Result<(), E>` with
+/// `E: Debug` to use `?` (an `Err` fails the test). The attribute makes it
+/// a `#[test]`: other attributes such as `#[should_panic]` and `#[ignore]`
+/// keep working.
+///
+/// - `ctx` is the root [`Context`], of the scope `main`, as `main`'s.
+/// - `test` is a [`Test`]: [`signal`](../graceful/struct.Test.html#method.signal)
+///   delivers a simulated signal (the process's own handlers are never
+///   installed, so tests run in parallel),
+///   [`advance`](../graceful/struct.Test.html#method.advance) moves time on,
+///   [`report`](../graceful/struct.Test.html#method.report) waits for the end
+///   of the lifecycle, [`events`](../graceful/struct.Test.html#method.events)
+///   lists which task, hook and scope ended when, and
+///   [`dump`](../graceful/struct.Test.html#method.dump) returns the task dump.
+///
+/// The body is not a task: like `main`, it keeps the lifecycle alive while
+/// it runs (until it awaits the report), but no drain waits for it. When it
+/// returns, a lifecycle still running is shut down as `ctx.shutdown()`
+/// would and awaited. Then the test fails if:
+///
+/// - the body returned `Err` or panicked;
+/// - the shutdown was not clean (a failure, the deadline, a forced exit)
+///   and the body did not await `test.report()` to expect it: the message
+///   is the report;
+/// - a task was still running or a hook never ran, that an awaited report
+///   did not leave behind: the message names each.
+///
+/// # Options
+///
+/// | option | value | default |
+/// |---|---|---|
+/// | `timeout` | the shutdown deadline, a duration string such as `"5s"` | `"30s"` |
+/// | `lame_duck` | how long to keep serving, "not ready", before cancelling anything | none |
+/// | `start_paused` | whether tokio's clock starts paused: time moves only when every task waits, straight to the next timer | `true` |
+/// | `flavor` | `"current_thread"`, or `"multi_thread"` with `start_paused = false` | `"current_thread"` |
+/// | `worker_threads` | threads of the `multi_thread` flavor | one per core |
+/// | `crate` | the path of the `graceful` crate, if renamed or re-exported | `"::graceful"` |
+///
+/// The signals are `main`'s defaults: `SIGINT` and `SIGTERM` shut down,
+/// `SIGUSR1` prints the task dump, `SIGHUP` runs the reload hooks if any.
+/// The environment (`GRACEFUL_TIMEOUT`) is not read.
+///
+/// ```
+/// # use graceful::Context;
+/// #[graceful::test(start_paused = false, flavor = "multi_thread", worker_threads = 2)]
+/// async fn on_real_threads(ctx: Context) {
+///     let answer = tokio::task::spawn_blocking(|| 6 * 7).await.unwrap();
+///     assert_eq!(answer, 42);
+///     assert!(!ctx.is_cancelled());
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # What it expands to
+///
+/// A `#[test] fn name()` that calls [`Runtime::test`] with the options;
+/// everything the attribute does is available without it.
+///
+/// [`Context`]: ../graceful/struct.Context.html
+/// [`Report`]: ../graceful/struct.Report.html
+/// [`Runtime::test`]: ../graceful/struct.Runtime.html#method.test
+/// [`Test`]: ../graceful/struct.Test.html
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(args.into(), item.into()).into()
 }

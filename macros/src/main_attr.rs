@@ -23,7 +23,7 @@ const ATTR: Attr = Attr {
 
 /// The options of `#[graceful::main]`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum MainKey {
+pub(crate) enum MainKey {
     Timeout,
     LameDuck,
     Signals,
@@ -106,7 +106,7 @@ impl Config {
 }
 
 /// The `timeout`: a duration other than zero.
-fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
+pub(crate) fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Duration> {
     let deadline = values::duration(value, spec, errors)?;
     if deadline.is_zero() {
         errors.at(

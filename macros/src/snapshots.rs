@@ -9,21 +9,24 @@ use quote::ToTokens;
 use syn::parse::Parser;
 use syn::{Attribute, ImplItem, Item, Meta};
 
-/// Takes the `#[graceful::main]` or `#[graceful::task]` attribute off
-/// `attrs`: which one, and its arguments.
+/// The attributes expanded here.
+const KINDS: [&str; 3] = ["main", "task", "test"];
+
+/// Takes the `#[graceful::main]`, `#[graceful::task]` or `#[graceful::test]`
+/// attribute off `attrs`: which one, and its arguments.
 fn take_attr(attrs: &mut Vec<Attribute>) -> Option<(&'static str, TokenStream)> {
-    let at = attrs.iter().position(|a| {
+    let kind_of = |a: &Attribute| {
         let path = a.path();
-        path.segments.len() == 2
-            && path.segments[0].ident == "graceful"
-            && (path.segments[1].ident == "main" || path.segments[1].ident == "task")
-    })?;
-    let attr = attrs.remove(at);
-    let kind = if attr.path().segments[1].ident == "main" {
-        "main"
-    } else {
-        "task"
+        let graceful = path.segments.len() == 2 && path.segments[0].ident == "graceful";
+        KINDS
+            .into_iter()
+            .find(|kind| graceful && path.segments[1].ident == kind)
     };
+    let (at, kind) = attrs
+        .iter()
+        .enumerate()
+        .find_map(|(at, a)| Some((at, kind_of(a)?)))?;
+    let attr = attrs.remove(at);
     let args = match attr.meta {
         Meta::List(list) => list.tokens,
         _ => TokenStream::new(),
@@ -34,6 +37,7 @@ fn take_attr(attrs: &mut Vec<Attribute>) -> Option<(&'static str, TokenStream)> 
 fn expand(kind: &str, args: TokenStream, item: TokenStream) -> TokenStream {
     match kind {
         "main" => crate::main_attr::expand(args, item),
+        "test" => crate::test_attr::expand(args, item),
         _ => crate::task_attr::expand(args, item),
     }
 }

@@ -74,6 +74,9 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     /// systemd notifications (nothing without `NOTIFY_SOCKET`).
     pub(crate) notifier: Notifier,
+    /// What a test records of the drain; `None` outside tests.
+    #[cfg(feature = "test-util")]
+    pub(crate) recorder: Option<Arc<crate::testing::Recorder>>,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -97,7 +100,23 @@ impl Shared {
         handle: tokio::runtime::Handle,
         handlers: Option<Arc<Handlers>>,
     ) -> Arc<Shared> {
-        Arc::new(Shared {
+        Arc::new(Shared::build(
+            lame_duck,
+            handle,
+            handlers,
+            Notifier::from_env(),
+        ))
+    }
+
+    /// What [`new`](Self::new) shares, with the given notifier, to adjust
+    /// before sharing it.
+    pub(crate) fn build(
+        lame_duck: bool,
+        handle: tokio::runtime::Handle,
+        handlers: Option<Arc<Handlers>>,
+        notifier: Notifier,
+    ) -> Shared {
+        Shared {
             requested: CancellationToken::new(),
             failed: CancellationToken::new(),
             reason: OnceLock::new(),
@@ -111,8 +130,10 @@ impl Shared {
             handlers,
             reloads: Reloads::default(),
             started: Instant::now(),
-            notifier: Notifier::from_env(),
-        })
+            notifier,
+            #[cfg(feature = "test-util")]
+            recorder: None,
+        }
     }
 
     /// Starts the shutdown; the first reason wins, later ones are ignored.

@@ -8,11 +8,14 @@
 //! time of each is when the handler ran, whatever the load on the runtime
 //! or the scheduler, and a signal that arrives before the runtime exists is
 //! kept until the supervisor reads it.
+//!
+//! Deliveries are stamped in tokio's time, so that a test under a paused
+//! clock, which delivers its own, compares virtual times throughout.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::signal::Signal;
 use crate::sync::lock;
@@ -29,7 +32,7 @@ pub(crate) enum Heard {
     FileTooLarge,
 }
 
-/// One delivery, stamped when its thread read it.
+/// One delivery, stamped when its thread read it (or a test sent it).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delivery {
     pub(crate) heard: Heard,
@@ -84,7 +87,9 @@ mod platform {
     use std::io::IoSliceMut;
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixDatagram;
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use tokio::time::Instant;
 
     use nix::sys::socket::{
         ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt::ReceiveTimestamp,
@@ -147,9 +152,10 @@ mod platform {
         if bytes[..len] == *STOP {
             return None;
         }
-        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (now, wall) = (std::time::Instant::now(), SystemTime::now());
         let ago = sent.and_then(|sent| wall.duration_since(sent).ok());
-        Some(ago.map_or(now, |ago| now.checked_sub(ago).unwrap_or(now)))
+        let at = ago.map_or(now, |ago| now.checked_sub(ago).unwrap_or(now));
+        Some(Instant::from_std(at))
     }
 
     fn timestamp(msg: &nix::sys::socket::RecvMsg<'_, '_, ()>) -> Option<SystemTime> {
@@ -190,11 +196,10 @@ mod platform {
 
 #[cfg(windows)]
 mod platform {
-    use std::time::Instant;
-
     use tokio::signal::windows;
     use tokio::sync::mpsc::UnboundedSender;
     use tokio::sync::oneshot;
+    use tokio::time::Instant;
 
     use super::{Delivery, Heard};
     use crate::signal::Signal;
@@ -208,7 +213,8 @@ mod platform {
             loop {
                 tokio::select! {
                     Some(()) = stream.recv() => {
-                        let _ = $tx.send(Delivery { heard: $heard, at: Instant::now() });
+                        let at = Instant::from_std(std::time::Instant::now());
+                        let _ = $tx.send(Delivery { heard: $heard, at });
                     }
                     _ = &mut $stop => return Ok::<(), std::io::Error>(()),
                 }

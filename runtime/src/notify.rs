@@ -62,6 +62,17 @@ impl Notifier {
         }
     }
 
+    /// A notifier that sends nothing, whatever the environment says: a test
+    /// must not tell the service manager of the process running it anything.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn off() -> Notifier {
+        Notifier {
+            #[cfg(unix)]
+            socket: None,
+            watchdog: None,
+        }
+    }
+
     /// Sends one message (`KEY=value` lines). A failure is said once on
     /// stderr; the process goes on.
     pub(crate) fn send(&self, message: &str) {

@@ -56,13 +56,17 @@ pub enum Flavor {
 #[derive(Clone, Debug)]
 pub struct Runtime {
     timeout: Duration,
-    lame_duck: Duration,
+    pub(crate) lame_duck: Duration,
     signals: Vec<Signal>,
     dump_signal: Option<Signal>,
     force_on_second_signal: bool,
     progress_every: Duration,
-    flavor: Flavor,
+    /// `None`: the default of the entry point (a test's is not `run`'s).
+    pub(crate) flavor: Option<Flavor>,
     worker_threads: Option<usize>,
+    /// Whether a test starts with tokio's clock paused.
+    #[cfg(feature = "test-util")]
+    pub(crate) start_paused: bool,
 }
 
 impl Default for Runtime {
@@ -83,8 +87,10 @@ impl Runtime {
             dump_signal: Signal::DUMP,
             force_on_second_signal: true,
             progress_every: Duration::from_secs(5),
-            flavor: Flavor::MultiThread,
+            flavor: None,
             worker_threads: None,
+            #[cfg(feature = "test-util")]
+            start_paused: true,
         }
     }
 
@@ -107,8 +113,8 @@ impl Runtime {
 
     /// The signals that start a shutdown (default `SIGINT` and `SIGTERM`);
     /// with an empty set, no signal does. Copies of these signals that
-    /// arrive within [`SIGNAL_WINDOW`] of the first are the same request;
-    /// one after it forces the exit (see
+    /// arrive within [`SIGNAL_WINDOW`](crate::SIGNAL_WINDOW) of the first
+    /// are the same request; one after it forces the exit (see
     /// [`force_on_second_signal`](Self::force_on_second_signal)).
     pub fn signals(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         // Each signal once, wherever it is repeated: two listeners for one
@@ -148,9 +154,10 @@ impl Runtime {
     }
 
     /// The tokio scheduler that [`run`](Self::run) and
-    /// [`block_on`](Self::block_on) build.
+    /// [`block_on`](Self::block_on) build ([`Flavor::MultiThread`] unless
+    /// told; a test's is [`Flavor::CurrentThread`] unless told).
     pub fn flavor(mut self, flavor: Flavor) -> Self {
-        self.flavor = flavor;
+        self.flavor = Some(flavor);
         self
     }
 
@@ -243,14 +250,7 @@ impl Runtime {
     }
 
     fn try_block_on(self, main: RootTask<'_>, listening: Listening) -> Result<Report, ConfigError> {
-        let mut builder = match self.flavor {
-            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
-            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        };
-        if let Some(n) = self.worker_threads {
-            builder.worker_threads(n);
-        }
-        let rt = builder.enable_all().build()?;
+        let rt = self.tokio(Flavor::MultiThread).build()?;
         let report = rt.block_on(async {
             let (supervisor, root) = self.prepare(listening);
             main.start(root);
@@ -284,6 +284,19 @@ impl Runtime {
         }
     }
 
+    /// The builder of the tokio runtime, of `default` flavor unless told.
+    pub(crate) fn tokio(&self, default: Flavor) -> tokio::runtime::Builder {
+        let mut builder = match self.flavor.unwrap_or(default) {
+            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        };
+        if let Some(n) = self.worker_threads {
+            builder.worker_threads(n);
+        }
+        builder.enable_all();
+        builder
+    }
+
     /// Installs the handlers of every signal the process hears.
     fn listen(&self) -> Result<Listening, ConfigError> {
         let mut heard: Vec<Heard> = self.signals.iter().copied().map(Heard::Signal).collect();
@@ -301,6 +314,17 @@ impl Runtime {
         let shared = Shared::new(!self.lame_duck.is_zero(), handle, Some(handlers));
         let root = Scope::root(shared.clone(), "main");
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
+        let ctx = Context::new(root.clone());
+        (self.supervisor(shared, root, deliveries), ctx)
+    }
+
+    /// The supervisor of this configuration, of `root`'s lifecycle.
+    pub(crate) fn supervisor(
+        self,
+        shared: Arc<Shared>,
+        root: Arc<Scope>,
+        deliveries: mpsc::UnboundedReceiver<Delivery>,
+    ) -> Supervisor {
         let limits = Limits {
             timeout: self.timeout,
             lame_duck: self.lame_duck,
@@ -311,9 +335,7 @@ impl Runtime {
             shutdown: self.signals,
             dump: self.dump_signal,
         };
-        let ctx = Context::new(root.clone());
-        let supervisor = Supervisor::new(limits, signals, shared, root, deliveries);
-        (supervisor, ctx)
+        Supervisor::new(limits, signals, shared, root, deliveries)
     }
 }
 

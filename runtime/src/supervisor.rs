@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at, sleep, sleep_until};
-use tokio_util::task::AbortOnDropHandle;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use crate::context::Context;
 use crate::failure::Running;
@@ -63,13 +63,27 @@ pub(crate) struct Supervisor {
     root: Arc<Scope>,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     /// When the first shutdown signal was heard.
-    first_signal: Option<std::time::Instant>,
+    first_signal: Option<Instant>,
     /// When the last dump was printed, and how many requests were ignored since.
-    last_dump: Option<(std::time::Instant, u32)>,
+    last_dump: Option<(Instant, u32)>,
+    /// What keeps the lifecycle from ending by itself besides the tasks:
+    /// a test's body, until it returns or waits for the report.
+    held: Option<TaskTracker>,
 }
 
 /// Why a phase did not run to its end: the report to exit with.
 type Cut = Box<Report>;
+
+/// Completes once no task runs and nothing else holds the lifecycle open.
+async fn idle(root: &Arc<Scope>, held: Option<&TaskTracker>) {
+    loop {
+        root.all_ended().await;
+        match held {
+            Some(held) if !held.is_empty() => held.wait().await,
+            _ => return,
+        }
+    }
+}
 
 impl Supervisor {
     pub(crate) fn new(
@@ -87,7 +101,16 @@ impl Supervisor {
             deliveries,
             first_signal: None,
             last_dump: None,
+            held: None,
         }
+    }
+
+    /// The lifecycle does not end by itself (every task ended) while
+    /// `held`, a closed tracker, tracks anything.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn held_by(mut self, held: TaskTracker) -> Supervisor {
+        self.held = Some(held);
+        self
     }
 
     pub(crate) async fn run(mut self) -> Report {
@@ -105,12 +128,13 @@ impl Supervisor {
                 }
             });
         }
+        let held = self.held.clone();
         while shared.triggered().is_none() {
             tokio::select! {
                 // Nothing forces the exit before the shutdown began.
                 Some(delivery) = self.deliveries.recv() => drop(self.heard(delivery)),
                 () = shared.requested.cancelled() => {}
-                () = root.all_ended() => shared.request(Reason::Finished),
+                () = idle(&root, held.as_ref()) => shared.request(Reason::Finished),
             }
         }
         let (reason, triggered) = shared
@@ -235,7 +259,7 @@ impl Supervisor {
 
     /// The first shutdown signal starts the shutdown; copies within the
     /// window are the same request; any later one forces the exit.
-    fn shutdown_signal(&mut self, sig: Signal, at: std::time::Instant) -> Result<(), Cut> {
+    fn shutdown_signal(&mut self, sig: Signal, at: Instant) -> Result<(), Cut> {
         let Some(first) = self.first_signal else {
             self.first_signal = Some(at);
             // Unless the shutdown began otherwise: then this signal asks for
@@ -258,7 +282,7 @@ impl Supervisor {
 
     /// Prints the task dump, at most once every [`DUMP_EVERY`].
     fn dump(&mut self, sig: Signal) {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let ignored = match &mut self.last_dump {
             Some((last, ignored)) if now.duration_since(*last) < DUMP_EVERY => {
                 *ignored += 1;

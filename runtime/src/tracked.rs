@@ -181,6 +181,15 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let entry = lock(&self.registry.live).remove(self.key);
+        #[cfg(feature = "test-util")]
+        if let Some(recorder) = &self.registry.shared.recorder {
+            use crate::testing::EventKind;
+            let kind = match entry.kind {
+                Kind::Hook => EventKind::HookRan,
+                _ => EventKind::TaskEnded,
+            };
+            recorder.record(kind, &entry.origin.name, &self.registry.path);
+        }
         if entry.kind != Kind::Hook {
             tracing::debug!(
                 task = %entry.origin.name,

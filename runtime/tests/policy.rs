@@ -1,74 +1,18 @@
-//! Failure policies under paused time: isolated failures, restarts with
-//! backoff and their intensity limit, partial shutdown of a scope, and the
-//! drain budget.
+//! Failure policies through the builder, under paused time: restarts with
+//! backoff and their intensity limit, and a partial drain past its budget.
+//! (Isolated failures, a scope's default policy, the partial shutdown and
+//! the drain budget are tested with `#[graceful::test]` in the facade's
+//! `tests/policies.rs`.)
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graceful_runtime::{Context, FailureKind, Policy, Reason, Restart, Runtime};
+use graceful_runtime::{Context, FailureKind, Reason, Restart, Runtime};
 use tokio::time::Instant;
 
 fn quiet() -> Runtime {
     Runtime::new().signals([])
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_isolated_failure_is_reported_and_the_process_goes_on() {
-    let report = quiet()
-        .supervise(|ctx| async move {
-            for n in 0..25 {
-                let _ = ctx
-                    .spawn_with(Policy::Isolated, format!("session {n}"), async {
-                        Err::<(), _>("connection reset by peer")
-                    })
-                    .await;
-            }
-            let _ = ctx
-                .spawn_with(Policy::Isolated, "panicky", async { panic!("bad frame") })
-                .await;
-            assert_eq!(
-                ctx.reason(),
-                None,
-                "an isolated failure must not stop the process"
-            );
-            ctx.shutdown();
-        })
-        .await;
-    assert_eq!(report.exit_code(), 0, "{report}");
-    assert_eq!(report.reason, Reason::Requested);
-    assert_eq!(report.isolated_failures, 26);
-    assert_eq!(report.isolated.len(), 20, "only the most recent are kept");
-    let last = report.isolated.last().unwrap();
-    assert_eq!(last.task, "panicky");
-    assert!(matches!(&last.kind, FailureKind::Panic(p) if p.message == "bad frame"));
-    let text = report.to_string();
-    assert!(
-        text.contains("26 failures of isolated tasks (the process went on), the last 20:"),
-        "{text}"
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_scope_can_make_isolated_the_default_for_its_tasks_and_children() {
-    let report = quiet()
-        .supervise(|ctx| async move {
-            let clients = ctx.scope("clients").default_policy(Policy::Isolated);
-            let one = clients.scope("one");
-            let _ = one.spawn("reader", async { Err::<(), _>("eof") }).await;
-            // An explicit policy wins over the default.
-            let _ = clients
-                .spawn_with(Policy::Critical, "listener", async {
-                    Err::<(), _>("port closed")
-                })
-                .await;
-        })
-        .await;
-    assert_eq!(report.exit_code(), 1, "{report}");
-    assert_eq!(report.isolated_failures, 1);
-    assert_eq!(report.isolated[0].scope, "main/clients/one");
-    assert_eq!(report.failures.len(), 1);
-    assert_eq!(report.failures[0].task, "listener");
 }
 
 /// Starts a task that fails `fails` times then returns `Ok`, restarted with
@@ -214,94 +158,6 @@ async fn a_panicking_run_is_restarted_and_its_panic_reported() {
         matches!(&report.failures[0].kind, FailureKind::Panic(p) if p.message == "unexpected token")
     );
     assert_eq!(report.failures.len(), 1, "reported once: {report}");
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_scope_drains_on_its_own_while_the_rest_keeps_running() {
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let l = log.clone();
-    let report = quiet()
-        .supervise(move |ctx| async move {
-            let say = move |what: &str| l.lock().unwrap().push(what.to_owned());
-            let consumer = ctx.scope("consumer");
-            let inner = consumer.scope("fetcher");
-            for (scope, name) in [(&consumer, "poll"), (&inner, "fetch")] {
-                let (c, say) = (scope.clone(), say.clone());
-                scope.spawn(name, async move {
-                    c.cancelled().await;
-                    say(&format!("{name} stopped"));
-                });
-            }
-            let s = say.clone();
-            consumer.defer("commit offsets", async move { s("offsets committed") });
-            let s = say.clone();
-            ctx.defer("close db", async move { s("db closed") });
-
-            consumer.drain().await;
-            say("consumer drained");
-            assert!(consumer.is_cancelled());
-            assert!(
-                !ctx.is_cancelled() && ctx.reason().is_none(),
-                "the rest keeps running"
-            );
-            consumer.drain().await; // again: nothing left to do
-            ctx.shutdown();
-        })
-        .await;
-    assert_eq!(report.exit_code(), 0, "{report}");
-    assert_eq!(
-        *log.lock().unwrap(),
-        [
-            "fetch stopped",
-            "poll stopped",
-            "offsets committed",
-            "consumer drained",
-            "db closed"
-        ]
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn past_its_drain_budget_a_scope_is_abandoned_and_the_parent_hooks_run() {
-    let closed = Arc::new(AtomicU32::new(0));
-    let c = closed.clone();
-    let report = Runtime::new()
-        .signals([])
-        .timeout(Duration::from_secs(30))
-        .supervise(move |ctx| async move {
-            let cache = ctx.scope("cache").drain_budget(Duration::from_secs(2));
-            cache.spawn("flush", std::future::pending::<()>());
-            let c2 = c.clone();
-            cache.defer("drop cache", async move {
-                c2.fetch_add(1, Ordering::SeqCst);
-            });
-            ctx.defer("close db", async move {
-                c.fetch_add(10, Ordering::SeqCst);
-            });
-            ctx.shutdown();
-        })
-        .await;
-    assert_eq!(
-        closed.load(Ordering::SeqCst),
-        11,
-        "both hooks ran: {report}"
-    );
-    assert_eq!(report.exit_code(), 1, "{report}");
-    assert!(report.shutdown_took < Duration::from_secs(3), "{report}");
-    let failure = &report.failures[0];
-    assert_eq!(
-        (failure.task.as_str(), failure.scope.as_str()),
-        ("flush", "main/cache")
-    );
-    assert!(
-        matches!(failure.kind, FailureKind::Abandoned { after } if after >= Duration::from_secs(2))
-    );
-    assert!(
-        report
-            .to_string()
-            .contains("was abandoned: still running 2.00s after its scope began to drain"),
-        "{report}"
-    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -40,6 +40,11 @@ impl Scope {
                     }
                     self.run_hooks().await;
                     tracing::debug!(scope = %self.path(), "scope drained");
+                    #[cfg(feature = "test-util")]
+                    if let Some(recorder) = &self.shared().recorder {
+                        let kind = crate::testing::EventKind::ScopeDrained;
+                        recorder.record(kind, self.path(), self.path());
+                    }
                 })
                 .await;
         })

@@ -14,6 +14,23 @@ impl Scope {
         self.dump_at(0, out);
     }
 
+    /// Every hook of this subtree not run yet: its scope's path, its name
+    /// and where it was deferred.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn pending_hooks(&self, out: &mut Vec<(String, String, String)>) {
+        let children =
+            {
+                let inner = lock(&self.inner);
+                out.extend(inner.hooks.iter().rev().map(|(name, at, _)| {
+                    (self.path().to_owned(), name.to_string(), at.to_string())
+                }));
+                inner.children.clone()
+            };
+        for child in children {
+            child.pending_hooks(out);
+        }
+    }
+
     fn dump_at(&self, depth: usize, out: &mut String) {
         let (children, describers, pending) = {
             let inner = lock(&self.inner);

@@ -1,0 +1,8 @@
+use graceful::Context;
+
+#[graceful::test]
+async fn drains(ctx: &Context) {
+    let _ = ctx;
+}
+
+fn main() {}

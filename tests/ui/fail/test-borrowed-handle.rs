@@ -1,0 +1,8 @@
+use graceful::Test;
+
+#[graceful::test]
+async fn drains(test: &Test) {
+    let _ = test;
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use graceful::Context;
+
+#[graceful::test]
+async fn drains<T: Default>(ctx: Context) {
+    let _ = (ctx, T::default());
+}
+
+fn main() {}

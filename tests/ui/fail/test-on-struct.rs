@@ -1,0 +1,4 @@
+#[graceful::test]
+struct Fixture;
+
+fn main() {}
