@@ -63,7 +63,10 @@ fn errgroup_fails_by_itself_and_exits_1_naming_the_task() {
     );
     assert!(
         exit.stderr
-            .contains("`flaky_upstream` in scope `main` (spawned at examples/errgroup.rs"),
+            .contains("task `flaky_upstream` in scope `main` (defined at examples/errgroup.rs:")
+            && exit
+                .stderr
+                .contains(", spawned at examples/errgroup.rs:30:"),
         "{exit}"
     );
     assert!(

@@ -61,6 +61,12 @@ async fn every_hook_runs_even_after_one_failed(ctx: Context, test: Test) {
     let failed: Vec<_> = report.failures.iter().map(|f| f.task.as_str()).collect();
     assert_eq!(failed, ["panics", "fails"]);
     assert!(
+        report
+            .to_string()
+            .contains("hook `fails` in scope `main` (deferred at tests/lifecycle.rs:51:"),
+        "{report}"
+    );
+    assert!(
         matches!(&report.failures[0].kind, FailureKind::Panic(p) if p.message == "hook exploded")
     );
 }

@@ -91,7 +91,7 @@ fn a_drain_budget_abandons_the_stuck_task_and_the_parent_hooks_run() {
         "{exit}"
     );
     assert!(
-        exit.stderr.contains("`flush` in scope `main/cache`")
+        exit.stderr.contains("task `flush` in scope `main/cache`")
             && exit.stderr.contains("was abandoned: still running"),
         "{exit}"
     );

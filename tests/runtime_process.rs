@@ -124,7 +124,7 @@ fn task_error_exits_1_naming_task_and_error() {
     assert!(exit.stderr.contains("task `fetcher` failed"), "{exit}");
     assert!(
         exit.stderr
-            .contains("`fetcher` in scope `main` (spawned at tests/fixtures/scenarios.rs:"),
+            .contains("task `fetcher` in scope `main` (spawned at tests/fixtures/scenarios.rs:"),
         "{exit}"
     );
     assert!(

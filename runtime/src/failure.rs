@@ -62,17 +62,28 @@ pub struct Failure {
     pub scope: String,
     /// Where it was spawned (or deferred): `file:line:column`.
     pub spawned_at: String,
+    /// Where its `#[graceful::task]` function is defined, if it is one.
+    pub defined_at: Option<String>,
+    /// Whether it is a deferred hook rather than a task.
+    pub hook: bool,
     /// The error or the panic.
     pub kind: FailureKind,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` in scope `{}` (spawned at {}) {}",
-            self.task, self.scope, self.spawned_at, self.kind
-        )
+        let (what, name, scope) = (
+            if self.hook { "hook" } else { "task" },
+            &self.task,
+            &self.scope,
+        );
+        write!(f, "{what} `{name}` in scope `{scope}` (")?;
+        match (&self.defined_at, self.hook) {
+            (_, true) => write!(f, "deferred at {}", self.spawned_at)?,
+            (Some(def), false) => write!(f, "defined at {def}, spawned at {}", self.spawned_at)?,
+            (None, false) => write!(f, "spawned at {}", self.spawned_at)?,
+        }
+        write!(f, ") {}", self.kind)
     }
 }
 
@@ -157,5 +168,41 @@ impl fmt::Display for Restarted {
             write!(f, "; {why}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(defined_at: Option<&str>, hook: bool) -> Failure {
+        Failure {
+            task: "close db".into(),
+            scope: "main".into(),
+            spawned_at: "src/main.rs:9:5".into(),
+            defined_at: defined_at.map(Into::into),
+            hook,
+            kind: FailureKind::Error("boom".into()),
+        }
+    }
+
+    #[test]
+    fn a_task_says_where_it_is_defined_and_spawned() {
+        assert_eq!(
+            failure(Some("src/main.rs:20:10"), false).to_string(),
+            "task `close db` in scope `main` (defined at src/main.rs:20:10, spawned at src/main.rs:9:5) returned an error: boom"
+        );
+        assert_eq!(
+            failure(None, false).to_string(),
+            "task `close db` in scope `main` (spawned at src/main.rs:9:5) returned an error: boom"
+        );
+    }
+
+    #[test]
+    fn a_hook_says_it_is_a_hook_and_where_it_was_deferred() {
+        assert_eq!(
+            failure(None, true).to_string(),
+            "hook `close db` in scope `main` (deferred at src/main.rs:9:5) returned an error: boom"
+        );
     }
 }

@@ -224,6 +224,8 @@ impl RestartLog {
             task: self.origin.name.to_string(),
             scope: self.scope.clone(),
             spawned_at: self.origin.spawned_at.to_string(),
+            defined_at: self.origin.defined_at.map(ToString::to_string),
+            hook: false,
             kind: failure,
         });
     }

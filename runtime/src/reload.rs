@@ -67,6 +67,8 @@ impl Reloads {
                 task: format!("reload: {}", hook.name),
                 scope: "main".into(),
                 spawned_at: hook.at.to_string(),
+                defined_at: None,
+                hook: false,
                 kind: failure,
             });
         }

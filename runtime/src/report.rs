@@ -229,6 +229,8 @@ mod tests {
                     task: format!("t{i}"),
                     scope: "main".into(),
                     spawned_at: "src/main.rs:1:1".into(),
+                    defined_at: None,
+                    hook: false,
                     kind: FailureKind::Error("boom".into()),
                 })
                 .collect(),
@@ -282,7 +284,7 @@ mod tests {
              graceful: 1 task still running:\n  \
              - task `stubborn` in scope `main/work`, defined at src/main.rs:20:10, spawned at src/main.rs:9:5, cancelled 2.00s ago\n\
              graceful: 1 failure:\n  \
-             - `t0` in scope `main` (spawned at src/main.rs:1:1) returned an error: boom"
+             - task `t0` in scope `main` (spawned at src/main.rs:1:1) returned an error: boom"
         );
     }
 }

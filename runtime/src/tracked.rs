@@ -155,12 +155,13 @@ impl Registration {
     /// says: critical, isolated, or not at all (a restarted task reported
     /// it already).
     pub(crate) fn fail(&self, failure: FailureKind) {
-        let (task, spawned_at, kind) = {
+        let (task, spawned_at, defined_at, kind) = {
             let live = lock(&self.registry.live);
             let e = &live[self.key];
             (
                 e.origin.name.to_string(),
                 e.origin.spawned_at.to_string(),
+                e.origin.defined_at.map(ToString::to_string),
                 e.kind,
             )
         };
@@ -168,6 +169,8 @@ impl Registration {
             task,
             scope: self.registry.path.clone(),
             spawned_at,
+            defined_at,
+            hook: kind == Kind::Hook,
             kind: failure,
         };
         match kind {

@@ -99,6 +99,8 @@ impl Scope {
                 task: task.name,
                 scope: task.scope,
                 spawned_at: task.spawned_at,
+                defined_at: task.defined_at,
+                hook: false,
                 kind: FailureKind::Abandoned {
                     after: began.elapsed(),
                 },
