@@ -136,7 +136,7 @@ fn clone_at(ty: &impl ToTokens, source: &Ident) -> TokenStream {
 }
 
 /// Whether a type has an `impl Trait` in it.
-fn mentions_impl(tokens: TokenStream) -> bool {
+pub(crate) fn mentions_impl(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|tt| match tt {
         TokenTree::Ident(i) => i == "impl",
         TokenTree::Group(g) => mentions_impl(g.stream()),

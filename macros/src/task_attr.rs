@@ -2,7 +2,7 @@
 //! plain `fn f(ctx: &Context, args..) -> TaskHandle<R>` that starts its body
 //! as a tracked task of `ctx`'s scope.
 
-use proc_macro2::{Group, Ident, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
@@ -13,8 +13,13 @@ use crate::options::{self, CRATE, Key, Spec};
 use crate::policy::{self, Policy};
 use crate::restart::{Restart, rerun};
 use crate::signature::{self, Attr};
-use crate::types::{Role, check_owned, is_context, tokens};
+use crate::types::{Role, check_owned, check_owned_except, is_context, tokens};
 use crate::values;
+
+mod args;
+mod stub;
+
+use args::{arg_checks, checked_ident};
 
 const ATTR: Attr = Attr {
     path: "graceful::task",
@@ -136,9 +141,10 @@ struct Parts<'a> {
     rest: Vec<&'a PatType>,
 }
 
-/// Expands `#[graceful::task(args)] item`. On a misuse, the item comes back
-/// unchanged beside the errors; on a bad option only, it is expanded with the
-/// defaults beside the errors.
+/// Expands `#[graceful::task(args)] item`. On a misuse, a stub with the
+/// documented calling convention (the item inside) comes back beside the
+/// errors; on a bad option only, it is expanded with the defaults beside the
+/// errors.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = Config::parse(args, &mut errors);
@@ -157,8 +163,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         _ => {
             errors.push_all(misuse);
             let errors = errors.to_compile_errors();
-            let f = f.without_const();
-            quote!(#f #errors)
+            let stub = stub::stub(&f, config.krate.as_ref());
+            quote!(#stub #errors)
         }
     }
 }
@@ -168,8 +174,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
     let sig = &f.sig;
     signature::check_qualifiers(sig, &ATTR, errors);
+    let mut lifetimes = Vec::new();
     for param in &sig.generics.params {
         if let GenericParam::Lifetime(lt) = param {
+            lifetimes.push(&lt.lifetime);
             errors.at(
                 &lt.lifetime,
                 format!(
@@ -243,7 +251,7 @@ fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
 
     let rest: Vec<&PatType> = typed.iter().skip(1).copied().collect();
     for param in &rest {
-        check_owned(&param.ty, Role::Param, errors);
+        check_owned_except(&param.ty, Role::Param, &lifetimes, errors);
     }
 
     signature::check_output(sig, &ATTR, errors);
@@ -305,13 +313,28 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             &SITE
         }
     };
-    // The call is spanned at the return type, where the compiler then
-    // reports an output that is not a `TaskOutput`.
+    // The output is checked where it is written: one that is not a
+    // `TaskOutput` is reported there, and makes the body's type an error
+    // that silences the same error at the spawn.
     let krate_there = respan(krate.to_token_stream(), output_span);
-    let run = |body: &Group| {
-        let body = with_output_type(&output, output_span, body);
-        quote!(async move #body)
+    let checked: syn::Type = syn::parse_quote_spanned! {output_span=>
+        <#output as #krate_there::__private::Output>::Checked
     };
+    // The body is boxed as a `Send` future at the task's name: a body that
+    // holds something not `Send` across an `.await` is reported there.
+    let boxed = quote_spanned!(ident.span()=> ::std::boxed::Box::pin);
+    let run = |body: &Group| {
+        let body = with_output_type(&checked, output_span, body);
+        let mut future = Group::new(Delimiter::Parenthesis, quote!(async move #body));
+        future.set_span(ident.span());
+        let boxed_future = Ident::new("future", Span::mixed_site());
+        quote! {
+            let #boxed_future: #krate::__private::TaskFuture<#checked> = #boxed #future;
+            #boxed_future
+        }
+    };
+    let restarted = config.restart.is_some();
+    let args = arg_checks(&krate, &parts.rest, !restarted);
     let (receiver, params, checks, call) = match &config.restart {
         None => {
             let policy = match config.policy {
@@ -322,11 +345,22 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
                 }
             };
             let run = run(body);
-            let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| #run);
+            let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #run });
             let call = quote_spanned! {output_span=>
                 #krate_there::__private::spawn_task(#parent, #name, #site, #policy, #closure)
             };
-            let rest = parts.rest.iter().map(ToTokens::to_token_stream).collect();
+            // An argument rebound by its check is declared `mut` there.
+            let rest = parts
+                .rest
+                .iter()
+                .map(|param| match checked_ident(param) {
+                    Some(p) => {
+                        let (attrs, ident, ty) = (&param.attrs, &p.ident, &param.ty);
+                        quote!(#(#attrs)* #ident: #ty)
+                    }
+                    None => param.to_token_stream(),
+                })
+                .collect();
             let receiver = parts.receiver.map(ToTokens::to_token_stream);
             (receiver, rest, TokenStream::new(), call)
         }
@@ -352,6 +386,7 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             #(#params),*
         ) -> #krate::TaskHandle<#output> #where_clause {
             #checks
+            #args
             #call
         }
     }

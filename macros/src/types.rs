@@ -36,11 +36,28 @@ pub(crate) fn is_context(ty: &Type) -> bool {
 /// Reports every borrow in `ty` (a reference or lifetime other than
 /// `'static`) and, for an output, every `impl Trait`.
 pub(crate) fn check_owned(ty: &Type, role: Role, errors: &mut Errors) {
-    Borrows { role, errors }.visit_type(ty);
+    check_owned_except(ty, role, &[], errors);
+}
+
+/// [`check_owned`], except for the lifetimes in `reported`, whose
+/// declaration is already an error (one mistake, one error).
+pub(crate) fn check_owned_except(
+    ty: &Type,
+    role: Role,
+    reported: &[&Lifetime],
+    errors: &mut Errors,
+) {
+    Borrows {
+        role,
+        reported,
+        errors,
+    }
+    .visit_type(ty);
 }
 
 struct Borrows<'e> {
     role: Role,
+    reported: &'e [&'e Lifetime],
     errors: &'e mut Errors,
 }
 
@@ -72,7 +89,7 @@ impl<'ast> Visit<'ast> for Borrows<'_> {
     }
 
     fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
-        if lt.ident != "static" {
+        if lt.ident != "static" && !self.reported.contains(&lt) {
             self.borrowed(lt, &tokens(lt), "owned values or `'static` data");
         }
     }

@@ -80,6 +80,12 @@ pub mod __private {
     use std::borrow::Cow;
     use std::future::Future;
     use std::panic::Location;
+    use std::pin::Pin;
+
+    /// The body of a task, boxed where the task is defined: a body that is
+    /// not `Send` is reported at the cast, at the task's name, rather than at
+    /// a bound of this module.
+    pub type TaskFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>;
 
     #[track_caller]
     fn origin(name: &'static str, defined_at: &'static Site) -> Origin {
@@ -94,17 +100,16 @@ pub mod __private {
     /// `parent`'s scope, handing it its own context; its failure follows
     /// `policy`, or the scope's default.
     #[track_caller]
-    pub fn spawn_task<F, Fut>(
+    pub fn spawn_task<F, O>(
         parent: &Context,
         name: &'static str,
         defined_at: &'static Site,
         policy: Option<Policy>,
         body: F,
-    ) -> TaskHandle<Fut::Output>
+    ) -> TaskHandle<O>
     where
-        F: FnOnce(Context) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: TaskOutput,
+        F: FnOnce(Context) -> TaskFuture<O>,
+        O: TaskOutput,
     {
         parent.spawn_at(origin(name, defined_at), policy, body(parent.clone()))
     }
@@ -113,17 +118,16 @@ pub mod __private {
     /// each run's future from the task's context and clones of the
     /// arguments.
     #[track_caller]
-    pub fn spawn_restarting_task<F, Fut>(
+    pub fn spawn_restarting_task<F, O>(
         parent: &Context,
         name: &'static str,
         defined_at: &'static Site,
         restart: Restart,
         body: F,
-    ) -> TaskHandle<Fut::Output>
+    ) -> TaskHandle<O>
     where
-        F: FnMut(Context) -> Fut + Send + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: TaskOutput,
+        F: FnMut(Context) -> TaskFuture<O> + Send + 'static,
+        O: TaskOutput,
     {
         parent.spawn_restarting_at(origin(name, defined_at), restart, body)
     }
@@ -139,4 +143,29 @@ pub mod __private {
 
     /// Checks, at the argument's type, that it can be taken again.
     pub const fn restart_arg<T: RestartArg>() {}
+
+    /// An argument of a task, which may be moved to any worker thread. The
+    /// macro rebinds each argument as `<T as TaskArg>::Arg`, at its type: a
+    /// `T` that is not `Send` is reported there, once, and the argument's
+    /// type becomes an error, which silences the same error at the body.
+    pub trait TaskArg {
+        /// `Self`.
+        type Arg;
+    }
+    #[diagnostic::do_not_recommend]
+    impl<T: Send> TaskArg for T {
+        type Arg = T;
+    }
+
+    /// A task's output, checked where the body's output type is written, as
+    /// `<R as Output>::Checked`: an `R` that is not a [`TaskOutput`] is
+    /// reported there with that trait's message, and not again at the spawn.
+    pub trait Output {
+        /// `Self`.
+        type Checked;
+    }
+    #[diagnostic::do_not_recommend]
+    impl<T: TaskOutput> Output for T {
+        type Checked = T;
+    }
 }

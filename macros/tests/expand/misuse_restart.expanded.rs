@@ -2,6 +2,7 @@
 #[track_caller]
 fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
     ::graceful::__private::restart_arg::<String>();
+    let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
     ::graceful::__private::spawn_restarting_task(
         ctx,
         "consume",
@@ -16,7 +17,9 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
         ::graceful::Restart::new(),
         move |ctx: Context| {
             let queue = ::core::clone::Clone::clone(&queue);
-            async move {
+            let future: ::graceful::__private::TaskFuture<
+                <() as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -28,13 +31,14 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
                     clippy::unreachable
                 )]
                 if false {
-                    let __graceful_output: () = loop {};
+                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
                     return __graceful_output;
                 }
                 {
                     let _ = (ctx, queue);
                 }
-            }
+            });
+            future
         },
     )
 }
@@ -59,24 +63,29 @@ fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::core::option::Option::None,
-        move |ctx: Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: () = loop {};
-                return __graceful_output;
-            }
-            {
-                let _ = ctx;
-            }
+        move |ctx: Context| {
+            let future: ::graceful::__private::TaskFuture<
+                <() as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
+                }
+                {
+                    let _ = ctx;
+                }
+            });
+            future
         },
     )
 }

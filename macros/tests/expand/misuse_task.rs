@@ -1,4 +1,4 @@
-/// The function comes back unchanged beside the error.
+/// Beside the error: the documented calling convention, the function inside.
 #[graceful::task]
 async fn greet(ctx: Context, name: &str) {
     println!("hello {name}");

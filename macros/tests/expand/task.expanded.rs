@@ -6,6 +6,7 @@ pub fn ticker(
     ctx: &Context,
     word: String,
 ) -> ::graceful::TaskHandle<anyhow::Result<()>> {
+    let word: <String as ::graceful::__private::TaskArg>::Arg = word;
     ::graceful::__private::spawn_task(
         ctx,
         "ticker",
@@ -18,28 +19,35 @@ pub fn ticker(
             &SITE
         },
         ::core::option::Option::None,
-        move |ctx: Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: anyhow::Result<()> = loop {};
-                return __graceful_output;
-            }
-            {
-                let mut every = tokio::time::interval(Duration::from_secs(1));
-                while ctx.run_until_cancelled(every.tick()).await.is_some() {
-                    println!("{word} in a loop");
+        move |ctx: Context| {
+            let future: ::graceful::__private::TaskFuture<
+                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <anyhow::Result<
+                        (),
+                    > as ::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
                 }
-                Ok(())
-            }
+                {
+                    let mut every = tokio::time::interval(Duration::from_secs(1));
+                    while ctx.run_until_cancelled(every.tick()).await.is_some() {
+                        println!("{word} in a loop");
+                    }
+                    Ok(())
+                }
+            });
+            future
         },
     )
 }

@@ -13,22 +13,30 @@ impl Poller {
                 &SITE
             },
             ::core::option::Option::None,
-            move |ctx: Context| async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: Result<(), Error> = loop {};
-                    return __graceful_output;
-                }
-                { self.poll(&ctx).await }
+            move |ctx: Context| {
+                let future: ::graceful::__private::TaskFuture<
+                    <Result<(), Error> as ::graceful::__private::Output>::Checked,
+                > = ::std::boxed::Box::pin(async move {
+                    #[allow(
+                        unknown_lints,
+                        unreachable_code,
+                        clippy::diverging_sub_expression,
+                        clippy::empty_loop,
+                        clippy::let_unit_value,
+                        clippy::let_with_type_underscore,
+                        clippy::needless_return,
+                        clippy::unreachable
+                    )]
+                    if false {
+                        let __graceful_output: <Result<
+                            (),
+                            Error,
+                        > as ::graceful::__private::Output>::Checked = loop {};
+                        return __graceful_output;
+                    }
+                    { self.poll(&ctx).await }
+                });
+                future
             },
         )
     }
@@ -37,6 +45,7 @@ impl Poller {
     where
         T: Display + Send + 'static,
     {
+        let value: <T as ::graceful::__private::TaskArg>::Arg = value;
         ::graceful::__private::spawn_task(
             ctx,
             "show",
@@ -49,25 +58,33 @@ impl Poller {
                 &SITE
             },
             ::core::option::Option::None,
-            move |ctx: Context| async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: Result<Self, String> = loop {};
-                    return __graceful_output;
-                }
-                {
-                    ctx.cancelled().await;
-                    Err(value.to_string())
-                }
+            move |ctx: Context| {
+                let future: ::graceful::__private::TaskFuture<
+                    <Result<Self, String> as ::graceful::__private::Output>::Checked,
+                > = ::std::boxed::Box::pin(async move {
+                    #[allow(
+                        unknown_lints,
+                        unreachable_code,
+                        clippy::diverging_sub_expression,
+                        clippy::empty_loop,
+                        clippy::let_unit_value,
+                        clippy::let_with_type_underscore,
+                        clippy::needless_return,
+                        clippy::unreachable
+                    )]
+                    if false {
+                        let __graceful_output: <Result<
+                            Self,
+                            String,
+                        > as ::graceful::__private::Output>::Checked = loop {};
+                        return __graceful_output;
+                    }
+                    {
+                        ctx.cancelled().await;
+                        Err(value.to_string())
+                    }
+                });
+                future
             },
         )
     }

@@ -3,6 +3,7 @@ fn fetch(
     ctx: &my_app::graceful::Context,
     url: String,
 ) -> ::my_app::graceful::TaskHandle<()> {
+    let url: <String as ::my_app::graceful::__private::TaskArg>::Arg = url;
     ::my_app::graceful::__private::spawn_task(
         ctx,
         "price-fetcher",
@@ -15,24 +16,29 @@ fn fetch(
             &SITE
         },
         ::core::option::Option::None,
-        move |ctx: my_app::graceful::Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: () = loop {};
-                return __graceful_output;
-            }
-            {
-                let _ = (ctx, url);
-            }
+        move |ctx: my_app::graceful::Context| {
+            let future: ::my_app::graceful::__private::TaskFuture<
+                <() as ::my_app::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <() as ::my_app::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
+                }
+                {
+                    let _ = (ctx, url);
+                }
+            });
+            future
         },
     )
 }

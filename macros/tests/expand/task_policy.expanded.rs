@@ -1,6 +1,7 @@
 /// An isolated task: its failure is reported, the process goes on.
 #[track_caller]
 fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result<()>> {
+    let peer: <String as ::graceful::__private::TaskArg>::Arg = peer;
     ::graceful::__private::spawn_task(
         ctx,
         "session",
@@ -13,22 +14,29 @@ fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result
             &SITE
         },
         ::core::option::Option::Some(::graceful::Policy::Isolated),
-        move |ctx: Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: anyhow::Result<()> = loop {};
-                return __graceful_output;
-            }
-            { serve(&ctx, peer).await }
+        move |ctx: Context| {
+            let future: ::graceful::__private::TaskFuture<
+                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <anyhow::Result<
+                        (),
+                    > as ::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
+                }
+                { serve(&ctx, peer).await }
+            });
+            future
         },
     )
 }
@@ -47,22 +55,27 @@ fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::core::option::Option::Some(::graceful::Policy::Critical),
-        move |_ctx: Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: () = loop {};
-                return __graceful_output;
-            }
-            {}
+        move |_ctx: Context| {
+            let future: ::graceful::__private::TaskFuture<
+                <() as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
+                }
+                {}
+            });
+            future
         },
     )
 }

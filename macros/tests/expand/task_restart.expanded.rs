@@ -9,6 +9,8 @@ fn consume(
     ::graceful::__private::restart_arg::<String>();
     ::graceful::__private::restart_arg::<Vec<u64>>();
     ::graceful::__private::restart_arg::<(u8, u8)>();
+    let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
+    let seen: <Vec<u64> as ::graceful::__private::TaskArg>::Arg = seen;
     ::graceful::__private::spawn_restarting_task(
         ctx,
         "consume",
@@ -31,7 +33,9 @@ fn consume(
             let queue = ::core::clone::Clone::clone(&queue);
             let mut seen = ::core::clone::Clone::clone(&seen);
             let (a, b) = ::core::clone::Clone::clone(&arg2);
-            async move {
+            let future: ::graceful::__private::TaskFuture<
+                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -43,14 +47,17 @@ fn consume(
                     clippy::unreachable
                 )]
                 if false {
-                    let __graceful_output: anyhow::Result<()> = loop {};
+                    let __graceful_output: <anyhow::Result<
+                        (),
+                    > as ::graceful::__private::Output>::Checked = loop {};
                     return __graceful_output;
                 }
                 {
                     seen.push(u64::from(a + b));
                     consume_from(&ctx, &queue, seen).await
                 }
-            }
+            });
+            future
         },
     )
 }
@@ -62,6 +69,7 @@ fn watch<T: Clone + Send + 'static>(
     notify: impl Fn(T) + Clone + Send + 'static,
 ) -> ::graceful::TaskHandle<()> {
     ::graceful::__private::restart_arg::<T>();
+    let what: <T as ::graceful::__private::TaskArg>::Arg = what;
     ::graceful::__private::spawn_restarting_task(
         ctx,
         "watch",
@@ -77,7 +85,9 @@ fn watch<T: Clone + Send + 'static>(
         move |_ctx: Context| {
             let what = ::core::clone::Clone::clone(&what);
             let notify = ::core::clone::Clone::clone(&notify);
-            async move {
+            let future: ::graceful::__private::TaskFuture<
+                <() as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -89,11 +99,12 @@ fn watch<T: Clone + Send + 'static>(
                     clippy::unreachable
                 )]
                 if false {
-                    let __graceful_output: () = loop {};
+                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
                     return __graceful_output;
                 }
                 { notify(what) }
-            }
+            });
+            future
         },
     )
 }

@@ -21,7 +21,9 @@ impl Poller {
                 ),
             move |ctx: Context| {
                 let __graceful_self = ::core::clone::Clone::clone(&self);
-                async move {
+                let future: ::graceful::__private::TaskFuture<
+                    <Result<(), Error> as ::graceful::__private::Output>::Checked,
+                > = ::std::boxed::Box::pin(async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -33,7 +35,10 @@ impl Poller {
                         clippy::unreachable
                     )]
                     if false {
-                        let __graceful_output: Result<(), Error> = loop {};
+                        let __graceful_output: <Result<
+                            (),
+                            Error,
+                        > as ::graceful::__private::Output>::Checked = loop {};
                         return __graceful_output;
                     }
                     {
@@ -46,7 +51,8 @@ impl Poller {
                         }
                         __graceful_self.poll(&ctx, Tick.at()).await
                     }
-                }
+                });
+                future
             },
         )
     }
@@ -70,7 +76,9 @@ impl Poller {
                 .on_any_return(),
             move |ctx: Context| {
                 let mut __graceful_self = ::core::clone::Clone::clone(&self);
-                async move {
+                let future: ::graceful::__private::TaskFuture<
+                    <() as ::graceful::__private::Output>::Checked,
+                > = ::std::boxed::Box::pin(async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -82,14 +90,15 @@ impl Poller {
                         clippy::unreachable
                     )]
                     if false {
-                        let __graceful_output: () = loop {};
+                        let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
                         return __graceful_output;
                     }
                     {
                         __graceful_self.count += 1;
                         ctx.cancelled().await;
                     }
-                }
+                });
+                future
             },
         )
     }

@@ -1,5 +1,6 @@
 #[track_caller]
-fn ignore(ctx: &Context, (a, b): (u32, u32), mut n: u64) -> ::graceful::TaskHandle<()> {
+fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<()> {
+    let mut n: <u64 as ::graceful::__private::TaskArg>::Arg = n;
     ::graceful::__private::spawn_task(
         ctx,
         "ignore",
@@ -12,25 +13,30 @@ fn ignore(ctx: &Context, (a, b): (u32, u32), mut n: u64) -> ::graceful::TaskHand
             &SITE
         },
         ::core::option::Option::None,
-        move |_: Context| async move {
-            #[allow(
-                unknown_lints,
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::let_with_type_underscore,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __graceful_output: () = loop {};
-                return __graceful_output;
-            }
-            {
-                n += u64::from(a + b);
-                println!("{n}");
-            }
+        move |_: Context| {
+            let future: ::graceful::__private::TaskFuture<
+                <() as ::graceful::__private::Output>::Checked,
+            > = ::std::boxed::Box::pin(async move {
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::let_with_type_underscore,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
+                    return __graceful_output;
+                }
+                {
+                    n += u64::from(a + b);
+                    println!("{n}");
+                }
+            });
+            future
         },
     )
 }
