@@ -2,7 +2,7 @@
 //! plain `fn f(ctx: &Context, args..) -> TaskHandle<R>` that starts its body
 //! as a tracked task of `ctx`'s scope.
 
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
@@ -317,21 +317,16 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
     // `TaskOutput` is reported there, and makes the body's type an error
     // that silences the same error at the spawn.
     let krate_there = respan(krate.to_token_stream(), output_span);
+    // The spawn is spanned at the task's name: a body that is not `Send` is
+    // reported there. It is told the output as checked above, so an output
+    // that is not a `TaskOutput` is reported once, at its own type.
+    let krate_at_name = respan(krate.to_token_stream(), ident.span());
     let checked: syn::Type = syn::parse_quote_spanned! {output_span=>
         <#output as #krate_there::__private::Output>::Checked
     };
-    // The body is boxed as a `Send` future at the task's name: a body that
-    // holds something not `Send` across an `.await` is reported there.
-    let boxed = quote_spanned!(ident.span()=> ::std::boxed::Box::pin);
     let run = |body: &Group| {
         let body = with_output_type(&checked, output_span, body);
-        let mut future = Group::new(Delimiter::Parenthesis, quote!(async move #body));
-        future.set_span(ident.span());
-        let boxed_future = Ident::new("future", Span::mixed_site());
-        quote! {
-            let #boxed_future: #krate::__private::TaskFuture<#checked> = #boxed #future;
-            #boxed_future
-        }
+        quote!(async move #body)
     };
     let restarted = config.restart.is_some();
     let args = arg_checks(&krate, &parts.rest, !restarted);
@@ -346,8 +341,8 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             };
             let run = run(body);
             let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #run });
-            let call = quote_spanned! {output_span=>
-                #krate_there::__private::spawn_task(#parent, #name, #site, #policy, #closure)
+            let call = quote_spanned! {ident.span()=>
+                #krate_at_name::__private::spawn_task::<_, _, #checked>(#parent, #name, #site, #policy, #closure)
             };
             // An argument rebound by its check is declared `mut` there.
             let rest = parts
@@ -369,8 +364,8 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             let restart = restart.to_tokens(&krate);
             let (takes, run) = (&rerun.takes, run(&rerun.body));
             let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #takes #run });
-            let call = quote_spanned! {output_span=>
-                #krate_there::__private::spawn_restarting_task(#parent, #name, #site, #restart, #closure)
+            let call = quote_spanned! {ident.span()=>
+                #krate_at_name::__private::spawn_restarting_task::<_, _, #checked>(#parent, #name, #site, #restart, #closure)
             };
             (rerun.receiver, rerun.params, rerun.checks, call)
         }

@@ -80,12 +80,6 @@ pub mod __private {
     use std::borrow::Cow;
     use std::future::Future;
     use std::panic::Location;
-    use std::pin::Pin;
-
-    /// The body of a task, boxed where the task is defined: a body that is
-    /// not `Send` is reported at the cast, at the task's name, rather than at
-    /// a bound of this module.
-    pub type TaskFuture<O> = Pin<Box<dyn Future<Output = O> + Send + 'static>>;
 
     #[track_caller]
     fn origin(name: &'static str, defined_at: &'static Site) -> Origin {
@@ -100,7 +94,7 @@ pub mod __private {
     /// `parent`'s scope, handing it its own context; its failure follows
     /// `policy`, or the scope's default.
     #[track_caller]
-    pub fn spawn_task<F, O>(
+    pub fn spawn_task<F, Fut, O>(
         parent: &Context,
         name: &'static str,
         defined_at: &'static Site,
@@ -108,7 +102,8 @@ pub mod __private {
         body: F,
     ) -> TaskHandle<O>
     where
-        F: FnOnce(Context) -> TaskFuture<O>,
+        F: FnOnce(Context) -> Fut,
+        Fut: Future<Output = O> + Send + 'static,
         O: TaskOutput,
     {
         parent.spawn_at(origin(name, defined_at), policy, body(parent.clone()))
@@ -118,7 +113,7 @@ pub mod __private {
     /// each run's future from the task's context and clones of the
     /// arguments.
     #[track_caller]
-    pub fn spawn_restarting_task<F, O>(
+    pub fn spawn_restarting_task<F, Fut, O>(
         parent: &Context,
         name: &'static str,
         defined_at: &'static Site,
@@ -126,7 +121,8 @@ pub mod __private {
         body: F,
     ) -> TaskHandle<O>
     where
-        F: FnMut(Context) -> TaskFuture<O> + Send + 'static,
+        F: FnMut(Context) -> Fut + Send + 'static,
+        Fut: Future<Output = O> + Send + 'static,
         O: TaskOutput,
     {
         parent.spawn_restarting_at(origin(name, defined_at), restart, body)

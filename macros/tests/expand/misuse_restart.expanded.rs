@@ -3,7 +3,11 @@
 fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
     ::graceful::__private::restart_arg::<String>();
     let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
-    ::graceful::__private::spawn_restarting_task(
+    ::graceful::__private::spawn_restarting_task::<
+        _,
+        _,
+        <() as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "consume",
         {
@@ -17,9 +21,7 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
         ::graceful::Restart::new(),
         move |ctx: Context| {
             let queue = ::core::clone::Clone::clone(&queue);
-            let future: ::graceful::__private::TaskFuture<
-                <() as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -37,8 +39,7 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
                 {
                     let _ = (ctx, queue);
                 }
-            });
-            future
+            }
         },
     )
 }
@@ -51,7 +52,11 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
 /// `backoff` without `restart`: a task started once, with the errors.
 #[track_caller]
 fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
-    ::graceful::__private::spawn_task(
+    ::graceful::__private::spawn_task::<
+        _,
+        _,
+        <() as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "once",
         {
@@ -64,9 +69,7 @@ fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
         },
         ::core::option::Option::None,
         move |ctx: Context| {
-            let future: ::graceful::__private::TaskFuture<
-                <() as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -84,8 +87,7 @@ fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
                 {
                     let _ = ctx;
                 }
-            });
-            future
+            }
         },
     )
 }

@@ -7,7 +7,11 @@ pub fn ticker(
     word: String,
 ) -> ::graceful::TaskHandle<anyhow::Result<()>> {
     let word: <String as ::graceful::__private::TaskArg>::Arg = word;
-    ::graceful::__private::spawn_task(
+    ::graceful::__private::spawn_task::<
+        _,
+        _,
+        <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "ticker",
         {
@@ -20,9 +24,7 @@ pub fn ticker(
         },
         ::core::option::Option::None,
         move |ctx: Context| {
-            let future: ::graceful::__private::TaskFuture<
-                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -46,8 +48,7 @@ pub fn ticker(
                     }
                     Ok(())
                 }
-            });
-            future
+            }
         },
     )
 }

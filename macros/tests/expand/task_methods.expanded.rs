@@ -1,7 +1,11 @@
 impl Poller {
     #[track_caller]
     fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<Result<(), Error>> {
-        ::graceful::__private::spawn_task(
+        ::graceful::__private::spawn_task::<
+            _,
+            _,
+            <Result<(), Error> as ::graceful::__private::Output>::Checked,
+        >(
             ctx,
             "run",
             {
@@ -14,9 +18,7 @@ impl Poller {
             },
             ::core::option::Option::None,
             move |ctx: Context| {
-                let future: ::graceful::__private::TaskFuture<
-                    <Result<(), Error> as ::graceful::__private::Output>::Checked,
-                > = ::std::boxed::Box::pin(async move {
+                async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -35,8 +37,7 @@ impl Poller {
                         return __graceful_output;
                     }
                     { self.poll(&ctx).await }
-                });
-                future
+                }
             },
         )
     }
@@ -46,7 +47,11 @@ impl Poller {
         T: Display + Send + 'static,
     {
         let value: <T as ::graceful::__private::TaskArg>::Arg = value;
-        ::graceful::__private::spawn_task(
+        ::graceful::__private::spawn_task::<
+            _,
+            _,
+            <Result<Self, String> as ::graceful::__private::Output>::Checked,
+        >(
             ctx,
             "show",
             {
@@ -59,9 +64,7 @@ impl Poller {
             },
             ::core::option::Option::None,
             move |ctx: Context| {
-                let future: ::graceful::__private::TaskFuture<
-                    <Result<Self, String> as ::graceful::__private::Output>::Checked,
-                > = ::std::boxed::Box::pin(async move {
+                async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -83,8 +86,7 @@ impl Poller {
                         ctx.cancelled().await;
                         Err(value.to_string())
                     }
-                });
-                future
+                }
             },
         )
     }

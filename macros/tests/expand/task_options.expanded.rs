@@ -4,7 +4,11 @@ fn fetch(
     url: String,
 ) -> ::my_app::graceful::TaskHandle<()> {
     let url: <String as ::my_app::graceful::__private::TaskArg>::Arg = url;
-    ::my_app::graceful::__private::spawn_task(
+    ::my_app::graceful::__private::spawn_task::<
+        _,
+        _,
+        <() as ::my_app::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "price-fetcher",
         {
@@ -17,9 +21,7 @@ fn fetch(
         },
         ::core::option::Option::None,
         move |ctx: my_app::graceful::Context| {
-            let future: ::my_app::graceful::__private::TaskFuture<
-                <() as ::my_app::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -37,8 +39,7 @@ fn fetch(
                 {
                     let _ = (ctx, url);
                 }
-            });
-            future
+            }
         },
     )
 }

@@ -2,7 +2,11 @@
 #[track_caller]
 fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result<()>> {
     let peer: <String as ::graceful::__private::TaskArg>::Arg = peer;
-    ::graceful::__private::spawn_task(
+    ::graceful::__private::spawn_task::<
+        _,
+        _,
+        <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "session",
         {
@@ -15,9 +19,7 @@ fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result
         },
         ::core::option::Option::Some(::graceful::Policy::Isolated),
         move |ctx: Context| {
-            let future: ::graceful::__private::TaskFuture<
-                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -35,15 +37,18 @@ fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result
                     return __graceful_output;
                 }
                 { serve(&ctx, peer).await }
-            });
-            future
+            }
         },
     )
 }
 /// Critical even in a scope whose default is isolated.
 #[track_caller]
 fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
-    ::graceful::__private::spawn_task(
+    ::graceful::__private::spawn_task::<
+        _,
+        _,
+        <() as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "ledger",
         {
@@ -56,9 +61,7 @@ fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
         },
         ::core::option::Option::Some(::graceful::Policy::Critical),
         move |_ctx: Context| {
-            let future: ::graceful::__private::TaskFuture<
-                <() as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -74,8 +77,7 @@ fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
                     return __graceful_output;
                 }
                 {}
-            });
-            future
+            }
         },
     )
 }

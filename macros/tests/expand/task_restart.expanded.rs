@@ -11,7 +11,11 @@ fn consume(
     ::graceful::__private::restart_arg::<(u8, u8)>();
     let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
     let seen: <Vec<u64> as ::graceful::__private::TaskArg>::Arg = seen;
-    ::graceful::__private::spawn_restarting_task(
+    ::graceful::__private::spawn_restarting_task::<
+        _,
+        _,
+        <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "consume",
         {
@@ -33,9 +37,7 @@ fn consume(
             let queue = ::core::clone::Clone::clone(&queue);
             let mut seen = ::core::clone::Clone::clone(&seen);
             let (a, b) = ::core::clone::Clone::clone(&arg2);
-            let future: ::graceful::__private::TaskFuture<
-                <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -56,8 +58,7 @@ fn consume(
                     seen.push(u64::from(a + b));
                     consume_from(&ctx, &queue, seen).await
                 }
-            });
-            future
+            }
         },
     )
 }
@@ -70,7 +71,11 @@ fn watch<T: Clone + Send + 'static>(
 ) -> ::graceful::TaskHandle<()> {
     ::graceful::__private::restart_arg::<T>();
     let what: <T as ::graceful::__private::TaskArg>::Arg = what;
-    ::graceful::__private::spawn_restarting_task(
+    ::graceful::__private::spawn_restarting_task::<
+        _,
+        _,
+        <() as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "watch",
         {
@@ -85,9 +90,7 @@ fn watch<T: Clone + Send + 'static>(
         move |_ctx: Context| {
             let what = ::core::clone::Clone::clone(&what);
             let notify = ::core::clone::Clone::clone(&notify);
-            let future: ::graceful::__private::TaskFuture<
-                <() as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -103,8 +106,7 @@ fn watch<T: Clone + Send + 'static>(
                     return __graceful_output;
                 }
                 { notify(what) }
-            });
-            future
+            }
         },
     )
 }

@@ -3,7 +3,11 @@ impl Poller {
     #[track_caller]
     fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<Result<(), Error>> {
         ::graceful::__private::restart_arg::<Arc<Self>>();
-        ::graceful::__private::spawn_restarting_task(
+        ::graceful::__private::spawn_restarting_task::<
+            _,
+            _,
+            <Result<(), Error> as ::graceful::__private::Output>::Checked,
+        >(
             ctx,
             "run",
             {
@@ -21,9 +25,7 @@ impl Poller {
                 ),
             move |ctx: Context| {
                 let __graceful_self = ::core::clone::Clone::clone(&self);
-                let future: ::graceful::__private::TaskFuture<
-                    <Result<(), Error> as ::graceful::__private::Output>::Checked,
-                > = ::std::boxed::Box::pin(async move {
+                async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -51,8 +53,7 @@ impl Poller {
                         }
                         __graceful_self.poll(&ctx, Tick.at()).await
                     }
-                });
-                future
+                }
             },
         )
     }
@@ -60,7 +61,11 @@ impl Poller {
     #[track_caller]
     fn owned(self, ctx: &Context) -> ::graceful::TaskHandle<()> {
         ::graceful::__private::restart_arg::<Self>();
-        ::graceful::__private::spawn_restarting_task(
+        ::graceful::__private::spawn_restarting_task::<
+            _,
+            _,
+            <() as ::graceful::__private::Output>::Checked,
+        >(
             ctx,
             "owned",
             {
@@ -76,9 +81,7 @@ impl Poller {
                 .on_any_return(),
             move |ctx: Context| {
                 let mut __graceful_self = ::core::clone::Clone::clone(&self);
-                let future: ::graceful::__private::TaskFuture<
-                    <() as ::graceful::__private::Output>::Checked,
-                > = ::std::boxed::Box::pin(async move {
+                async move {
                     #[allow(
                         unknown_lints,
                         unreachable_code,
@@ -97,8 +100,7 @@ impl Poller {
                         __graceful_self.count += 1;
                         ctx.cancelled().await;
                     }
-                });
-                future
+                }
             },
         )
     }

@@ -1,7 +1,11 @@
 #[track_caller]
 fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<()> {
     let mut n: <u64 as ::graceful::__private::TaskArg>::Arg = n;
-    ::graceful::__private::spawn_task(
+    ::graceful::__private::spawn_task::<
+        _,
+        _,
+        <() as ::graceful::__private::Output>::Checked,
+    >(
         ctx,
         "ignore",
         {
@@ -14,9 +18,7 @@ fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<(
         },
         ::core::option::Option::None,
         move |_: Context| {
-            let future: ::graceful::__private::TaskFuture<
-                <() as ::graceful::__private::Output>::Checked,
-            > = ::std::boxed::Box::pin(async move {
+            async move {
                 #[allow(
                     unknown_lints,
                     unreachable_code,
@@ -35,8 +37,7 @@ fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<(
                     n += u64::from(a + b);
                     println!("{n}");
                 }
-            });
-            future
+            }
         },
     )
 }
