@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use graceful::Context;
-use tokio::sync::{Mutex, mpsc};
 
 /// What the producers and consumers count.
 #[derive(Default)]
@@ -30,12 +29,10 @@ struct Totals {
     consumed: AtomicU64,
 }
 
-type Jobs = Arc<Mutex<mpsc::Receiver<u64>>>;
-
 #[graceful::main]
 async fn main(ctx: Context) {
-    let (tx, rx) = mpsc::channel(64);
-    let rx: Jobs = Arc::new(Mutex::new(rx));
+    // A multi-consumer channel: each consumer holds a clone of the receiver.
+    let (tx, rx) = async_channel::bounded(64);
     let totals = Arc::new(Totals::default());
 
     for id in 0..3 {
@@ -58,7 +55,7 @@ async fn main(ctx: Context) {
 
 /// Sends a job every 5 ms until cancelled.
 #[graceful::task]
-async fn producer(ctx: Context, id: u64, jobs: mpsc::Sender<u64>, totals: Arc<Totals>) {
+async fn producer(ctx: Context, id: u64, jobs: async_channel::Sender<u64>, totals: Arc<Totals>) {
     let mut every = tokio::time::interval(Duration::from_millis(5));
     let mut sent = 0_u64;
     while ctx.run_until_cancelled(every.tick()).await.is_some() {
@@ -80,11 +77,10 @@ async fn producer(ctx: Context, id: u64, jobs: mpsc::Sender<u64>, totals: Arc<To
 
 /// Works through jobs until the channel is closed and empty.
 #[graceful::task]
-async fn consumer(_ctx: Context, id: u64, jobs: Jobs, totals: Arc<Totals>) {
+async fn consumer(_ctx: Context, id: u64, jobs: async_channel::Receiver<u64>, totals: Arc<Totals>) {
     let mut done = 0_u64;
-    loop {
-        let job = jobs.lock().await.recv().await;
-        let Some(_job) = job else { break };
+    // `recv` fails once the channel is closed and empty.
+    while let Ok(_job) = jobs.recv().await {
         tokio::time::sleep(Duration::from_millis(20)).await; // the work
         done += 1;
         totals.consumed.fetch_add(1, Ordering::SeqCst);

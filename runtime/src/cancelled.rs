@@ -36,7 +36,7 @@ pin_project_lite::pin_project! {
     /// taking a lock, so thousands of tasks of one scope stop in parallel.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// for n in 0..1_000 {
     ///     let ctx2 = ctx.clone();
     ///     ctx.spawn(format!("idle {n}"), async move {
@@ -81,7 +81,7 @@ pin_project_lite::pin_project! {
     /// then dropped). Cancellation is checked first at every poll.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// assert_eq!(ctx.run_until_cancelled(async { 42 }).await, Some(42));
     /// # });
     /// ```

@@ -25,7 +25,7 @@ use crate::task::TaskOutput;
 /// last registered first.
 ///
 /// ```
-/// use graceful_runtime::{Context, Runtime};
+/// use graceful::{Context, Runtime};
 /// use std::time::Duration;
 ///
 /// let report = Runtime::new().signals([]).block_on(|ctx: Context| async move {
@@ -54,11 +54,39 @@ impl Context {
 
     /// Completes when this scope is cancelled: at shutdown, after the lame
     /// duck and after the child scopes have drained.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let worker = ctx.clone();
+    /// ctx.spawn("worker", async move {
+    ///     worker.cancelled().await; // at shutdown
+    ///     println!("worker: cleaning up");
+    /// });
+    /// ctx.shutdown();
+    /// # });
+    /// ```
     pub fn cancelled(&self) -> Cancelled<'_> {
         Cancelled::new(&self.scope)
     }
 
     /// Whether this scope has been cancelled.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let worker = ctx.clone();
+    /// ctx.spawn("batch", async move {
+    ///     for item in 0..1_000 {
+    ///         if worker.is_cancelled() {
+    ///             break; // checked between two units of work
+    ///         }
+    ///         let _ = item;
+    ///         tokio::task::yield_now().await;
+    ///     }
+    /// });
+    /// assert!(!ctx.is_cancelled());
+    /// ctx.shutdown();
+    /// # });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.scope.is_cancelled()
     }
@@ -67,7 +95,7 @@ impl Context {
     /// cancelled (`None`, and `fut` is dropped).
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// ctx.shutdown();
     /// # ctx.cancelled().await;
     /// let never = std::future::pending::<()>();
@@ -84,7 +112,7 @@ impl Context {
     /// context, to chain after [`scope`](Self::scope).
     ///
     /// ```
-    /// use graceful_runtime::{Policy, Runtime};
+    /// use graceful::{Policy, Runtime};
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     let tenants = ctx.scope("tenants").default_policy(Policy::Isolated);
     ///     let _ = tenants.spawn("tenant 7", async { Err::<(), _>("bad config") }).await;
@@ -108,7 +136,7 @@ impl Context {
     /// [`drain`](Self::drain).
     ///
     /// ```
-    /// use graceful_runtime::{FailureKind, Runtime};
+    /// use graceful::{FailureKind, Runtime};
     /// use std::time::Duration;
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     let cache = ctx.scope("cache").drain_budget(Duration::from_millis(50));
@@ -131,7 +159,7 @@ impl Context {
     /// thread, without a lock held; keep it short and cap what it lists.
     ///
     /// ```
-    /// use graceful_runtime::Runtime;
+    /// use graceful::Runtime;
     /// use std::sync::{Arc, Mutex};
     /// use std::time::Duration;
     ///
@@ -157,7 +185,7 @@ impl Context {
     /// it would wait for itself.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// let consumer = ctx.scope("consumer");
     /// let c = consumer.clone();
     /// consumer.spawn("poll", async move { c.cancelled().await });
@@ -176,7 +204,7 @@ impl Context {
     /// in a child scope of the one that owns the resource.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// let http = ctx.scope("http");
     /// assert_eq!(http.path(), "main/http");
     /// # });
@@ -192,7 +220,7 @@ impl Context {
     /// deadline covers hooks too.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// ctx.defer("close db", async { println!("db closed") });
     /// ctx.defer("flush cache", async { println!("cache flushed") }); // runs first
     /// # });
@@ -217,7 +245,7 @@ impl Context {
     /// `SIGHUP`: the hooks are kept but no signal runs them.)
     ///
     /// ```no_run
-    /// use graceful_runtime::Runtime;
+    /// use graceful::Runtime;
     /// use std::sync::{Arc, RwLock};
     ///
     /// Runtime::new().run(|ctx| async move {
@@ -261,17 +289,46 @@ impl Context {
     }
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.
+    ///
+    /// ```
+    /// use graceful::{Reason, Runtime};
+    ///
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     ctx.shutdown(); // from an admin endpoint, say
+    /// });
+    /// assert_eq!(report.reason, Reason::Requested);
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn shutdown(&self) {
         self.scope.shared().request(Reason::Requested);
     }
 
     /// Why shutdown began, or `None` while running.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use graceful::Reason;
+    /// assert_eq!(ctx.reason(), None);
+    /// ctx.shutdown();
+    /// assert_eq!(ctx.reason(), Some(Reason::Requested));
+    /// # });
+    /// ```
     pub fn reason(&self) -> Option<Reason> {
         self.scope.shared().reason()
     }
 
     /// Where the process is: running, in its lame duck, or draining. A
     /// readiness check answers "ready" only in [`State::Running`].
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use graceful::State;
+    /// let ready = |ctx: &graceful::Context| ctx.state() == State::Running;
+    /// assert!(ready(&ctx));
+    /// ctx.shutdown();
+    /// assert!(!ready(&ctx)); // a readiness probe answers 503 from now on
+    /// # });
+    /// ```
     pub fn state(&self) -> State {
         self.scope.shared().state()
     }
@@ -279,17 +336,51 @@ impl Context {
     /// Completes as soon as shutdown is requested, before the lame duck:
     /// the moment to stop advertising readiness. Use
     /// [`cancelled`](Self::cancelled) to stop work.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// let ready = Arc::new(AtomicBool::new(true));
+    /// let (watcher, flag) = (ctx.clone(), ready.clone());
+    /// ctx.spawn("readiness", async move {
+    ///     watcher.shutdown_requested().await; // before the lame duck, if any
+    ///     flag.store(false, Ordering::SeqCst); // the load balancer stops sending traffic
+    /// });
+    /// ctx.shutdown();
+    /// # });
+    /// ```
     pub fn shutdown_requested(&self) -> WaitForCancellationFuture<'_> {
         self.scope.shared().requested.cancelled()
     }
 
     /// The scope's path from the root, such as `main/http`.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// assert_eq!(ctx.path(), "main");
+    /// assert_eq!(ctx.scope("http").path(), "main/http");
+    /// # ctx.shutdown();
+    /// # });
+    /// ```
     pub fn path(&self) -> &str {
         self.scope.path()
     }
 
     /// A child of this scope's cancellation token, for code that expects a
     /// plain `CancellationToken`. Cancelling it does not cancel the scope.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let token = ctx.token(); // for a library that takes a `CancellationToken`
+    /// ctx.spawn("legacy", async move { token.cancelled().await });
+    ///
+    /// ctx.token().cancel(); // cancels only that child token
+    /// assert!(!ctx.is_cancelled());
+    /// ctx.shutdown(); // cancels the scope, and with it `legacy`'s token
+    /// # });
+    /// ```
     pub fn token(&self) -> CancellationToken {
         self.scope.token().child_token()
     }

@@ -23,6 +23,15 @@ impl fmt::Display for Site {
 }
 
 /// How a task or hook failed.
+///
+/// ```
+/// use graceful::{FailureKind, Runtime};
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     ctx.spawn("loader", async { Err::<(), _>("no such file") });
+/// });
+/// assert_eq!(report.failures[0].kind, FailureKind::Error("no such file".into()));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -53,6 +62,18 @@ impl fmt::Display for FailureKind {
 }
 
 /// One failed task, hook or `main`.
+///
+/// ```
+/// use graceful::Runtime;
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     ctx.scope("jobs").spawn("loader", async { Err::<(), _>("no such file") });
+/// });
+/// let failure = &report.failures[0];
+/// assert_eq!((failure.task.as_str(), failure.scope.as_str()), ("loader", "main/jobs"));
+/// assert!(failure.spawned_at.contains(".rs:")); // file:line:column
+/// println!("{failure}"); // `loader` in scope `main/jobs` (spawned at ..) returned an error: no such file
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Failure {
@@ -88,6 +109,22 @@ impl fmt::Display for Failure {
 }
 
 /// A task or hook still running when the deadline passed or the exit was forced.
+///
+/// ```
+/// use graceful::Runtime;
+/// use std::time::Duration;
+///
+/// let report = Runtime::new()
+///     .signals([])
+///     .timeout(Duration::from_millis(50))
+///     .block_on(|ctx| async move {
+///         ctx.spawn("stubborn", std::future::pending::<()>());
+///         ctx.shutdown();
+///     });
+/// let stuck = &report.still_running[0];
+/// assert_eq!((stuck.name.as_str(), stuck.hook), ("stubborn", false));
+/// assert!(stuck.waiting.is_some()); // cancelled, and still running
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Running {
@@ -124,6 +161,23 @@ impl fmt::Display for Running {
 
 /// What a scope said it had in flight (through
 /// [`Context::describe`](crate::Context::describe)) when the report was made.
+///
+/// ```
+/// use graceful::Runtime;
+/// use std::time::Duration;
+///
+/// let report = Runtime::new()
+///     .signals([])
+///     .timeout(Duration::from_millis(50))
+///     .block_on(|ctx| async move {
+///         let jobs = ctx.scope("jobs");
+///         jobs.describe(|| vec!["job 7: resize photo".to_string()]);
+///         jobs.spawn("worker", std::future::pending::<()>());
+///         ctx.shutdown();
+///     });
+/// assert_eq!(report.notes[0].scope, "main/jobs");
+/// assert_eq!(report.notes[0].lines, ["job 7: resize photo"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Note {
@@ -135,6 +189,22 @@ pub struct Note {
 
 /// A task started with [`Context::spawn_restarting`](crate::Context::spawn_restarting)
 /// that was restarted at least once, as the final report lists it.
+///
+/// ```
+/// use graceful::{Restart, Runtime};
+/// use std::time::Duration;
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     let once = Restart::new()
+///         .backoff(Duration::from_millis(1), Duration::from_millis(1))
+///         .intensity(1, Duration::from_secs(60));
+///     ctx.spawn_restarting("consumer", once, |_ctx| async { Err::<(), _>("connection reset") });
+/// });
+/// let restarted = &report.restarts[0];
+/// assert_eq!((restarted.task.as_str(), restarted.restarts), ("consumer", 1));
+/// assert!(restarted.gave_up.is_some()); // the second failure escalated
+/// assert_eq!(report.exit_code(), 1);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Restarted {

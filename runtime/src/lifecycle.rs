@@ -19,8 +19,8 @@ use crate::sync::lock;
 /// Where the process is in its lifecycle, for readiness checks.
 ///
 /// ```
-/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-/// use graceful_runtime::State;
+/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+/// use graceful::State;
 /// assert_eq!(ctx.state(), State::Running);
 /// ctx.shutdown();
 /// assert_ne!(ctx.state(), State::Running); // readiness answers 503 from now on

@@ -14,6 +14,12 @@ use std::time::Duration;
 use crate::report::console;
 
 /// The environment variable that names systemd's notification socket.
+///
+/// ```
+/// // Set by systemd for a unit with `Type=notify`; the runtime then sends
+/// // READY=1, STOPPING=1, STATUS= and WATCHDOG=1 to it.
+/// assert_eq!(graceful::NOTIFY_SOCKET_ENV, "NOTIFY_SOCKET");
+/// ```
 pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC_ENV: &str = "WATCHDOG_USEC";
 const WATCHDOG_PID_ENV: &str = "WATCHDOG_PID";

@@ -32,7 +32,7 @@ use crate::tracked::Origin;
 /// start a task again when it fails, see [`Context::spawn_restarting`].
 ///
 /// ```
-/// use graceful_runtime::{Policy, Runtime};
+/// use graceful::{Policy, Runtime};
 /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
 ///     ctx.spawn_with(Policy::Isolated, "one client", async { Err::<(), _>("connection reset") });
 ///     tokio::task::yield_now().await;
@@ -72,7 +72,7 @@ impl Policy {
 /// 30 s, at most 5 restarts within 60 s.
 ///
 /// ```
-/// use graceful_runtime::Restart;
+/// use graceful::Restart;
 /// use std::time::Duration;
 ///
 /// let restart = Restart::new()
@@ -97,6 +97,11 @@ impl Default for Restart {
 
 impl Restart {
     /// Restart on failure, backoff `100ms..30s`, at most 5 restarts in 60 s.
+    ///
+    /// ```
+    /// use graceful::Restart;
+    /// assert_eq!(Restart::new().max_restarts(), 5); // in any 60 s
+    /// ```
     pub const fn new() -> Restart {
         Restart {
             min: Duration::from_millis(100),
@@ -111,6 +116,13 @@ impl Restart {
     /// restart up to `max`; each delay is drawn between half of it and all
     /// of it (jitter), so that many tasks failing together do not restart
     /// in lockstep. `max` below `min` is raised to `min`.
+    ///
+    /// ```
+    /// use graceful::Restart;
+    /// use std::time::Duration;
+    /// // 50 ms, 100 ms, 200 ms .. up to 5 s, each with jitter.
+    /// let restart = Restart::new().backoff(Duration::from_millis(50), Duration::from_secs(5));
+    /// ```
     pub const fn backoff(mut self, min: Duration, max: Duration) -> Restart {
         self.min = min;
         self.max = if max.as_nanos() < min.as_nanos() {
@@ -124,6 +136,13 @@ impl Restart {
     /// At most `restarts` restarts within any `window`; one more failure
     /// escalates as critical. `0` never restarts (the first failure
     /// escalates).
+    ///
+    /// ```
+    /// use graceful::Restart;
+    /// use std::time::Duration;
+    /// let restart = Restart::new().intensity(10, Duration::from_secs(60));
+    /// assert_eq!(restart.max_restarts(), 10);
+    /// ```
     pub const fn intensity(mut self, restarts: u32, window: Duration) -> Restart {
         self.restarts = restarts;
         self.window = window;
@@ -132,12 +151,29 @@ impl Restart {
 
     /// Also restart when the task returns successfully (a task that should
     /// run for as long as the process does), not only when it fails.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use graceful::Restart;
+    /// // A poller that runs one round and returns: started again, as long as the process runs.
+    /// ctx.spawn_restarting("poller", Restart::new().on_any_return(), |ctx| async move {
+    ///     ctx.run_until_cancelled(tokio::time::sleep(std::time::Duration::from_millis(10))).await;
+    /// });
+    /// ctx.shutdown();
+    /// # });
+    /// ```
     pub const fn on_any_return(mut self) -> Restart {
         self.on_success = true;
         self
     }
 
     /// The most restarts allowed within the window.
+    ///
+    /// ```
+    /// use graceful::Restart;
+    /// use std::time::Duration;
+    /// assert_eq!(Restart::new().intensity(0, Duration::from_secs(60)).max_restarts(), 0); // never restarts
+    /// ```
     pub const fn max_restarts(&self) -> u32 {
         self.restarts
     }

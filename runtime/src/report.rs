@@ -10,8 +10,8 @@ use crate::signal::Signal;
 /// Why the shutdown began.
 ///
 /// ```
-/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
-/// use graceful_runtime::Reason;
+/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+/// use graceful::Reason;
 /// assert_eq!(ctx.reason(), None);
 /// ctx.shutdown();
 /// assert_eq!(ctx.reason(), Some(Reason::Requested));
@@ -53,6 +53,21 @@ impl fmt::Display for Reason {
 }
 
 /// How the shutdown ended.
+///
+/// ```
+/// use graceful::{Outcome, Runtime};
+/// use std::time::Duration;
+///
+/// let report = Runtime::new()
+///     .signals([])
+///     .timeout(Duration::from_millis(50))
+///     .block_on(|ctx| async move {
+///         ctx.spawn("stubborn", std::future::pending::<()>()); // ignores cancellation
+///         ctx.shutdown();
+///     });
+/// assert_eq!(report.outcome, Outcome::DeadlineExceeded { timeout: Duration::from_millis(50) });
+/// assert_eq!(report.exit_code(), 124);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -69,6 +84,19 @@ pub enum Outcome {
 
 /// Everything the final report says; [`Runtime::run`](crate::Runtime::run)
 /// prints it on stderr and exits with [`Report::exit_code`].
+///
+/// ```
+/// use graceful::{Outcome, Reason, Runtime};
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     ctx.spawn("loader", async { Err::<(), _>("no such file") });
+/// });
+/// assert_eq!(report.reason, Reason::Failed { task: "loader".into() });
+/// assert_eq!(report.outcome, Outcome::Completed);
+/// assert_eq!(report.failures.len(), 1);
+/// assert!(report.still_running.is_empty());
+/// eprintln!("{report}"); // what `Runtime::run` prints on stderr
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Report {
@@ -97,6 +125,17 @@ pub struct Report {
 impl Report {
     /// 0: no failure; 1: a task, `main` or hook failed; 124: the deadline
     /// passed; 128 + n: a second signal n forced the exit.
+    ///
+    /// ```no_run
+    /// use graceful::Runtime;
+    ///
+    /// fn main() {
+    ///     let report = Runtime::new().block_on(|ctx| async move {
+    ///         // .. the service ..
+    ///     });
+    ///     std::process::exit(report.exit_code()); // what `Runtime::run` does
+    /// }
+    /// ```
     pub fn exit_code(&self) -> i32 {
         match self.outcome {
             Outcome::Forced(sig) => 128 + sig.number(),

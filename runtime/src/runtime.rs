@@ -22,6 +22,17 @@ use crate::supervisor::{Limits, Signals, Supervisor};
 use crate::task::{MainOutput, remember_panic_locations};
 
 /// The tokio scheduler [`Runtime::run`] builds.
+///
+/// ```
+/// use graceful::{Flavor, Runtime};
+///
+/// let report = Runtime::new()
+///     .flavor(Flavor::CurrentThread) // everything on this thread
+///     .signals([])
+///     .block_on(|ctx| async move { ctx.shutdown() });
+/// assert_eq!(report.exit_code(), 0);
+/// assert_eq!(Flavor::default(), Flavor::MultiThread);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Flavor {
@@ -36,7 +47,7 @@ pub enum Flavor {
 /// does, without the macro.
 ///
 /// ```no_run
-/// use graceful_runtime::Runtime;
+/// use graceful::Runtime;
 /// use std::time::Duration;
 ///
 /// fn main() {
@@ -79,6 +90,15 @@ impl Runtime {
     /// The defaults: a 30 s deadline (Kubernetes' default grace period), no
     /// lame duck, `SIGINT` and `SIGTERM` (Windows: every console event), a
     /// second signal forces the exit, a multi-threaded scheduler.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    ///
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     ctx.spawn("work", async { Ok::<_, std::io::Error>(()) });
+    /// }); // every task ended by itself: the lifecycle is over
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn new() -> Self {
         Runtime {
             timeout: Duration::from_secs(30),
@@ -97,6 +117,17 @@ impl Runtime {
     /// The one shutdown deadline, counted from the trigger and covering the
     /// lame duck, the drain and the hooks. When it passes, what still runs is
     /// reported and the process exits with code 124.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .timeout(Duration::from_secs(20)) // within a 30 s grace period
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -106,6 +137,17 @@ impl Runtime {
     /// or [`Context::shutdown`] and before cancelling anything. Zero (the
     /// default) means no lame duck. Skipped when shutdown starts from a
     /// failure or because every task finished.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .lame_duck(Duration::from_millis(10)) // not ready, still serving, then drain
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn lame_duck(mut self, delay: Duration) -> Self {
         self.lame_duck = delay;
         self
@@ -116,6 +158,15 @@ impl Runtime {
     /// arrive within [`SIGNAL_WINDOW`](crate::SIGNAL_WINDOW) of the first
     /// are the same request; one after it forces the exit (see
     /// [`force_on_second_signal`](Self::force_on_second_signal)).
+    ///
+    /// ```no_run
+    /// use graceful::{Runtime, Signal};
+    ///
+    /// # #[cfg(unix)]
+    /// Runtime::new()
+    ///     .signals([Signal::Terminate, Signal::Hangup]) // Ctrl-C keeps its default action
+    ///     .run(|ctx| async move { /* .. */ });
+    /// ```
     pub fn signals(mut self, signals: impl IntoIterator<Item = Signal>) -> Self {
         // Each signal once, wherever it is repeated: two listeners for one
         // signal would turn one delivery into a request and a forced exit.
@@ -130,6 +181,17 @@ impl Runtime {
 
     /// Whether a second signal during shutdown reports what still runs and
     /// exits at once with 128 + its number (default `true`).
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .force_on_second_signal(false) // a second signal is one more request, nothing else
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn force_on_second_signal(mut self, force: bool) -> Self {
         self.force_on_second_signal = force;
         self
@@ -141,6 +203,18 @@ impl Runtime {
     /// the process goes on: `SIGUSR1` by default on Unix; with `None`,
     /// `SIGUSR1` keeps its default action. At most one dump a second. A
     /// signal that is also a shutdown signal starts the shutdown instead.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use graceful::{Runtime, Signal};
+    ///
+    /// let report = Runtime::new()
+    ///     .dump_signal(Some(Signal::User2)) // kill -USR2 <pid> prints the task dump
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// # }
+    /// ```
     pub fn dump_signal(mut self, signal: Option<Signal>) -> Self {
         self.dump_signal = signal;
         self
@@ -148,6 +222,17 @@ impl Runtime {
 
     /// How often a drain that takes long names the tasks still running
     /// (default every 5 s).
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .progress_every(Duration::from_secs(1))
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn progress_every(mut self, every: Duration) -> Self {
         self.progress_every = every;
         self
@@ -156,12 +241,34 @@ impl Runtime {
     /// The tokio scheduler that [`run`](Self::run) and
     /// [`block_on`](Self::block_on) build ([`Flavor::MultiThread`] unless
     /// told; a test's is [`Flavor::CurrentThread`] unless told).
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .flavor(graceful::Flavor::CurrentThread)
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn flavor(mut self, flavor: Flavor) -> Self {
         self.flavor = Some(flavor);
         self
     }
 
     /// The number of worker threads of the multi-threaded scheduler.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let report = Runtime::new()
+    ///     .worker_threads(2)
+    ///     .signals([])
+    ///     .block_on(|ctx| async move { ctx.shutdown() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = Some(n);
         self
@@ -170,6 +277,18 @@ impl Runtime {
     /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_LAME_DUCK` from the
     /// environment over the configured values. A value that is not a
     /// duration (`30s`, `1500ms`, `1m 30s`) is an error naming the variable.
+    ///
+    /// ```no_run
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// fn main() -> Result<(), graceful::ConfigError> {
+    ///     // GRACEFUL_TIMEOUT=25s wins over the 20 s written here.
+    ///     let runtime = Runtime::new().timeout(Duration::from_secs(20)).env_overrides()?;
+    ///     let report = runtime.block_on(|ctx| async move { /* .. */ });
+    ///     std::process::exit(report.exit_code())
+    /// }
+    /// ```
     pub fn env_overrides(self) -> Result<Self, ConfigError> {
         self.overrides_from(|var| std::env::var(var).ok())
     }
@@ -194,6 +313,17 @@ impl Runtime {
     ///
     /// At the deadline or a forced exit, nothing more is awaited: blocking
     /// threads and stuck tasks are abandoned by the exit.
+    ///
+    /// ```no_run
+    /// use graceful::Runtime;
+    ///
+    /// fn main() {
+    ///     Runtime::new().run(|ctx| async move {
+    ///         ctx.spawn("server", async { /* .. */ });
+    ///         Ok::<(), std::io::Error>(())
+    ///     }) // never returns: exits with the report's code
+    /// }
+    /// ```
     #[track_caller]
     pub fn run<F, Fut>(self, main: F) -> !
     where
@@ -227,7 +357,7 @@ impl Runtime {
     /// runtime or a signal handler cannot be set up.
     ///
     /// ```
-    /// use graceful_runtime::Runtime;
+    /// use graceful::Runtime;
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     ctx.spawn("fails", async { Err::<(), _>("no database") });
     /// });
@@ -265,6 +395,19 @@ impl Runtime {
     /// the [`Report`] when the lifecycle ends. At the deadline or a forced
     /// exit it returns at once; stuck tasks keep running in that runtime.
     /// Panics if a signal handler cannot be installed.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() {
+    ///     let report = Runtime::new()
+    ///         .signals([])
+    ///         .supervise(|ctx| async move { ctx.shutdown() })
+    ///         .await;
+    ///     assert_eq!(report.exit_code(), 0);
+    /// }
+    /// ```
     #[track_caller]
     pub fn supervise<F, Fut>(self, main: F) -> impl Future<Output = Report>
     where

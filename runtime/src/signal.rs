@@ -12,7 +12,7 @@ use std::str::FromStr;
 /// Ctrl-Close and Ctrl-Shutdown.
 ///
 /// ```
-/// use graceful_runtime::Signal;
+/// use graceful::Signal;
 /// # #[cfg(unix)] {
 /// let hup: Signal = "SIGHUP".parse().unwrap();
 /// assert_eq!(hup, Signal::Hangup);
@@ -56,6 +56,11 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal this platform supports, in a stable order.
+    ///
+    /// ```
+    /// use graceful::Signal;
+    /// assert!(Signal::DEFAULT.iter().all(|s| Signal::ALL.contains(s)));
+    /// ```
     #[cfg(unix)]
     pub const ALL: &'static [Signal] = &[
         Signal::Interrupt,
@@ -66,6 +71,11 @@ impl Signal {
         Signal::User2,
     ];
     /// Every signal this platform supports, in a stable order.
+    ///
+    /// ```
+    /// use graceful::Signal;
+    /// assert!(Signal::DEFAULT.iter().all(|s| Signal::ALL.contains(s)));
+    /// ```
     #[cfg(windows)]
     pub const ALL: &'static [Signal] = &[
         Signal::CtrlC,
@@ -76,20 +86,54 @@ impl Signal {
 
     /// The signal that prints the task dump unless told otherwise
     /// ([`Runtime::dump_signal`](crate::Runtime::dump_signal)).
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use graceful::Signal;
+    /// assert_eq!(Signal::DUMP, Some(Signal::User1)); // kill -USR1 <pid>
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub const DUMP: Option<Signal> = Some(Signal::User1);
     /// The signal that prints the task dump unless told otherwise: none.
+    ///
+    /// ```
+    /// use graceful::Signal;
+    /// # #[cfg(windows)]
+    /// assert_eq!(Signal::DUMP, None);
+    /// ```
     #[cfg(windows)]
     pub const DUMP: Option<Signal> = None;
 
     /// The signals a [`Runtime`](crate::Runtime) listens to unless told otherwise.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use graceful::Signal;
+    /// assert_eq!(Signal::DEFAULT, [Signal::Interrupt, Signal::Terminate]);
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub const DEFAULT: &'static [Signal] = &[Signal::Interrupt, Signal::Terminate];
     /// The signals a [`Runtime`](crate::Runtime) listens to unless told otherwise.
+    ///
+    /// ```
+    /// use graceful::Signal;
+    /// # #[cfg(windows)]
+    /// assert_eq!(Signal::DEFAULT, Signal::ALL);
+    /// ```
     #[cfg(windows)]
     pub const DEFAULT: &'static [Signal] = Signal::ALL;
 
     /// The conventional name, such as `"SIGTERM"` or `"ctrl_c"`.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use graceful::Signal;
+    /// assert_eq!(Signal::Terminate.name(), "SIGTERM");
+    /// assert_eq!(Signal::Terminate.to_string(), "SIGTERM");
+    /// # }
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             #[cfg(unix)]
@@ -121,7 +165,7 @@ impl Signal {
     /// `#[graceful::main(signals = [..])]` with it.
     ///
     /// ```
-    /// use graceful_runtime::Signal;
+    /// use graceful::Signal;
     /// # #[cfg(unix)] {
     /// const TERM: Option<Signal> = Signal::from_name("term");
     /// assert_eq!(TERM, Some(Signal::Terminate));
@@ -143,6 +187,14 @@ impl Signal {
     /// The signal's number; a forced exit uses `128 + number` as its exit code
     /// (130 for `SIGINT`, 143 for `SIGTERM`). Windows events map to the
     /// numbers of their closest Unix cousins.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use graceful::Signal;
+    /// assert_eq!(Signal::Interrupt.number(), 2); // a forced exit after it: 130
+    /// assert_eq!(Signal::Terminate.number(), 15); // 143
+    /// # }
+    /// ```
     pub fn number(self) -> i32 {
         match self {
             #[cfg(unix)]
@@ -174,6 +226,13 @@ impl fmt::Display for Signal {
 }
 
 /// The error of parsing an unknown signal name.
+///
+/// ```
+/// use graceful::{Signal, UnknownSignal};
+/// let error = "SIGFOO".parse::<Signal>().unwrap_err();
+/// assert_eq!(error, UnknownSignal("SIGFOO".into()));
+/// println!("{error}"); // unknown signal `SIGFOO`, expected one of: SIGINT, SIGTERM, ..
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown signal `{0}`, expected one of: {list}", list = known_names())]
 pub struct UnknownSignal(pub String);

@@ -35,6 +35,10 @@ use crate::signal::Signal;
 /// 50 ms: longer than the few milliseconds a wrapper, a terminal or a
 /// process manager takes to forward a signal, even on a loaded machine, and
 /// shorter than the fastest human double press of Ctrl-C (about 100 ms).
+///
+/// ```
+/// assert_eq!(graceful::SIGNAL_WINDOW, std::time::Duration::from_millis(50));
+/// ```
 pub const SIGNAL_WINDOW: Duration = Duration::from_millis(50);
 
 /// At most one task dump per this period; a storm of dump signals cannot

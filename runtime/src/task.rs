@@ -17,6 +17,15 @@ use std::task::{Context as Cx, Poll, ready};
 /// exit with code 1, and (for a task) starts the shutdown of everything else.
 /// The error is rendered with `{:#}`, so an `anyhow::Error` shows its whole
 /// chain of causes.
+///
+/// ```
+/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+/// ctx.spawn("unit", async {}); // `()`: never a failure
+/// ctx.spawn("fallible", async { Ok::<_, std::io::Error>(()) });
+/// ctx.spawn("anyhow", async { anyhow::Ok(()) }); // an `Err` shows its chain of causes
+/// ctx.shutdown();
+/// # });
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the output of a graceful task",
     label = "a task returns `()` or `Result<T, E>` where `E: Display`",
@@ -65,6 +74,16 @@ where
 
 /// What `main` may return: `()` or `Result<(), E>` with `E: Debug`, as for a
 /// plain Rust `main`.
+///
+/// ```
+/// use graceful::Runtime;
+///
+/// let report = Runtime::new()
+///     .signals([])
+///     .block_on(|_ctx| async { Err::<(), _>(std::io::Error::other("bad config")) });
+/// assert_eq!(report.failures[0].task, "main");
+/// assert_eq!(report.exit_code(), 1);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`main` cannot return `{Self}`",
     label = "`main` returns `()` or `Result<(), E>` where `E: Debug`"
@@ -87,6 +106,17 @@ impl<E: fmt::Debug + Send + 'static> MainOutput for Result<(), E> {
 }
 
 /// A panic caught in a task or hook: its message and where it happened.
+///
+/// ```
+/// use graceful::{FailureKind, Runtime};
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     ctx.spawn("parser", async { panic!("unexpected token") });
+/// });
+/// let FailureKind::Panic(panic) = &report.failures[0].kind else { unreachable!() };
+/// assert_eq!(panic.message, "unexpected token");
+/// assert!(panic.location.as_deref().is_some_and(|at| at.contains(".rs:")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Panic {
     /// The panic payload, if it was a string; `Box<dyn Any>` otherwise.
@@ -145,6 +175,15 @@ impl Panic {
 }
 
 /// Why awaiting a [`TaskHandle`] gave no output.
+///
+/// ```
+/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+/// use graceful::TaskError;
+///
+/// let handle = ctx.spawn("parser", async { panic!("unexpected token") });
+/// assert!(matches!(handle.await, Err(TaskError::Panicked(p)) if p.message == "unexpected token"));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TaskError {
@@ -165,7 +204,7 @@ pub enum TaskError {
 /// whether or not anybody awaits the handle.
 ///
 /// ```
-/// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
 /// let answer = ctx.spawn("answer", async { Ok::<_, std::io::Error>(42) });
 /// assert_eq!(answer.await.unwrap().unwrap(), 42);
 /// # });
@@ -176,11 +215,30 @@ pub struct TaskHandle<T> {
 
 impl<T> TaskHandle<T> {
     /// Whether the task has ended.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let handle = ctx.spawn("quick", async {});
+    /// while !handle.is_finished() {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.join.is_finished()
     }
 
     /// Stops the task at its next `.await`. An aborted task is not a failure.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use graceful::TaskError;
+    ///
+    /// let handle = ctx.spawn("forever", std::future::pending::<()>());
+    /// handle.abort();
+    /// assert_eq!(handle.await, Err(TaskError::Aborted)); // and the exit code stays 0
+    /// # });
+    /// ```
     pub fn abort(&self) {
         self.join.abort();
     }

@@ -48,10 +48,24 @@ use leftover::Leftover;
 
 /// What a test's body may return: `()` or `Result<(), E>` with `E: Debug`,
 /// as for a plain `#[test]`. An `Err` fails the test (after the shutdown).
+///
+/// ```
+/// # #[cfg(unix)] mod unix {
+/// use graceful::{Context, Signal, Test};
+///
+/// #[graceful::test]
+/// async fn returns_a_result(ctx: Context, test: Test) -> anyhow::Result<()> {
+///     ctx.spawn("worker", async {});
+///     test.signal(Signal::Terminate);
+///     Ok(()) // an `Err` fails the test, after the shutdown
+/// }
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a `#[graceful::test]` function cannot return `{Self}`",
     label = "a test returns `()` or `Result<(), E>` where `E: Debug`"
 )]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub trait TestOutput {
     /// The text of the failure, or `None` if the test's body succeeded.
     fn failure(&self) -> Option<String>;
@@ -69,11 +83,22 @@ impl<E: fmt::Debug> TestOutput for Result<(), E> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 impl Runtime {
     /// Whether [`test`](Self::test) starts tokio's clock paused (default
     /// `true`): time then moves only when every task waits, straight to the
     /// next timer, so a 30 s drain takes no real time. A paused clock needs
     /// the current-thread flavor, a test's default.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// Runtime::new().start_paused(false).test(|_ctx, test| async move {
+    ///     test.advance(Duration::from_millis(5)).await; // sleeps for real
+    ///     assert!(test.elapsed() >= Duration::from_millis(5));
+    /// });
+    /// ```
     pub fn start_paused(mut self, paused: bool) -> Self {
         self.start_paused = paused;
         self
@@ -98,7 +123,7 @@ impl Runtime {
     /// panic of the body fails the test as it is.
     ///
     /// ```
-    /// use graceful_runtime::{Reason, Runtime};
+    /// use graceful::{Reason, Runtime};
     /// use std::time::Duration;
     ///
     /// Runtime::new().timeout(Duration::from_secs(30)).test(|ctx, test| async move {

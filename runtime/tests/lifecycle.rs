@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graceful_runtime::{Context, FailureKind, Reason, Runtime};
+use gracefully_runtime::{Context, FailureKind, Reason, Runtime};
 
 /// A shared log of events, to assert their order.
 #[derive(Clone, Default)]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graceful_runtime::{Context, FailureKind, Reason, Restart, Runtime};
+use gracefully_runtime::{Context, FailureKind, Reason, Restart, Runtime};
 use tokio::time::Instant;
 
 fn quiet() -> Runtime {

@@ -66,7 +66,7 @@ impl Context {
     /// Works from any thread, inside the runtime or not.
     ///
     /// ```
-    /// # graceful_runtime::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });
     /// assert_eq!(handle.await.unwrap().unwrap(), 42);
     /// # });
@@ -84,7 +84,7 @@ impl Context {
     /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.
     ///
     /// ```
-    /// use graceful_runtime::{Policy, Runtime};
+    /// use graceful::{Policy, Runtime};
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     let session = ctx.spawn_with(Policy::Isolated, "session", async {
     ///         Err::<(), _>("connection reset by peer")
@@ -123,7 +123,7 @@ impl Context {
     /// The handle yields the output of the last run.
     ///
     /// ```
-    /// use graceful_runtime::{Restart, Runtime};
+    /// use graceful::{Restart, Runtime};
     /// use std::sync::Arc;
     /// use std::sync::atomic::{AtomicU32, Ordering};
     /// use std::time::Duration;

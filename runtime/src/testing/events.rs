@@ -13,7 +13,20 @@ use crate::report::Secs;
 use crate::sync::lock;
 
 /// What an [`Event`] says happened.
+///
+/// ```
+/// use graceful::{EventKind, Runtime};
+///
+/// Runtime::new().test(|ctx, test| async move {
+///     ctx.spawn("worker", async {});
+///     ctx.shutdown();
+///     test.report().await;
+///     let kinds: Vec<EventKind> = test.events().iter().map(|e| e.kind).collect();
+///     assert_eq!(kinds, [EventKind::TaskEnded, EventKind::ScopeDrained]);
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[non_exhaustive]
 pub enum EventKind {
     /// A task ended: it returned, panicked, or was dropped (aborted, or
@@ -35,7 +48,7 @@ pub enum EventKind {
 /// 3.00s`, so that a test can assert on the whole order in one comparison.
 ///
 /// ```
-/// use graceful_runtime::{EventKind, Runtime};
+/// use graceful::{EventKind, Runtime};
 /// use std::time::Duration;
 ///
 /// Runtime::new().test(|ctx, test| async move {
@@ -63,6 +76,7 @@ pub enum EventKind {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub struct Event {
     /// What happened.
     pub kind: EventKind,

@@ -29,7 +29,7 @@ use crate::sync::lock;
 ///
 /// ```
 /// # #[cfg(unix)] {
-/// use graceful_runtime::{Outcome, Reason, Runtime, Signal};
+/// use graceful::{Outcome, Reason, Runtime, Signal};
 /// use std::time::Duration;
 ///
 /// Runtime::new().timeout(Duration::from_secs(10)).test(|ctx, test| async move {
@@ -46,6 +46,7 @@ use crate::sync::lock;
 /// });
 /// # }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Clone)]
 pub struct Test {
     pub(super) state: Arc<State>,
@@ -104,7 +105,7 @@ impl Test {
     ///
     /// ```
     /// # #[cfg(unix)] {
-    /// use graceful_runtime::{Runtime, Signal, SIGNAL_WINDOW};
+    /// use graceful::{Runtime, Signal, SIGNAL_WINDOW};
     ///
     /// Runtime::new().test(|ctx, test| async move {
     ///     let c = ctx.clone();
@@ -132,7 +133,7 @@ impl Test {
     /// hooks, what the scopes have in flight), returned rather than printed.
     ///
     /// ```
-    /// use graceful_runtime::Runtime;
+    /// use graceful::Runtime;
     ///
     /// Runtime::new().test(|ctx, test| async move {
     ///     let jobs = ctx.scope("jobs");
@@ -164,7 +165,7 @@ impl Test {
     /// does.
     ///
     /// ```
-    /// use graceful_runtime::{Reason, Runtime};
+    /// use graceful::{Reason, Runtime};
     ///
     /// Runtime::new().test(|ctx, test| async move {
     ///     ctx.spawn("fetch", async { Err::<(), _>("connection refused") });
@@ -185,6 +186,23 @@ impl Test {
 
     /// Every task end, hook run and scope drain so far, in order, with
     /// its time: see [`Event`].
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    ///
+    /// Runtime::new().test(|ctx, test| async move {
+    ///     ctx.spawn("flusher", async {});
+    ///     ctx.defer("close db", async {});
+    ///     ctx.shutdown();
+    ///     test.report().await;
+    ///     let order: Vec<String> = test.events().iter().map(ToString::to_string).collect();
+    ///     assert_eq!(order, [
+    ///         "task `flusher` ended in `main` at 0ms",
+    ///         "hook `close db` ran in `main` at 0ms",
+    ///         "scope `main` drained at 0ms",
+    ///     ]);
+    /// });
+    /// ```
     pub fn events(&self) -> Vec<Event> {
         self.state.recorder.events()
     }
@@ -196,7 +214,7 @@ impl Test {
     /// something else). With `start_paused = false`, it sleeps.
     ///
     /// ```
-    /// use graceful_runtime::Runtime;
+    /// use graceful::Runtime;
     /// use std::time::Duration;
     ///
     /// Runtime::new().test(|_ctx, test| async move {
@@ -209,6 +227,16 @@ impl Test {
     }
 
     /// The time since the test began, in tokio's time.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// Runtime::new().test(|_ctx, test| async move {
+    ///     tokio::time::sleep(Duration::from_secs(30)).await; // no real time: the clock is paused
+    ///     assert_eq!(test.elapsed(), Duration::from_secs(30));
+    /// });
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.state.recorder.elapsed()
     }
