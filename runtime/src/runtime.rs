@@ -86,7 +86,7 @@ impl Default for Runtime {
     }
 }
 
-mod entry;
+mod start;
 
 impl Runtime {
     /// The defaults: a 30 s deadline (Kubernetes' default grace period), no
@@ -276,82 +276,112 @@ impl Runtime {
         self
     }
 
-    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_LAME_DUCK` from the
-    /// environment over the configured values. A value that is not a
-    /// duration (`30s`, `1500ms`, `1m 30s`) is an error naming the variable.
+    /// Runs `main` as the root task of a new tokio runtime, supervises it
+    /// until the process should exit, prints the final report on stderr and
+    /// exits with its code. Environment overrides are applied first; a bad
+    /// one is reported and the process exits with code 1.
+    ///
+    /// At the deadline or a forced exit, nothing more is awaited: blocking
+    /// threads and stuck tasks are abandoned by the exit.
     ///
     /// ```no_run
     /// use graceful::Runtime;
-    /// use std::time::Duration;
     ///
-    /// fn main() -> Result<(), graceful::ConfigError> {
-    ///     // GRACEFUL_TIMEOUT=25s wins over the 20 s written here.
-    ///     let runtime = Runtime::new().timeout(Duration::from_secs(20)).env_overrides()?;
-    ///     let report = runtime.block_on(|ctx| async move { /* .. */ });
-    ///     std::process::exit(report.exit_code())
+    /// fn main() {
+    ///     Runtime::new().run(|ctx| async move {
+    ///         ctx.spawn("server", async { /* .. */ });
+    ///         Ok::<(), std::io::Error>(())
+    ///     }) // never returns: exits with the report's code
     /// }
     /// ```
-    pub fn env_overrides(self) -> Result<Self, ConfigError> {
-        self.overrides_from(|var| std::env::var(var).ok())
-    }
-
-    fn overrides_from(
-        mut self,
-        get: impl Fn(&'static str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        if let Some(timeout) = config::from_env(TIMEOUT_ENV, &get)? {
-            self.timeout = timeout;
-        }
-        if let Some(lame_duck) = config::from_env(LAME_DUCK_ENV, &get)? {
-            self.lame_duck = lame_duck;
-        }
-        Ok(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    /// The future can be spawned: it is `Send` whenever `main` is.
-    #[test]
-    fn supervise_is_send() {
-        fn spawnable<T: Send + 'static>(_: &T) {}
-        let fut = Runtime::new()
-            .signals([])
-            .supervise(|ctx| async move { ctx.shutdown() });
-        spawnable(&fut);
-    }
-
-    #[test]
-    fn env_values_are_durations_or_say_what_to_write() {
-        let env = |var| match var {
-            TIMEOUT_ENV => Some("1m 30s".to_owned()),
-            _ => Some(" 1500ms ".to_owned()),
+    #[track_caller]
+    pub fn run<F, Fut>(self, main: F) -> !
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
+        // The handlers first: a signal from now on is honoured.
+        let listening = self.listen();
+        let main = RootTask::new(main, Location::caller());
+        let code = match self
+            .env_overrides()
+            .and_then(|rt| rt.try_block_on(main, listening?))
+        {
+            Ok(report) => {
+                if report.worth_printing() {
+                    console(format_args!("{report}"));
+                }
+                report.exit_code()
+            }
+            Err(e) => {
+                console(format_args!("graceful: {e}"));
+                1
+            }
         };
-        let rt = Runtime::new().overrides_from(env).unwrap();
-        assert_eq!(
-            (rt.timeout, rt.lame_duck),
-            (Duration::from_secs(90), Duration::from_millis(1500))
-        );
-        let error = |value: &'static str| {
-            Runtime::new()
-                .overrides_from(move |_| Some(value.to_owned()))
-                .unwrap_err()
-                .to_string()
-        };
-        assert_eq!(
-            error("soon"),
-            "GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s"
-        );
-        assert_eq!(
-            error("2"),
-            "GRACEFUL_TIMEOUT=2 has no unit: write 2s (seconds) or 2ms (milliseconds)"
-        );
-        assert_eq!(
-            error("2.5"),
-            "GRACEFUL_TIMEOUT=2.5 is not a duration: write e.g. 30s, 1500ms or 1m 30s"
-        );
+        std::process::exit(code)
+    }
+
+    /// Like [`run`](Self::run) but returns the [`Report`] instead of printing
+    /// it and exiting, and ignores the environment. Panics if the tokio
+    /// runtime or a signal handler cannot be set up.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     ctx.spawn("fails", async { Err::<(), _>("no database") });
+    /// });
+    /// assert_eq!(report.exit_code(), 1);
+    /// assert_eq!(report.failures[0].task, "fails");
+    /// ```
+    #[track_caller]
+    pub fn block_on<F, Fut>(self, main: F) -> Report
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
+        let listening = self.listen();
+        let main = RootTask::new(main, Location::caller());
+        match listening.and_then(|listening| self.try_block_on(main, listening)) {
+            Ok(report) => report,
+            Err(e) => panic!("graceful: {e}"),
+        }
+    }
+
+    /// Supervises `main` inside an already running tokio runtime and returns
+    /// the [`Report`] when the lifecycle ends. At the deadline or a forced
+    /// exit it returns at once; stuck tasks keep running in that runtime.
+    /// Panics if a signal handler cannot be installed.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() {
+    ///     let report = Runtime::new()
+    ///         .signals([])
+    ///         .supervise(|ctx| async move { ctx.shutdown() })
+    ///         .await;
+    ///     assert_eq!(report.exit_code(), 0);
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn supervise<F, Fut>(self, main: F) -> impl Future<Output = Report>
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: MainOutput,
+    {
+        let at = Location::caller();
+        let listening = self.listen();
+        async move {
+            let listening = listening.unwrap_or_else(|e| panic!("graceful: {e}"));
+            let (supervisor, root) = self.prepare(listening);
+            // Started before the first `.await`: the erased `main` is not
+            // part of this future, which is `Send` whenever `main` is.
+            RootTask::new(main, at).start(root);
+            supervisor.run().await
+        }
     }
 }
