@@ -15,7 +15,9 @@ use axum::Router;
 use axum::routing::get;
 use common::{Signal, example, start};
 use graceful::http::{RequestContext, Server};
-use http_util::{Client, eventually, http_server, refused, runtime, with_server, work_in_flight};
+use http_util::{
+    Client, eventually, hi, http_server, refused, runtime, with_server, work_in_flight,
+};
 
 /// The first stdout line is exactly `listening on http://IP:PORT`.
 fn assert_first_line(exit: &common::Exit, addr: SocketAddr) {
@@ -318,8 +320,7 @@ fn client_against_the_example_server() {
 /// it is answered (with `Connection: close`), not reset.
 #[test]
 fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    with_server(Server::new(app), |ctx, addr, server| async move {
+    with_server(Server::new(hi()), |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         // Make sure the server accepted it: a request on another connection
         // is answered after the accept loop saw ours.
@@ -347,9 +348,8 @@ fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
 #[test]
 fn idle_connections_are_closed_after_the_grace() {
     const GRACE: Duration = Duration::from_millis(300);
-    let app = Router::new().route("/", get(|| async { "hi" }));
     with_server(
-        Server::new(app).grace(GRACE),
+        Server::new(hi()).grace(GRACE),
         |ctx, addr, server| async move {
             let mut idle = Client::connect(addr).await.unwrap();
             let r = idle.request("GET", "/", "").await.unwrap();

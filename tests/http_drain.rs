@@ -19,7 +19,7 @@ use common::{Signal, start};
 use graceful::http::{RequestContext, Server};
 use graceful::{Context, Runtime};
 use http_util::{
-    Client, eventually, http_server, listening_addr, runtime, with_server, work_in_flight,
+    Client, eventually, hi, http_server, listening_addr, runtime, with_server, work_in_flight,
 };
 use tokio::net::TcpStream;
 
@@ -314,13 +314,12 @@ where
 }
 
 /// A request head that trickles in, and a connection that sends nothing,
-/// are closed after the header read timeout (the first with hyper's `408`);
-/// a prompt request on another connection is answered.
+/// are closed after the header read timeout (at most a quarter later); a
+/// prompt request on another connection is answered.
 #[test]
 fn slow_request_heads_are_closed_after_the_header_read_timeout() {
     const TIMEOUT: Duration = Duration::from_millis(300);
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    let server = Server::new(app).header_read_timeout(TIMEOUT);
+    let server = Server::new(hi()).header_read_timeout(TIMEOUT);
     with_server(server, |ctx, addr, server| async move {
         let began = Instant::now();
         let mut slow = Client::connect(addr).await.unwrap();
@@ -340,13 +339,10 @@ fn slow_request_heads_are_closed_after_the_header_read_timeout() {
         assert_eq!(said, "");
         let mut slow = trickle.await.unwrap();
         let (slow_closed, said) = closed_after(&mut slow, began).await;
-        assert!(
-            said.is_empty() || said.starts_with("HTTP/1.1 408"),
-            "{said}"
-        );
+        assert_eq!(said, "");
         for closed in [silent_closed, slow_closed] {
             assert!(
-                closed >= TIMEOUT - Duration::from_millis(20) && closed < TIMEOUT * 4,
+                closed >= TIMEOUT - Duration::from_millis(20) && closed < TIMEOUT * 2,
                 "closed after {closed:?}, the timeout is {TIMEOUT:?}"
             );
         }
@@ -360,32 +356,29 @@ fn slow_request_heads_are_closed_after_the_header_read_timeout() {
 #[test]
 fn idle_connections_are_closed_after_the_idle_timeout() {
     const IDLE: Duration = Duration::from_millis(200);
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    with_server(
-        Server::new(app).idle_timeout(IDLE),
-        |ctx, addr, server| async move {
-            let mut idle = Client::connect(addr).await.unwrap();
-            let mut busy = Client::connect(addr).await.unwrap();
-            idle.request("GET", "/", "").await.unwrap();
-            let began = Instant::now();
-            let idle = tokio::spawn(async move { closed_after(&mut idle, began).await });
-            while began.elapsed() < IDLE * 4 {
-                let r = busy.request("GET", "/", "").await.unwrap();
-                assert!(!r.closes());
-                tokio::time::sleep(IDLE / 4).await;
-            }
-            let (closed, said) = idle.await.unwrap();
-            assert_eq!(said, "");
-            assert!(
-                closed >= IDLE && closed < IDLE * 3,
-                "closed after {closed:?}"
-            );
+    let server = Server::new(hi()).idle_timeout(IDLE);
+    with_server(server, |ctx, addr, server| async move {
+        let (idle, busy) = tokio::join!(Client::connect(addr), Client::connect(addr));
+        let (mut idle, mut busy) = (idle.unwrap(), busy.unwrap());
+        idle.request("GET", "/", "").await.unwrap();
+        let began = Instant::now();
+        let idle = tokio::spawn(async move { closed_after(&mut idle, began).await });
+        while began.elapsed() < IDLE * 4 {
             let r = busy.request("GET", "/", "").await.unwrap();
-            assert_eq!(r.body, "hi");
-            ctx.shutdown();
-            server.await.unwrap().unwrap();
-        },
-    );
+            assert!(!r.closes());
+            tokio::time::sleep(IDLE / 4).await;
+        }
+        let (closed, said) = idle.await.unwrap();
+        assert_eq!(said, "");
+        assert!(
+            closed >= IDLE && closed < IDLE * 3,
+            "closed after {closed:?}"
+        );
+        let r = busy.request("GET", "/", "").await.unwrap();
+        assert_eq!(r.body, "hi");
+        ctx.shutdown();
+        server.await.unwrap().unwrap();
+    });
 }
 
 /// The keep-alive race, step by step: a keep-alive connection is idle when
@@ -393,8 +386,7 @@ fn idle_connections_are_closed_after_the_idle_timeout() {
 /// with `Connection: close`, and the connection closes.
 #[test]
 fn the_next_keep_alive_request_within_the_grace_is_answered() {
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    with_server(Server::new(app), |ctx, addr, server| async move {
+    with_server(Server::new(hi()), |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         assert!(!c.request("GET", "/", "").await.unwrap().closes());
         ctx.shutdown();
@@ -455,9 +447,8 @@ fn a_partial_head_is_closed_when_the_grace_ends() {
 /// client waits in the listen queue, and is served once a connection closes.
 #[test]
 fn at_the_maximum_new_connections_wait_in_the_listen_queue() {
-    let app = Router::new().route("/", get(|| async { "hi" }));
     with_server(
-        Server::new(app).max_connections(2),
+        Server::new(hi()).max_connections(2),
         |ctx, addr, server| async move {
             let mut first = Client::connect(addr).await.unwrap();
             let mut second = Client::connect(addr).await.unwrap();

@@ -1,7 +1,7 @@
-//! One connection: hyper serves it; a watchdog closes it when its first
-//! request is too slow to arrive or when it stays idle; at the drain it
-//! gets a grace to send one more request, then hyper closes it gracefully,
-//! and what hyper would wait on forever (a partial request head) is closed.
+//! One connection: hyper serves it; a watchdog closes it when a request
+//! head is too slow to arrive or when it stays idle; at the drain it gets a
+//! grace to send one more request, then hyper closes it gracefully, and
+//! what hyper would wait on forever (a partial request head) is closed.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -9,17 +9,18 @@ use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context as Cx, Poll};
+use std::task::Poll;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::UpgradeableConnection;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::engine::Shared;
 use super::in_flight::Registered;
 use super::request::Service;
+use super::watchdog::{Counting, Verdict, Watchdog};
 use super::{listener, log};
 
 /// One connection's state, shared by its task, its service, its requests
@@ -29,14 +30,18 @@ pub(super) struct Conn {
     /// Its requests in flight, listed in reports.
     registered: Registered,
     /// Requests begun; also the next request's id.
-    requests: AtomicU64,
+    pub(super) requests: AtomicU64,
     /// Bytes read from the client so far.
-    read: AtomicU64,
+    pub(super) read: AtomicU64,
     /// `read` when the last request in flight ended: bytes read beyond it,
     /// with no request in flight, are a request head on its way.
-    read_when_idle: AtomicU64,
+    pub(super) read_when_idle: AtomicU64,
     /// Whether a request came over HTTP/2 (whose frames are not heads).
     http2: AtomicBool,
+    /// How many times the watchdog looked.
+    pub(super) ticks: AtomicU64,
+    /// `ticks` when the first bytes of the request head on its way arrived.
+    pub(super) head_began: AtomicU64,
 }
 
 impl Conn {
@@ -60,12 +65,12 @@ impl Conn {
         }
     }
 
-    fn in_flight(&self) -> usize {
+    pub(super) fn in_flight(&self) -> usize {
         self.registered.slot.len()
     }
 
     /// Whether hyper holds part of a request head and waits for the rest.
-    fn reading_head(&self) -> bool {
+    pub(super) fn reading_head(&self) -> bool {
         !self.http2.load(Ordering::Relaxed)
             && self.in_flight() == 0
             && self.read.load(Ordering::Relaxed) > self.read_when_idle.load(Ordering::Relaxed)
@@ -90,6 +95,8 @@ pub(super) async fn serve<I, A>(
         read: AtomicU64::new(0),
         read_when_idle: AtomicU64::new(0),
         http2: AtomicBool::new(false),
+        ticks: AtomicU64::new(0),
+        head_began: AtomicU64::new(0),
     });
     let service = Service {
         router: conn.shared.router.clone(),
@@ -124,56 +131,59 @@ where
     A: Clone + Send + Sync + 'static,
 {
     let shared = &conn.shared;
-    let options = &shared.options;
-    // The watchdog: first whether the first request came in time, then,
-    // lazily, whether the connection stays idle.
-    let first = match (options.header_read_timeout, options.idle_timeout) {
-        (Some(head), Some(idle)) => Some(head.min(idle)),
-        (head, idle) => head.or(idle),
-    };
-    let mut watchdog = pin!(first.map(sleep));
-    let mut seen = None;
-    let mut shutting_down = false;
+    let mut watchdog = Watchdog::new(&shared.options);
+    let mut sleep = pin!(watchdog.period.map(sleep));
+    let mut cancelled = pin!(shared.ctx.cancelled());
+    // A waiting `Cancelled` or `Sleep` registers this task's waker at its
+    // first poll and keeps it; polled again at every wake-up, the first
+    // would take the scope's lock each time. So after that first poll, they
+    // are polled again only once their flag says they are done.
+    let (mut cancel_waits, mut sleep_waits) = (false, false);
     loop {
-        tokio::select! {
+        let event = poll_fn(|cx| {
             // The cancellation first: a response that the same cancellation
             // ends (a stream) still counts as in flight at the drain, and
             // its connection closes after it.
-            biased;
-            () = shared.ctx.cancelled() => break,
-            ended = connection.as_mut() => return Some(ended),
-            () = fire(watchdog.as_mut()), if !shutting_down => {
-                let requests = conn.requests.load(Ordering::Relaxed);
-                if requests == 0 {
-                    // No request head completed in time, or the connection
-                    // stayed idle since its accept. (hyper's own header
-                    // timer starts only once the first bytes told HTTP/1.)
-                    return None;
-                }
-                let Some(idle) = options.idle_timeout else {
-                    watchdog.set(None);
-                    continue;
-                };
-                if conn.in_flight() == 0 && seen == Some(requests) {
-                    // No request for a whole period: close, gracefully.
-                    connection.as_mut().graceful_shutdown();
-                    shutting_down = true;
-                } else {
-                    seen = Some(requests);
-                    watchdog.set(Some(sleep(idle)));
-                }
+            if (!cancel_waits || shared.ctx.is_cancelled())
+                && cancelled.as_mut().poll(cx).is_ready()
+            {
+                return Poll::Ready(Event::Cancelled);
             }
+            cancel_waits = true;
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Event::Ended(ended));
+            }
+            if let Some(sleep) = sleep.as_mut().as_pin_mut() {
+                if (!sleep_waits || sleep.is_elapsed()) && sleep.poll(cx).is_ready() {
+                    return Poll::Ready(Event::Watchdog);
+                }
+                sleep_waits = true;
+            }
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Cancelled => break,
+            Event::Ended(ended) => return Some(ended),
+            Event::Watchdog => match watchdog.look(conn) {
+                Verdict::Fine => {}
+                Verdict::Idle => connection.as_mut().graceful_shutdown(),
+                Verdict::Close => return None,
+            },
+        }
+        if let (Some(sleep), Some(period)) = (sleep.as_mut().as_pin_mut(), watchdog.period) {
+            sleep.reset(Instant::now() + period);
+            sleep_waits = false;
         }
     }
     drain(conn, connection).await
 }
 
-/// Completes when the watchdog's sleep does; never without one.
-async fn fire(watchdog: Pin<&mut Option<Sleep>>) {
-    match watchdog.as_pin_mut() {
-        Some(sleep) => sleep.await,
-        None => std::future::pending().await,
-    }
+/// What ends a wait of [`serve_until_closed`].
+enum Event {
+    Cancelled,
+    Ended(Ended),
+    Watchdog,
 }
 
 /// The drain of one connection.
@@ -273,57 +283,3 @@ impl fmt::Display for Chain<'_> {
 /// hyper's connection future for one connection.
 type Connection<'a, I, A> =
     UpgradeableConnection<'a, TokioIo<Counting<I>>, Service<A>, TokioExecutor>;
-
-pin_project_lite::pin_project! {
-    /// A connection's IO, counting what it reads.
-    struct Counting<I> {
-        #[pin]
-        io: I,
-        conn: Arc<Conn>,
-    }
-}
-
-impl<I: AsyncRead> AsyncRead for Counting<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Cx<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        let before = buf.filled().len();
-        let polled = this.io.poll_read(cx, buf);
-        let n = (buf.filled().len() - before) as u64;
-        if n > 0 {
-            // Only this connection's task reads: no other writer.
-            let read = &this.conn.read;
-            read.store(read.load(Ordering::Relaxed) + n, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl<I: AsyncWrite> AsyncWrite for Counting<I> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Cx<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Cx<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_shutdown(cx)
-    }
-}

@@ -77,15 +77,14 @@ pub(super) async fn run<S: Source>(
 ) -> io::Result<Served> {
     let name = source.name();
     tracing::info!(listener = %name, scope = %ctx.path(), "http: serving");
+    // The header read timeout is the connections' own (see `conn`).
     let mut hyper = auto::Builder::new(TokioExecutor::new());
-    hyper
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
+    hyper.http1().header_read_timeout(None);
     let mut http2 = hyper.http2();
-    http2.timer(TokioTimer::new()).enable_connect_protocol();
+    http2.enable_connect_protocol();
     if let Some((interval, timeout)) = options.http2_keep_alive {
         http2
+            .timer(TokioTimer::new())
             .keep_alive_interval(interval)
             .keep_alive_timeout(timeout);
     }

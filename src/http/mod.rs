@@ -86,6 +86,7 @@ mod listener;
 mod log;
 mod request;
 mod server;
+mod watchdog;
 
 pub use health::{health_routes, live, ready};
 pub use server::{

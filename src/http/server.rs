@@ -12,14 +12,15 @@ use super::listener::{self, Dispatch, Source};
 use super::{Served, engine};
 use crate::{Context, Policy, TaskHandle};
 
-/// How long a client may take to send a request head, by default: 30 s,
-/// hyper's own default (nginx: 60 s).
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request head, by default: 10 s
+/// from its first byte, as Go servers commonly set `ReadHeaderTimeout`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a connection may stay without a request in flight, by default:
-/// 2 minutes. (An idle HTTP/1 connection meets the [header read
-/// timeout](DEFAULT_HEADER_READ_TIMEOUT) first: see
-/// [`Server::header_read_timeout`].)
+/// 2 minutes, longer than the idle timeout of common load balancers (AWS
+/// ALB: 60 s), so that the balancer, not the server, closes an idle
+/// connection (a server that closes first races the balancer's next
+/// request).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long, at shutdown, a connection that is not in the middle of a
@@ -37,7 +38,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 ///
 /// | option | default | what it bounds |
 /// |---|---|---|
-/// | [`header_read_timeout`](Self::header_read_timeout) | [30 s](DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
+/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
 /// | [`idle_timeout`](Self::idle_timeout) | [2 min](DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
 /// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request |
 /// | [`max_connections`](Self::max_connections) | [10 000](DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
@@ -107,17 +108,17 @@ impl Server {
         }
     }
 
-    /// How long a client may take to send a request head ([30 s by
+    /// How long a client may take to send a request head ([10 s by
     /// default](DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
     /// closed. `None` turns the limit off.
     ///
-    /// The time counts from the moment the server is ready to read the
-    /// head: the accept for a connection's first request, and on HTTP/1 the
-    /// end of the previous response (hyper's timer), so on HTTP/1 it also
-    /// bounds how long a keep-alive connection may stay idle. Behind a load
-    /// balancer that keeps idle connections open longer (AWS ALB: 60 s),
-    /// raise it above the balancer's idle timeout, or the balancer may send
-    /// a request on a connection the server is closing.
+    /// It counts from the first byte of the head, and for a connection's
+    /// first request from the accept (a client that connects and sends
+    /// nothing is closed too), as Go's `ReadHeaderTimeout` does; the wait
+    /// between two keep-alive requests is the [idle
+    /// timeout](Self::idle_timeout)'s. It is checked every quarter of the
+    /// shorter of the two timeouts, at no cost per request, so a slow head
+    /// may last up to a quarter longer.
     ///
     /// ```
     /// use std::time::Duration;
@@ -131,10 +132,11 @@ impl Server {
 
     /// How long a connection may stay open with no request in flight
     /// ([2 minutes by default](DEFAULT_IDLE_TIMEOUT)); then it is closed
-    /// gracefully (HTTP/2: `GOAWAY`). It is checked lazily, at no cost per
-    /// request, so a connection may stay idle up to twice as long. `None`
-    /// turns the limit off. On HTTP/1 the [header read
-    /// timeout](Self::header_read_timeout) bounds idle connections too.
+    /// gracefully (HTTP/2: `GOAWAY`). `None` turns the limit off. Like the
+    /// [header read timeout](Self::header_read_timeout), it is checked
+    /// every quarter of the shorter of the two, so a connection may stay
+    /// idle up to a quarter longer. Behind a load balancer, keep it above
+    /// the balancer's own idle timeout.
     ///
     /// ```
     /// use std::time::Duration;

@@ -235,6 +235,11 @@ pub fn http_server(envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
     (p, addr)
 }
 
+/// A router that answers `GET /` with `hi`.
+pub fn hi() -> axum::Router {
+    axum::Router::new().route("/", axum::routing::get(|| async { "hi" }))
+}
+
 /// Runs `body` with `server` on 127.0.0.1:0, in a runtime without signal
 /// handlers, and asserts that the run ends with exit code 0: a failure shows
 /// the whole report (a failed assertion in `body`, a stuck task).
