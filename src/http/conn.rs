@@ -169,6 +169,14 @@ where
                 Verdict::Fine => {}
                 Verdict::Idle => connection.as_mut().graceful_shutdown(),
                 Verdict::Close => return None,
+                Verdict::Late(timeout) => {
+                    let peer = conn.registered.peer();
+                    tracing::debug!(%peer, ?timeout, "http: request head too slow, connection closed");
+                    log::stderr(format_args!(
+                        "connection from {peer}: no complete request head within {timeout:?}; closed"
+                    ));
+                    return None;
+                }
             },
         }
         if let (Some(sleep), Some(period)) = (sleep.as_mut().as_pin_mut(), watchdog.period) {

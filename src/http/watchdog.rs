@@ -40,7 +40,9 @@ pub(super) enum Verdict {
     Fine,
     /// Idle for the idle timeout: close gracefully.
     Idle,
-    /// A request head too slow, or a connection that does not close: drop.
+    /// A request head not complete within this timeout: drop.
+    Late(Duration),
+    /// Asked to close for being idle, and still open: drop.
     Close,
 }
 
@@ -81,7 +83,7 @@ impl Watchdog {
                 reading_head && ago((ticks - began).saturating_sub(1)) >= timeout
             };
             if late {
-                return Verdict::Close;
+                return Verdict::Late(timeout);
             }
         }
         let busy = conn.in_flight() > 0 || reading_head || requests != self.seen;
