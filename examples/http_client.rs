@@ -12,9 +12,11 @@
 //! On SIGTERM or Ctrl-C the request in flight is dropped at once
 //! (`ctx.run_until_cancelled(client.get(..).send())`): its connection is
 //! closed instead of waiting for the answer, the loop ends, and the process
-//! exits 0. The embedded server drains after the client (it is in the root
-//! scope, the client in a child scope), and its handler gives up as soon as
-//! the shutdown begins, so nothing waits for the full second.
+//! exits 0. The embedded server drains after the client: it serves in the
+//! `http` scope itself (`http::Server::serve_in`) and the client runs in
+//! a child of that scope, and a scope's children drain before it. Its
+//! handler gives up as soon as the server drains, so nothing waits for the
+//! full second.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -27,15 +29,21 @@ use graceful::http::{self, RequestContext};
 
 #[graceful::main]
 async fn main(ctx: Context) -> anyhow::Result<()> {
-    let addr = match std::env::var("ADDR") {
-        Ok(addr) => addr,
+    let (addr, client) = match std::env::var("ADDR") {
+        Ok(addr) => (addr, ctx.scope("client")),
         Err(_) => {
             let listener = http::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?.to_string();
             println!("http_client: serving on http://{addr}");
+            // main/http: the server; main/http/client: the client, which
+            // drains first. Created before `serve_in` makes `http` the
+            // requests' (isolated) scope, the client keeps main's policy:
+            // critical.
+            let http = ctx.scope("http");
+            let client = http.scope("client");
             let app = Router::new().route("/work", get(work));
-            http::serve(&ctx, listener, app);
-            addr
+            http::Server::new(app).serve_in(&http, listener);
+            (addr, client)
         }
     };
     let ms: u64 = match std::env::var("MS") {
@@ -44,7 +52,7 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     };
     let url = format!("http://{addr}/work?ms={ms}");
     println!("http_client: requesting {url}");
-    client_loop(&ctx.scope("client"), url);
+    client_loop(&client, url);
     Ok(())
 }
 

@@ -16,7 +16,10 @@
 //! - `GET /ws`: a WebSocket that sends `tick N` every 100 ms and echoes
 //!   what it receives; at shutdown it sends a close frame with code 1001
 //!   ("going away"). The session runs as a task of the request's context,
-//!   so the drain waits for the close handshake.
+//!   so the drain waits for the close handshake. That task is isolated (the
+//!   default of a request's tasks): a client that vanishes without a close
+//!   frame fails its own session, which is logged and counted in the final
+//!   report, and the server goes on serving everyone else.
 //! - `GET /stats`: how many `/work` requests are in flight.
 //! - `GET /ready` (503 from the moment shutdown is requested), `GET /live`.
 //!
@@ -25,7 +28,8 @@
 //! the listener closes (new connections are refused), idle connections are
 //! closed, streams end, and the process exits 0 once every in-flight request
 //! has been answered (with `Connection: close`). The first stdout line is
-//! `listening on http://IP:PORT`; the last one summarises the drain.
+//! `listening on http://IP:PORT`; then come a summary of the drain and
+//! `http_server: goodbye`, from a hook.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -63,6 +67,9 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
         println!("http_server: {served}");
         anyhow::Ok(())
     });
+    // A hook of `main`: it runs once the server (in the child scope `http`)
+    // has drained and the report above is printed.
+    ctx.defer("say goodbye", async { println!("http_server: goodbye") });
     Ok(())
 }
 
@@ -111,7 +118,8 @@ async fn stream(
 
 /// Upgrades to a WebSocket. Once upgraded the connection leaves the HTTP
 /// server, so the session runs as a task of the request's context: the
-/// drain cancels it and waits for it.
+/// drain cancels it and waits for it. Like every task started from a
+/// request's context, it is isolated: if it fails, the process goes on.
 async fn websocket(RequestContext(ctx): RequestContext, upgrade: WebSocketUpgrade) -> Response {
     upgrade.on_upgrade(move |socket| async move {
         let _ = ctx.spawn("websocket", session(ctx.clone(), socket)).await;
@@ -120,6 +128,8 @@ async fn websocket(RequestContext(ctx): RequestContext, upgrade: WebSocketUpgrad
 
 /// Ticks and echoes until the client leaves or the server drains; then
 /// closes with 1001 "going away" and waits (briefly) for the client's close.
+/// A client that leaves without a close frame (its connection reset) is an
+/// error of this session alone.
 async fn session(ctx: Context, mut socket: WebSocket) -> Result<(), axum::Error> {
     let mut every = tokio::time::interval(Duration::from_millis(100));
     let mut n = 0u64;
@@ -132,7 +142,8 @@ async fn session(ctx: Context, mut socket: WebSocket) -> Result<(), axum::Error>
             }
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => socket.send(Message::Text(text)).await?,
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ok(()),
+                Some(Ok(Message::Close(_))) | None => return Ok(()),
+                Some(Err(e)) => return Err(e),
                 Some(Ok(_)) => {}
             },
         }

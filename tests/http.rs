@@ -13,21 +13,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use common::{Proc, Signal, example, start};
-use graceful::http::RequestContext;
-use graceful::{Context, Runtime};
-use http_util::{Client, eventually, listening_addr, refused, runtime};
-
-fn http_server(envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
-    let mut cmd = example("http_server");
-    cmd.env("ADDR", "127.0.0.1:0");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut p = start(cmd);
-    let addr = listening_addr(&p.wait_for("listening on http://"));
-    (p, addr)
-}
+use common::{Signal, example, start};
+use graceful::http::{RequestContext, Server};
+use http_util::{
+    Client, eventually, hi, http_server, refused, runtime, with_server, work_in_flight,
+};
 
 /// The first stdout line is exactly `listening on http://IP:PORT`.
 fn assert_first_line(exit: &common::Exit, addr: SocketAddr) {
@@ -46,23 +36,7 @@ fn three_hundred_requests_in_flight_are_all_answered() {
     const N: usize = 300;
     let (p, addr) = http_server(&[]);
     let rt = runtime();
-    let clients: Vec<_> = (0..N)
-        .map(|_| {
-            rt.spawn(async move {
-                let mut c = Client::connect(addr).await?;
-                c.request("GET", "/work?ms=1000", "").await
-            })
-        })
-        .collect();
-    // Every request is inside its handler.
-    rt.block_on(eventually(
-        Duration::from_secs(20),
-        "300 requests in flight",
-        || async {
-            let stats = http_util::get(addr, "/stats").await.ok()?;
-            (stats.body.trim() == format!("in flight: {N}")).then_some(())
-        },
-    ));
+    let clients = work_in_flight(&rt, addr, N, 1000);
 
     let signalled = Instant::now();
     p.signal(Signal::SIGTERM);
@@ -342,39 +316,11 @@ fn client_against_the_example_server() {
 
 // ---- in process -------------------------------------------------------------
 
-/// Runs `body` with a server on 127.0.0.1:0 serving `app`, without signal
-/// handlers, and asserts that the run ends with exit code 0: a failure shows
-/// the whole report (a failed assertion in `body`, a stuck task).
-#[track_caller]
-fn with_server<F, Fut>(app: Router, body: F)
-where
-    F: FnOnce(
-            Context,
-            SocketAddr,
-            graceful::TaskHandle<std::io::Result<graceful::http::Served>>,
-        ) -> Fut
-        + Send
-        + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let report = Runtime::new()
-        .signals([])
-        .timeout(Duration::from_secs(20))
-        .block_on(|ctx: Context| async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let server = graceful::http::serve(&ctx, listener, app);
-            body(ctx, addr, server).await;
-        });
-    assert_eq!(report.exit_code(), 0, "{report}");
-}
-
 /// A client that connected before the shutdown but sends its request after
 /// it is answered (with `Connection: close`), not reset.
 #[test]
 fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    with_server(app, |ctx, addr, server| async move {
+    with_server(Server::new(hi()), |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         // Make sure the server accepted it: a request on another connection
         // is answered after the accept loop saw ours.
@@ -396,30 +342,35 @@ fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
     });
 }
 
-/// Idle keep-alive connections are closed at once when the drain begins; a
-/// connection that never sends anything is closed after the grace.
+/// At the drain, a connection that is not mid-request, idle between two
+/// keep-alive requests or silent since its accept, is given the grace to
+/// send a request, then closed.
 #[test]
-fn idle_connections_are_closed() {
-    let app = Router::new().route("/", get(|| async { "hi" }));
-    with_server(app, |ctx, addr, server| async move {
-        let mut idle = Client::connect(addr).await.unwrap();
-        let r = idle.request("GET", "/", "").await.unwrap();
-        assert!(!r.closes());
-        let mut silent = Client::connect(addr).await.unwrap();
-        http_util::get(addr, "/").await.unwrap();
-        let began = Instant::now();
-        ctx.shutdown();
-        assert!(idle.closed_within(Duration::from_millis(500)).await);
-        let idle_closed = began.elapsed();
-        assert!(silent.closed_within(Duration::from_secs(5)).await);
-        let silent_closed = began.elapsed();
-        assert!(idle_closed < Duration::from_millis(200), "{idle_closed:?}");
-        assert!(
-            silent_closed >= graceful::http::NEW_CONNECTION_GRACE - Duration::from_millis(50),
-            "{silent_closed:?}"
-        );
-        server.await.unwrap().unwrap();
-    });
+fn idle_connections_are_closed_after_the_grace() {
+    const GRACE: Duration = Duration::from_millis(300);
+    with_server(
+        Server::new(hi()).grace(GRACE),
+        |ctx, addr, server| async move {
+            let mut idle = Client::connect(addr).await.unwrap();
+            let r = idle.request("GET", "/", "").await.unwrap();
+            assert!(!r.closes());
+            let mut silent = Client::connect(addr).await.unwrap();
+            http_util::get(addr, "/").await.unwrap();
+            let began = Instant::now();
+            ctx.shutdown();
+            assert!(idle.closed_within(Duration::from_secs(5)).await);
+            let idle_closed = began.elapsed();
+            assert!(silent.closed_within(Duration::from_secs(5)).await);
+            let silent_closed = began.elapsed();
+            for closed in [idle_closed, silent_closed] {
+                assert!(
+                    closed >= GRACE - Duration::from_millis(50) && closed < GRACE * 3,
+                    "closed {closed:?} after the drain began, the grace is {GRACE:?}"
+                );
+            }
+            server.await.unwrap().unwrap();
+        },
+    );
 }
 
 /// The request's context is cancelled when the drain begins: a long poll
@@ -438,7 +389,7 @@ fn handlers_see_the_drain_through_their_context() {
     let app = Router::new()
         .route("/poll", get(long_poll))
         .route("/ready", get(graceful::http::ready));
-    with_server(app, |ctx, addr, server| async move {
+    with_server(Server::new(app), |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         c.send("GET", "/poll", "").await.unwrap();
         eventually(
@@ -479,7 +430,7 @@ fn http2_streams_in_flight_complete() {
             }
         }),
     );
-    with_server(app, move |ctx, addr, server| async move {
+    with_server(Server::new(app), move |ctx, addr, server| async move {
         let client = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()
@@ -529,7 +480,7 @@ fn a_panicking_handler_fails_only_its_request() {
             }),
         )
         .route("/", get(|| async { "still here" }));
-    with_server(app, |ctx, addr, server| async move {
+    with_server(Server::new(app), |ctx, addr, server| async move {
         let mut c = Client::connect(addr).await.unwrap();
         assert!(c.request("GET", "/panic", "").await.is_err());
         let r = http_util::get(addr, "/").await.unwrap();

@@ -1,181 +1,293 @@
-//! One connection: hyper serves it with a [`Service`] that hands each
-//! request its context and peer address and counts it; the connection starts
-//! its own graceful shutdown when the drain begins.
+//! One connection: hyper serves it; a watchdog closes it when a request
+//! head is too slow to arrive or when it stays idle; at the drain it gets a
+//! grace to send one more request, then hyper closes it gracefully, and
+//! what hyper would wait on forever (a partial request head) is closed.
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context as Cx, Poll};
+use std::task::Poll;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
-use axum::http::{Extensions, StatusCode};
-use axum::response::Response;
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use hyper_util::server::conn::auto::UpgradeableConnection;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
-use super::server::Shared;
-use crate::Context;
+use super::engine::Shared;
+use super::in_flight::Registered;
+use super::request::Service;
+use super::watchdog::{Counting, Verdict, Watchdog};
+use super::{listener, log};
 
-/// One connection: the server it belongs to, its request counters, and
-/// whether a request arrived yet (to give a fresh connection its grace at
-/// shutdown). Its requests are counted here and added to the server's
-/// [`Stats`](super::server::Stats) when it ends.
-struct Conn {
-    shared: Arc<Shared>,
-    started: AtomicBool,
-    first_request: Notify,
-    requests: AtomicU64,
-    finished: AtomicU64,
+/// One connection's state, shared by its task, its service, its requests
+/// and its reads.
+pub(super) struct Conn {
+    pub(super) shared: Arc<Shared>,
+    /// Its requests in flight, listed in reports.
+    registered: Registered,
+    /// Requests begun; also the next request's id.
+    pub(super) requests: AtomicU64,
+    /// Bytes read from the client so far.
+    pub(super) read: AtomicU64,
+    /// `read` when the last request in flight ended: bytes read beyond it,
+    /// with no request in flight, are a request head on its way.
+    pub(super) read_when_idle: AtomicU64,
+    /// Whether a request came over HTTP/2 (whose frames are not heads).
+    http2: AtomicBool,
+    /// How many times the watchdog looked.
+    pub(super) ticks: AtomicU64,
+    /// `ticks` when the first bytes of the request head on its way arrived.
+    pub(super) head_began: AtomicU64,
 }
 
 impl Conn {
-    /// Completes when this connection should start its graceful shutdown:
-    /// when the scope is cancelled, or, for a connection that has not sent a
-    /// request yet, when its first request arrives or its grace has passed.
-    async fn shutdown_begins(&self) {
-        self.shared.ctx.cancelled().await;
-        if !self.started.load(Ordering::Acquire) {
-            let grace = self.shared.server.grace;
-            let _ = tokio::time::timeout(grace, self.first_request.notified()).await;
+    /// Records a request that begins, and returns its id.
+    pub(super) fn begin(&self, req: &hyper::Request<hyper::body::Incoming>, http1: bool) -> u64 {
+        // Only this connection's task calls the service: no other writer.
+        let id = self.requests.load(Ordering::Relaxed);
+        self.requests.store(id + 1, Ordering::Relaxed);
+        if !http1 && !self.http2.load(Ordering::Relaxed) {
+            self.http2.store(true, Ordering::Relaxed);
         }
+        self.registered.slot.begin(id, req.method(), req.uri());
+        id
+    }
+
+    /// Records the end of request `id` (its response was sent, or dropped).
+    pub(super) fn end(&self, id: u64) {
+        if self.registered.slot.end(id) == 0 {
+            let read = self.read.load(Ordering::Relaxed);
+            self.read_when_idle.store(read, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn in_flight(&self) -> usize {
+        self.registered.slot.len()
+    }
+
+    /// Whether hyper holds part of a request head and waits for the rest.
+    pub(super) fn reading_head(&self) -> bool {
+        !self.http2.load(Ordering::Relaxed)
+            && self.in_flight() == 0
+            && self.read.load(Ordering::Relaxed) > self.read_when_idle.load(Ordering::Relaxed)
     }
 }
 
 /// Serves one accepted connection until it closes.
-pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, remote: SocketAddr) {
-    let _ = stream.set_nodelay(true);
+pub(super) async fn serve<I, A>(
+    shared: Arc<Shared>,
+    io: I,
+    addr: A,
+    peer: String,
+    permit: Option<OwnedSemaphorePermit>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: Clone + Send + Sync + 'static,
+{
+    let conn = Arc::new(Conn {
+        registered: shared.in_flight.register(peer),
+        shared,
+        requests: AtomicU64::new(0),
+        read: AtomicU64::new(0),
+        read_when_idle: AtomicU64::new(0),
+        http2: AtomicBool::new(false),
+        ticks: AtomicU64::new(0),
+        head_began: AtomicU64::new(0),
+    });
     let service = Service {
-        router: shared.server.router.clone(),
-        remote,
-        conn: Arc::new(Conn {
-            shared,
-            started: AtomicBool::new(false),
-            first_request: Notify::new(),
-            requests: AtomicU64::new(0),
-            finished: AtomicU64::new(0),
-        }),
+        router: conn.shared.router.clone(),
+        peer: addr,
+        conn: conn.clone(),
     };
-    let conn = service.conn.clone();
-    let stats = &conn.shared.stats;
-
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http2().enable_connect_protocol();
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = conn.shutdown_begins() => {
-            let in_flight = conn.requests.load(Ordering::Acquire)
-                .saturating_sub(conn.finished.load(Ordering::Acquire));
-            stats.in_flight_at_drain.fetch_add(in_flight, Ordering::Relaxed);
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::trace!(%remote, error = %e, "http: connection ended with an error");
+    let io = TokioIo::new(Counting {
+        io,
+        conn: conn.clone(),
+    });
+    let shared = &conn.shared;
+    let connection = pin!(shared.hyper.serve_connection_with_upgrades(io, service));
+    let ended = serve_until_closed(&conn, connection).await;
+    if let Some(Err(e)) = ended {
+        report_error(&conn, &*e);
     }
+    let requests = conn.requests.load(Ordering::Relaxed);
+    shared.stats.requests.fetch_add(requests, Ordering::Relaxed);
+    drop(permit);
+}
+
+/// What hyper's connection future yields.
+type Ended = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Runs the connection until it ends (`Some`) or is closed here (`None`).
+async fn serve_until_closed<I, A>(
+    conn: &Conn,
+    mut connection: Pin<&mut Connection<'_, I, A>>,
+) -> Option<Ended>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: Clone + Send + Sync + 'static,
+{
+    let shared = &conn.shared;
+    let mut watchdog = Watchdog::new(&shared.options);
+    let mut sleep = pin!(watchdog.period.map(sleep));
+    let mut cancelled = pin!(shared.ctx.cancelled());
+    // A waiting `Cancelled` or `Sleep` registers this task's waker at its
+    // first poll and keeps it; polled again at every wake-up, the first
+    // would take the scope's lock each time. So after that first poll, they
+    // are polled again only once their flag says they are done.
+    let (mut cancel_waits, mut sleep_waits) = (false, false);
+    loop {
+        let event = poll_fn(|cx| {
+            // The cancellation first: a response that the same cancellation
+            // ends (a stream) still counts as in flight at the drain, and
+            // its connection closes after it.
+            if (!cancel_waits || shared.ctx.is_cancelled())
+                && cancelled.as_mut().poll(cx).is_ready()
+            {
+                return Poll::Ready(Event::Cancelled);
+            }
+            cancel_waits = true;
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Event::Ended(ended));
+            }
+            if let Some(sleep) = sleep.as_mut().as_pin_mut() {
+                if (!sleep_waits || sleep.is_elapsed()) && sleep.poll(cx).is_ready() {
+                    return Poll::Ready(Event::Watchdog);
+                }
+                sleep_waits = true;
+            }
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Cancelled => break,
+            Event::Ended(ended) => return Some(ended),
+            Event::Watchdog => match watchdog.look(conn) {
+                Verdict::Fine => {}
+                Verdict::Idle => connection.as_mut().graceful_shutdown(),
+                Verdict::Close => return None,
+                Verdict::Late(timeout) => {
+                    let peer = conn.registered.peer();
+                    tracing::debug!(%peer, ?timeout, "http: request head too slow, connection closed");
+                    log::stderr(format_args!(
+                        "connection from {peer}: no complete request head within {timeout:?}; closed"
+                    ));
+                    return None;
+                }
+            },
+        }
+        if let (Some(sleep), Some(period)) = (sleep.as_mut().as_pin_mut(), watchdog.period) {
+            sleep.reset(Instant::now() + period);
+            sleep_waits = false;
+        }
+    }
+    drain(conn, connection).await
+}
+
+/// What ends a wait of [`serve_until_closed`].
+enum Event {
+    Cancelled,
+    Ended(Ended),
+    Watchdog,
+}
+
+/// The drain of one connection.
+async fn drain<I, A>(conn: &Conn, mut connection: Pin<&mut Connection<'_, I, A>>) -> Option<Ended>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: Clone + Send + Sync + 'static,
+{
+    let shared = &conn.shared;
+    let grace = shared.options.grace;
+    let in_flight = conn.in_flight();
+    let stats = &shared.stats;
     stats
-        .requests
-        .fetch_add(conn.requests.load(Ordering::Acquire), Ordering::Relaxed);
-}
+        .in_flight_at_drain
+        .fetch_add(in_flight as u64, Ordering::Relaxed);
 
-/// The context of the request whose extensions these are, if its router is
-/// served by [`serve`](super::serve).
-pub(super) fn request_context(extensions: &Extensions) -> Option<&Context> {
-    extensions
-        .get::<RequestConn>()
-        .map(|conn| &conn.0.shared.ctx)
-}
-
-/// The request extension [`request_context`] reads: the connection, from
-/// which the context is cloned only when a handler asks for it.
-#[derive(Clone)]
-struct RequestConn(Arc<Conn>);
-
-/// The hyper service of one connection: adds the request's context and
-/// peer address, counts the request, and calls the router.
-#[derive(Clone)]
-struct Service {
-    router: Router,
-    remote: SocketAddr,
-    conn: Arc<Conn>,
-}
-
-impl hyper::service::Service<hyper::Request<Incoming>> for Service {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Counted;
-
-    fn call(&self, mut req: hyper::Request<Incoming>) -> Counted {
-        let conn = &self.conn;
-        if !conn.started.load(Ordering::Relaxed) && !conn.started.swap(true, Ordering::AcqRel) {
-            conn.first_request.notify_one();
+    // Unless a request is in flight, the client may still send one within
+    // the grace: a keep-alive client's next request may be on the wire.
+    if in_flight == 0 {
+        let mut grace_ends = pin!(sleep_until(Instant::now() + grace));
+        let ended = poll_fn(|cx| {
+            if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Some(ended));
+            }
+            if conn.in_flight() > 0 || grace_ends.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        if ended.is_some() {
+            return ended;
         }
-        conn.requests.fetch_add(1, Ordering::Relaxed);
-        let extensions = req.extensions_mut();
-        extensions.insert(RequestConn(conn.clone()));
-        extensions.insert(ConnectInfo(self.remote));
-        let http1 = req.version() < axum::http::Version::HTTP_2;
-        let mut router = self.router.clone();
-        Counted {
-            inner: tower_service::Service::call(&mut router, req),
-            http1,
-            request: RequestGuard { conn: conn.clone() },
+    }
+
+    // hyper answers what is in flight with `Connection: close` (HTTP/2:
+    // `GOAWAY`), then closes; an idle connection closes at once.
+    connection.as_mut().graceful_shutdown();
+    loop {
+        if conn.reading_head() {
+            // A request head that did not complete within the grace: hyper
+            // would wait for the rest of it.
+            return None;
+        }
+        match timeout(grace, connection.as_mut()).await {
+            Ok(ended) => return Some(ended.or_else(ignore_cancelled)),
+            // Nothing in flight, and still not closed: close it.
+            Err(_) if conn.in_flight() == 0 => return None,
+            Err(_) => {}
         }
     }
 }
 
-/// Counts a request as finished when its response is ready or the request
-/// is abandoned.
-struct RequestGuard {
-    conn: Arc<Conn>,
+/// hyper-util's connection ends with an "interrupted" error when its
+/// graceful shutdown came before the first bytes: that is ours, not a failure.
+fn ignore_cancelled(e: Box<dyn std::error::Error + Send + Sync>) -> Ended {
+    match e.downcast_ref::<io::Error>() {
+        Some(io) if io.kind() == io::ErrorKind::Interrupted => Ok(()),
+        _ => Err(e),
+    }
 }
 
-impl Drop for RequestGuard {
-    fn drop(&mut self) {
-        self.conn.finished.fetch_add(1, Ordering::Release);
-        let shared = &self.conn.shared;
-        if shared.is_draining() {
-            shared.stats.drained.fetch_add(1, Ordering::Relaxed);
+/// A connection that ended in an error: a `tracing` event, and on stderr
+/// (rate-limited, without a subscriber) what the operator can act on.
+fn report_error(conn: &Conn, e: &(dyn std::error::Error + 'static)) {
+    let peer = conn.registered.peer();
+    tracing::debug!(%peer, error = %Chain(e), "http: connection ended with an error");
+    let Some(hyper) = e.downcast_ref::<hyper::Error>() else {
+        return;
+    };
+    let client_left = hyper.is_incomplete_message()
+        || hyper.is_canceled()
+        || hyper.is_closed()
+        || std::error::Error::source(hyper)
+            .and_then(|s| s.downcast_ref::<io::Error>())
+            .is_some_and(listener::is_connection_error);
+    if !client_left {
+        log::stderr(format_args!("connection from {peer}: {}", Chain(e)));
+    }
+}
+
+/// An error and its sources: `connection error: connection reset by peer`.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
         }
+        Ok(())
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The router's response future, counted.
-    struct Counted {
-        #[pin]
-        inner: axum::routing::future::RouteFuture<Infallible>,
-        http1: bool,
-        request: RequestGuard,
-    }
-}
-
-impl Future for Counted {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
-        // A response completed during the drain closes its HTTP/1 connection,
-        // even if it was ready before hyper heard of the shutdown.
-        if *this.http1
-            && this.request.conn.shared.is_draining()
-            && response.status() != StatusCode::SWITCHING_PROTOCOLS
-        {
-            response
-                .headers_mut()
-                .entry(axum::http::header::CONNECTION)
-                .or_insert(axum::http::HeaderValue::from_static("close"));
-        }
-        Poll::Ready(Ok(response))
-    }
-}
+/// hyper's connection future for one connection.
+type Connection<'a, I, A> =
+    UpgradeableConnection<'a, TokioIo<Counting<I>>, Service<A>, TokioExecutor>;

@@ -1,25 +1,33 @@
 //! Serving an axum router with graceful draining, readiness and liveness
 //! (feature `http`, on by default).
 //!
-//! [`serve`] runs an [`axum::Router`] on a [`TcpListener`] as a task of its
-//! own scope, `http`, under the given [`Context`]. It is Go's
-//! `http.Server.Shutdown` with `BaseContext`, wired to the process
-//! lifecycle:
+//! [`serve`] runs an [`axum::Router`] on a listener (TCP, a Unix domain
+//! socket, or any [`axum::serve::Listener`]) as a task of its own scope,
+//! `http`, under the given [`Context`]. It is Go's `http.Server.Shutdown`
+//! with `BaseContext`, wired to the process lifecycle:
 //!
 //! | when | what the server does |
 //! |---|---|
-//! | running | accepts connections (HTTP/1.1 and HTTP/2, with upgrades) and serves them |
+//! | running | accepts connections (HTTP/1.1 and HTTP/2, with upgrades) and serves them, within [timeouts](Server) safe on the open internet |
 //! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic |
 //! | the `http` scope is cancelled | accepts what the kernel already queued, then closes the listener: new connections are **refused** |
-//! | | idle keep-alive connections are closed; in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
+//! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
+//! | | a connection that is not mid-request (new, idle keep-alive, part-way through a request head) has a [grace](Server::grace) of 1 s to send a request, answered with `Connection: close`; then it is closed |
 //! | | every handler's [`RequestContext`] is cancelled, so streams and long polls end |
 //! | | in-flight requests run to completion, within the process deadline |
 //! | every connection closed | the task ends with a [`Served`] summary; the scope's hooks run |
 //!
-//! A connection accepted before the shutdown whose first request has not
-//! arrived yet is given up to [`NEW_CONNECTION_GRACE`] to send it (and is
-//! then answered with `Connection: close`), as Go does, so that a request
-//! racing the shutdown is served rather than reset.
+//! No client can stall the drain: a request head that is not complete when
+//! the grace ends is dropped with its connection, and a head is bounded by
+//! a [header read timeout](Server::header_read_timeout) at all times. If
+//! the deadline passes anyway (a handler that never ends), the report lists
+//! the requests still in flight under the `http` scope: method, path
+//! (without the query), peer and age, the 20 oldest and a count of the
+//! rest; so does the task dump.
+//!
+//! Failed accepts (out of file descriptors) and connections that end in an
+//! error are `tracing` events; when no subscriber is installed, they also
+//! reach stderr, at most one line a second.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -44,6 +52,17 @@
 //! The order of the drain follows the scopes: pass a context whose scope is
 //! a child of the one that owns what the handlers use (a database, a
 //! queue), and the server drains completely before those are torn down.
+//!
+//! Serving on a Unix domain socket is the same call, with the same drain:
+//!
+//! ```no_run
+//! # async fn start(ctx: &graceful::Context) -> std::io::Result<()> {
+//! let _ = std::fs::remove_file("/run/app.sock"); // a socket file left by a previous run
+//! let listener = tokio::net::UnixListener::bind("/run/app.sock")?;
+//! graceful::http::serve(ctx, listener, axum::Router::new());
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::io;
@@ -60,44 +79,57 @@ use tokio::net::TcpListener;
 use crate::{Context, TaskHandle};
 
 mod conn;
+mod engine;
 mod health;
+mod in_flight;
+mod listener;
+mod log;
+mod request;
 mod server;
+mod watchdog;
 
 pub use health::{health_routes, live, ready};
+pub use server::{
+    DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    Server,
+};
 
 /// The listen backlog of [`bind`]: how many connections the kernel queues
 /// before the server accepts them.
 pub const BACKLOG: u32 = 1024;
 
-/// How long a connection accepted before the shutdown may take to send its
-/// first request once the shutdown has begun. A request that arrives in time
-/// is served (with `Connection: close`); a connection that stays silent is
-/// closed after this delay.
-pub const NEW_CONNECTION_GRACE: Duration = Duration::from_secs(1);
-
 /// Serves `router` on `listener` as a task of a new child scope of `ctx`,
-/// named `http`, and returns the task's handle at once.
+/// named `http`, and returns the task's handle at once; with options, see
+/// [`Server`].
+///
+/// `listener` is a [`TcpListener`] (from [`bind`]), a
+/// [`UnixListener`](tokio::net::UnixListener), or any
+/// [`axum::serve::Listener`] (one that terminates TLS, say).
 ///
 /// The server runs until that scope is cancelled (at shutdown, after the
 /// lame duck and after any child scope of the `http` scope has drained).
 /// Then it stops accepting (the listener is closed, so new connections are
-/// refused), closes idle keep-alive connections, answers in-flight HTTP/1
-/// requests with `Connection: close`, sends HTTP/2 `GOAWAY`, cancels every
-/// handler's [`RequestContext`], and waits for in-flight requests to finish
-/// within the process deadline. The task's output is a [`Served`] summary.
+/// refused), answers in-flight HTTP/1 requests with `Connection: close`,
+/// sends HTTP/2 `GOAWAY`, gives the other connections a
+/// [grace](Server::grace) to send one last request, cancels every handler's
+/// [`RequestContext`], and waits for in-flight requests to finish within
+/// the process deadline. The task's output is a [`Served`] summary.
+///
+/// The task is critical: if the listener fails, the process shuts down.
+/// Tasks started from a request's context are isolated (see
+/// [`RequestContext`]): no request can stop the process.
 ///
 /// An upgraded connection (a WebSocket) leaves hyper once upgraded: to be
 /// awaited by the drain, its session runs as a task of the request's
-/// context, and ends when that context is cancelled (see
-/// [`RequestContext`]).
+/// context, and ends when that context is cancelled.
 ///
 /// Handlers can extract [`RequestContext`] and
-/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo). A handler that
-/// panics fails only its request (its connection is closed), not the
-/// process.
+/// [`ConnectInfo`](axum::extract::ConnectInfo) of the listener's address
+/// type (`ConnectInfo<SocketAddr>` over TCP). A handler that panics fails
+/// only its request (its connection is closed), not the process.
 ///
-/// Accept errors such as "too many open files" are logged and retried; the
-/// task returns `Err` only if the listener itself is unusable.
+/// Accept errors such as "too many open files" are reported and retried;
+/// the task returns `Err` only if the listener itself is unusable.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -126,12 +158,12 @@ pub const NEW_CONNECTION_GRACE: Duration = Duration::from_secs(1);
 /// assert_eq!(report.exit_code(), 0);
 /// ```
 #[track_caller]
-pub fn serve(
-    ctx: &Context,
-    listener: TcpListener,
-    router: Router,
-) -> TaskHandle<io::Result<Served>> {
-    server::Server::new(router).serve(ctx, listener)
+pub fn serve<L>(ctx: &Context, listener: L, router: Router) -> TaskHandle<io::Result<Served>>
+where
+    L: axum::serve::Listener,
+    L::Addr: Clone + fmt::Debug + Sync + 'static,
+{
+    Server::new(router).serve(ctx, listener)
 }
 
 /// Binds a listener for [`serve`] with a backlog of [`BACKLOG`] pending
@@ -169,16 +201,17 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListene
 /// ```
 /// # fn show(served: graceful::http::Served) {
 /// println!(
-///     "http: {} requests on {} connections; {} drained in {:?}",
-///     served.requests, served.connections, served.drained, served.drain_took
+///     "{}: {} requests on {} connections; {} drained in {:?}",
+///     served.listener, served.requests, served.connections, served.drained, served.drain_took
 /// );
 /// # }
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Served {
-    /// The address the server listened on.
-    pub local_addr: SocketAddr,
+    /// What the server listened on: `http://127.0.0.1:3000`,
+    /// `unix:/run/app.sock`.
+    pub listener: String,
     /// Connections accepted.
     pub connections: u64,
     /// Requests received.
@@ -215,6 +248,14 @@ impl fmt::Display for Served {
 /// connection close. Tasks it spawns belong to the `http` scope and are
 /// awaited before the server's parent scope is drained.
 ///
+/// Those tasks are **isolated** by default ([`Policy::Isolated`](crate::Policy::Isolated),
+/// the `http` scope's default): when one fails (a WebSocket whose client
+/// reset the connection), the failure is logged and counted in the final
+/// report, and the process goes on, so no client can stop the server.
+/// Start a task with [`Context::spawn_with`] and
+/// [`Policy::Critical`](crate::Policy::Critical) if its failure must stop
+/// the process.
+///
 /// Extraction fails with `500` ([`MissingContext`]) if the router is not
 /// served by [`serve`].
 ///
@@ -237,7 +278,8 @@ impl fmt::Display for Served {
 /// A WebSocket session runs after its connection has left the server: spawn
 /// it on the request's context so that the drain cancels it and awaits it,
 /// and close with code 1001 ("going away") when the context is cancelled.
-/// The `http_server` example does exactly that:
+/// If the client vanishes, the session's error is an isolated failure. The
+/// `http_server` example does exactly that:
 ///
 /// ```
 /// use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -276,7 +318,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = MissingContext;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        conn::request_context(&parts.extensions)
+        request::request_context(&parts.extensions)
             .map(|ctx| RequestContext(ctx.clone()))
             .ok_or(MissingContext)
     }

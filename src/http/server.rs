@@ -1,253 +1,297 @@
-//! The engine behind [`serve`](super::serve): a [`Server`] (what it serves
-//! and how), the state its accept loop shares with its connections, and the
-//! three phases of a run: accept until cancelled; sweep the kernel's backlog
-//! and close the listener; wait for the connections and say what was served.
+//! [`Server`]: what a server serves and how, and where it runs.
 
+use std::fmt;
+use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Instant;
-use tokio_util::task::TaskTracker;
 
-use super::{BACKLOG, NEW_CONNECTION_GRACE, Served, conn};
-use crate::{Context, State, TaskHandle};
+use super::listener::{self, Dispatch, Source};
+use super::{Served, engine};
+use crate::{Context, Policy, TaskHandle};
 
-/// At most this many connections already queued by the kernel are still
-/// accepted when the listener stops.
-const BACKLOG_SWEEP: usize = BACKLOG as usize;
+/// How long a client may take to send a request head, by default: 10 s
+/// from its first byte, as Go servers commonly set `ReadHeaderTimeout`.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The pause after a failed accept (out of file descriptors or memory); it
-/// doubles with every failure in a row, up to [`ACCEPT_RETRY_MAX`].
-const ACCEPT_RETRY_FIRST: Duration = Duration::from_millis(10);
+/// How long a connection may stay without a request in flight, by default:
+/// 2 minutes, longer than the idle timeout of common load balancers (AWS
+/// ALB: 60 s), so that the balancer, not the server, closes an idle
+/// connection (a server that closes first races the balancer's next
+/// request).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The longest pause between two failed accepts.
-const ACCEPT_RETRY_MAX: Duration = Duration::from_millis(320);
+/// How long, at shutdown, a connection that is not in the middle of a
+/// request may still take to send one, by default (Go waits up to 5 s for a
+/// new connection's first request; a client that is already sending needs
+/// far less).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
-/// What a server serves and how. [`serve`](super::serve) builds one with the
-/// defaults; a public builder of options (header timeout, grace, maximum
-/// connections) grows from here, each option a field that the connections
-/// read through [`Shared::server`].
-pub(crate) struct Server {
-    pub(super) router: Router,
-    /// How long a connection accepted before the drain, whose first request
-    /// has not arrived yet, may still take to send it.
+/// How many connections a server holds open at most, by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// A server's options: built with [`Server::new`] and its setters, started
+/// with [`Server::serve`]. [`serve`](super::serve) is
+/// `Server::new(router).serve(ctx, listener)`.
+///
+/// | option | default | what it bounds |
+/// |---|---|---|
+/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
+/// | [`idle_timeout`](Self::idle_timeout) | [2 min](DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
+/// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request |
+/// | [`max_connections`](Self::max_connections) | [10 000](DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
+/// | [`http2_keep_alive`](Self::http2_keep_alive) | off | an HTTP/2 peer that stopped answering |
+///
+/// **Request bodies** are limited by axum's extractors (`String`, `Bytes`,
+/// `Json`, `Form`: 2 MB by default); change the limit with
+/// [`axum::extract::DefaultBodyLimit`], and bound bodies read as streams
+/// with tower-http's `RequestBodyLimitLayer`. A slow upload is bounded only
+/// by the handler (wrap its reads in `tokio::time::timeout`).
+///
+/// **TLS** is best terminated in front of the process (a load balancer, an
+/// ingress, a sidecar). To terminate it in the process, pass a listener
+/// that implements [`axum::serve::Listener`] and completes the handshake
+/// (tokio-rustls); it is drained like any other.
+///
+/// ```
+/// use axum::{Router, extract::DefaultBodyLimit, routing::post};
+/// use graceful::Context;
+/// use graceful::http::Server;
+/// use std::time::Duration;
+///
+/// async fn start(ctx: &Context) -> std::io::Result<()> {
+///     let app = Router::new()
+///         .route("/upload", post(|body: axum::body::Bytes| async move { body.len().to_string() }))
+///         .layer(DefaultBodyLimit::max(16 << 20)); // 16 MiB
+///     let listener = graceful::http::bind("0.0.0.0:8080").await?;
+///     Server::new(app)
+///         .header_read_timeout(Duration::from_secs(10))
+///         .idle_timeout(Duration::from_secs(75))
+///         .max_connections(2_000)
+///         .serve(ctx, listener);
+///     Ok(())
+/// }
+/// ```
+pub struct Server {
+    router: Router,
+    options: Options,
+}
+
+/// What the engine and the connections read of a [`Server`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Options {
+    pub(super) header_read_timeout: Option<Duration>,
+    pub(super) idle_timeout: Option<Duration>,
     pub(super) grace: Duration,
+    pub(super) max_connections: usize,
+    pub(super) http2_keep_alive: Option<(Duration, Duration)>,
 }
 
 impl Server {
-    pub(crate) fn new(router: Router) -> Self {
+    /// A server of `router`, with the defaults in the table above.
+    ///
+    /// ```
+    /// let server = graceful::http::Server::new(axum::Router::new());
+    /// ```
+    pub fn new(router: Router) -> Server {
         Server {
             router,
-            grace: NEW_CONNECTION_GRACE,
+            options: Options {
+                header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+                grace: DEFAULT_GRACE,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                http2_keep_alive: None,
+            },
         }
+    }
+
+    /// How long a client may take to send a request head ([10 s by
+    /// default](DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
+    /// closed. `None` turns the limit off.
+    ///
+    /// It counts from the first byte of the head, and for a connection's
+    /// first request from the accept (a client that connects and sends
+    /// nothing is closed too), as Go's `ReadHeaderTimeout` does; the wait
+    /// between two keep-alive requests is the [idle
+    /// timeout](Self::idle_timeout)'s. It is checked every quarter of the
+    /// shorter of the two timeouts, at no cost per request, so a slow head
+    /// may last up to a quarter longer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = graceful::http::Server::new(axum::Router::new())
+    ///     .header_read_timeout(Duration::from_secs(10));
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
+        self.options.header_read_timeout = timeout.into();
+        self
+    }
+
+    /// How long a connection may stay open with no request in flight
+    /// ([2 minutes by default](DEFAULT_IDLE_TIMEOUT)); then it is closed
+    /// gracefully (HTTP/2: `GOAWAY`). `None` turns the limit off. Like the
+    /// [header read timeout](Self::header_read_timeout), it is checked
+    /// every quarter of the shorter of the two, so a connection may stay
+    /// idle up to a quarter longer. Behind a load balancer, keep it above
+    /// the balancer's own idle timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = graceful::http::Server::new(axum::Router::new())
+    ///     .idle_timeout(Duration::from_secs(75));
+    /// ```
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
+        self.options.idle_timeout = timeout.into();
+        self
+    }
+
+    /// At shutdown, how long a connection that is not in the middle of a
+    /// request (just accepted, idle between two keep-alive requests, or
+    /// part-way through a request head) may still take to send a request
+    /// ([1 s by default](DEFAULT_GRACE)). A request that arrives in time is
+    /// served and answered with `Connection: close`; then, or when the
+    /// grace ends, the connection is closed. This closes the race in which
+    /// a keep-alive client sends its next request just as the server closes
+    /// the idle connection, and it bounds how long a partial request head
+    /// can hold the drain.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = graceful::http::Server::new(axum::Router::new())
+    ///     .grace(Duration::from_millis(500));
+    /// ```
+    pub fn grace(mut self, grace: Duration) -> Server {
+        self.options.grace = grace;
+        self
+    }
+
+    /// How many connections the server holds open at most ([10 000 by
+    /// default](DEFAULT_MAX_CONNECTIONS)). At the maximum the server stops
+    /// accepting: the next clients wait in the kernel's listen queue (see
+    /// [`BACKLOG`](super::BACKLOG)) until a connection closes, rather than
+    /// being dropped. Keep it below the process's file descriptor limit
+    /// (`ulimit -n`).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let server = graceful::http::Server::new(axum::Router::new()).max_connections(512);
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Server {
+        assert!(max > 0, "`max_connections` must be at least 1");
+        self.options.max_connections = max.min(tokio::sync::Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// Sends an HTTP/2 `PING` after `interval` without a frame from the
+    /// peer, and closes the connection if no answer comes within `timeout`
+    /// (off by default). It finds peers that vanished (a closed laptop, a
+    /// NAT that forgot the connection) on long-lived connections.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = graceful::http::Server::new(axum::Router::new())
+    ///     .http2_keep_alive(Duration::from_secs(30), Duration::from_secs(10));
+    /// ```
+    pub fn http2_keep_alive(mut self, interval: Duration, timeout: Duration) -> Server {
+        self.options.http2_keep_alive = Some((interval, timeout));
+        self
     }
 
     /// Serves on `listener` as a task of a new child scope of `ctx`, named
-    /// `http`, and returns the task's handle at once.
+    /// `http`, and returns the task's handle at once: see
+    /// [`serve`](super::serve), which this is with options.
+    ///
+    /// ```
+    /// # async fn start(ctx: &graceful::Context) -> std::io::Result<()> {
+    /// let listener = graceful::http::bind("127.0.0.1:0").await?;
+    /// graceful::http::Server::new(axum::Router::new()).serve(ctx, listener);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[track_caller]
-    pub(crate) fn serve(
-        self,
-        ctx: &Context,
-        listener: TcpListener,
-    ) -> TaskHandle<io::Result<Served>> {
-        let scope = ctx.scope("http");
-        let name = match listener.local_addr() {
-            Ok(addr) => format!("serve http://{addr}"),
-            Err(_) => "serve http".to_owned(),
-        };
-        scope.spawn(name, self.run(scope.clone(), listener))
+    pub fn serve<L>(self, ctx: &Context, listener: L) -> TaskHandle<io::Result<Served>>
+    where
+        L: axum::serve::Listener,
+        L::Addr: Clone + fmt::Debug + Sync + 'static,
+    {
+        self.serve_in(&ctx.scope("http"), listener)
     }
 
-    async fn run(self, ctx: Context, listener: TcpListener) -> io::Result<Served> {
-        let local_addr = listener.local_addr()?;
-        tracing::info!(addr = %local_addr, scope = %ctx.path(), "http: serving");
-        let accepting = Accepting {
-            shared: Arc::new(Shared {
-                ctx,
+    /// Like [`serve`](Self::serve), but as a task of `scope` itself rather
+    /// than of a new child scope. The child scopes of `scope` then drain
+    /// *before* the server stops accepting: put there what must stop while
+    /// the server still serves, such as a client of this same server (the
+    /// `http_client` example).
+    ///
+    /// `scope` becomes the requests' scope: its default [`Policy`] becomes
+    /// [`Isolated`](Policy::Isolated), for the tasks it starts from then on
+    /// and for the child scopes it creates from then on (see
+    /// [`RequestContext`](super::RequestContext)). Give it a scope of its
+    /// own, not `main`'s.
+    ///
+    /// ```
+    /// use graceful::Context;
+    ///
+    /// async fn start(ctx: &Context) -> std::io::Result<()> {
+    ///     let http = ctx.scope("http");
+    ///     let client = http.scope("client"); // drains before the server does
+    ///     let listener = graceful::http::bind("127.0.0.1:0").await?;
+    ///     graceful::http::Server::new(axum::Router::new()).serve_in(&http, listener);
+    ///     let done = client.clone();
+    ///     client.spawn("poll the server", async move { done.cancelled().await });
+    ///     Ok(())
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn serve_in<L>(self, scope: &Context, listener: L) -> TaskHandle<io::Result<Served>>
+    where
+        L: axum::serve::Listener,
+        L::Addr: Clone + fmt::Debug + Sync + 'static,
+    {
+        let scope = scope.clone().default_policy(Policy::Isolated);
+        let (name, run) = listener::dispatch(
+            listener,
+            Start {
                 server: self,
-                draining: AtomicBool::new(false),
-                stats: Stats::default(),
-            }),
-            connections: TaskTracker::new(),
-            local_addr,
-        };
-
-        if let Err(e) = accepting.accept_until_cancelled(&listener).await {
-            tracing::error!(addr = %local_addr, error = %e, "http: listener unusable");
-            // Let the connections we have finish before failing.
-            accepting.shared.start_drain();
-            accepting.wait_for_connections().await;
-            return Err(e);
-        }
-
-        // The drain: from here on, every completed request counts as drained.
-        let drain_began = Instant::now();
-        accepting.shared.start_drain();
-        accepting.sweep_backlog_and_close(listener)?;
-        Ok(accepting.drained(drain_began).await)
-    }
-}
-
-/// What the accept loop and every connection of one server share.
-pub(super) struct Shared {
-    /// The server's `http` scope: cancelled when the drain begins, and the
-    /// context of every request.
-    pub(super) ctx: Context,
-    pub(super) server: Server,
-    /// Set by the accept loop when the drain begins.
-    draining: AtomicBool,
-    pub(super) stats: Stats,
-}
-
-impl Shared {
-    fn start_drain(&self) {
-        self.draining.store(true, Ordering::Release);
-    }
-
-    /// Whether the drain began: set by the accept loop, but a handler woken
-    /// by the same cancellation may answer first, so also ask the scope
-    /// (only while the process drains, to keep a lock off the hot path).
-    pub(super) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-            || (self.ctx.state() == State::Draining && self.ctx.is_cancelled())
-    }
-}
-
-/// What a server counts, added up into [`Served`]. Requests are counted by
-/// their connection (no cache line shared between connections is written
-/// per request) and added here when the connection ends.
-#[derive(Default)]
-pub(super) struct Stats {
-    pub(super) connections: AtomicU64,
-    pub(super) requests: AtomicU64,
-    pub(super) in_flight_at_drain: AtomicU64,
-    pub(super) drained: AtomicU64,
-}
-
-/// The accept loop's side of a running server: the state it shares with the
-/// connections, and the connections it started.
-struct Accepting {
-    shared: Arc<Shared>,
-    connections: TaskTracker,
-    local_addr: SocketAddr,
-}
-
-impl Accepting {
-    /// Accepts connections until the scope is cancelled. Accept errors are
-    /// retried; `Err` only if the listener itself is unusable.
-    async fn accept_until_cancelled(&self, listener: &TcpListener) -> io::Result<()> {
-        let ctx = &self.shared.ctx;
-        let mut pause = ACCEPT_RETRY_FIRST;
-        loop {
-            let accepted = tokio::select! {
-                biased;
-                () = ctx.cancelled() => return Ok(()),
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, remote)) => {
-                    pause = ACCEPT_RETRY_FIRST;
-                    self.accept(stream, remote);
-                }
-                Err(e) if is_connection_error(&e) => {}
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(e) => {
-                    // Out of file descriptors or memory: back off, keep serving.
-                    tracing::warn!(
-                        addr = %self.local_addr,
-                        error = %e,
-                        ?pause,
-                        "http: accept failed, retrying"
-                    );
-                    ctx.run_until_cancelled(tokio::time::sleep(pause)).await;
-                    pause = (pause * 2).min(ACCEPT_RETRY_MAX);
-                }
-            }
-        }
-    }
-
-    /// Serves the clients whose connection the kernel already completed
-    /// (they think they are connected) rather than resetting them, then
-    /// closes the listener: from here on, new connections are refused.
-    fn sweep_backlog_and_close(&self, listener: TcpListener) -> io::Result<()> {
-        let listener = listener.into_std()?;
-        for _ in 0..BACKLOG_SWEEP {
-            match listener.accept() {
-                Ok((stream, remote)) => {
-                    let stream = stream
-                        .set_nonblocking(true)
-                        .and_then(|()| TcpStream::from_std(stream));
-                    if let Ok(stream) = stream {
-                        self.accept(stream, remote);
-                    }
-                }
-                Err(e) if is_connection_error(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break, // WouldBlock: the queue is empty
-            }
-        }
-        drop(listener);
-        tracing::info!(
-            addr = %self.local_addr,
-            connections = self.connections.len(),
-            "http: listener closed, draining connections"
+                scope: scope.clone(),
+            },
         );
-        Ok(())
-    }
-
-    /// Waits for every connection to close, and says what was served.
-    async fn drained(self, drain_began: Instant) -> Served {
-        self.wait_for_connections().await;
-        let stats = &self.shared.stats;
-        let served = Served {
-            local_addr: self.local_addr,
-            connections: stats.connections.load(Ordering::Acquire),
-            requests: stats.requests.load(Ordering::Acquire),
-            in_flight_at_drain: stats.in_flight_at_drain.load(Ordering::Acquire),
-            drained: stats.drained.load(Ordering::Acquire),
-            drain_took: drain_began.elapsed(),
-        };
-        tracing::info!(
-            addr = %self.local_addr,
-            requests = served.requests,
-            drained = served.drained,
-            took = ?served.drain_took,
-            "http: drained"
-        );
-        served
-    }
-
-    fn accept(&self, stream: TcpStream, remote: SocketAddr) {
-        self.shared
-            .stats
-            .connections
-            .fetch_add(1, Ordering::Relaxed);
-        self.connections
-            .spawn(conn::serve(self.shared.clone(), stream, remote));
-    }
-
-    async fn wait_for_connections(&self) {
-        self.connections.close();
-        self.connections.wait().await;
+        // The server's own task is critical: if it fails, the process stops.
+        scope.spawn_with(Policy::Critical, format!("serve {name}"), run)
     }
 }
 
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("header_read_timeout", &self.options.header_read_timeout)
+            .field("idle_timeout", &self.options.idle_timeout)
+            .field("grace", &self.options.grace)
+            .field("max_connections", &self.options.max_connections)
+            .field("http2_keep_alive", &self.options.http2_keep_alive)
+            .finish_non_exhaustive()
+    }
 }
 
-fn is_fatal(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected | io::ErrorKind::Unsupported
-    )
+type Run = Pin<Box<dyn Future<Output = io::Result<Served>> + Send>>;
+
+/// Builds the server's task for the listener's [`Source`].
+struct Start {
+    server: Server,
+    scope: Context,
+}
+
+impl Dispatch<(String, Run)> for Start {
+    fn with<S: Source>(self, source: S) -> (String, Run) {
+        let name = source.name();
+        let Server { router, options } = self.server;
+        let run = engine::run(self.scope, router, options, source);
+        (name, Box::pin(run))
+    }
 }

@@ -7,8 +7,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use graceful::http::{Served, Server};
+use graceful::{Context, Runtime, TaskHandle};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use crate::common::{Proc, example, start};
 
 /// A response as received.
 #[derive(Debug, Clone)]
@@ -36,18 +40,35 @@ impl Response {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection.
-pub struct Client {
-    io: BufReader<TcpStream>,
+/// One keep-alive HTTP/1.1 connection, over TCP unless said otherwise.
+pub struct Client<S = TcpStream> {
+    io: BufReader<S>,
 }
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> io::Result<Client> {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
-        Ok(Client {
-            io: BufReader::new(tcp),
-        })
+        Ok(Client::over(tcp))
+    }
+
+    /// The TCP stream, for socket options.
+    pub fn tcp(&self) -> &TcpStream {
+        self.io.get_ref()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// A client over a connected stream.
+    pub fn over(stream: S) -> Client<S> {
+        Client {
+            io: BufReader::new(stream),
+        }
+    }
+
+    /// Writes raw bytes: part of a request, say.
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.io.get_mut().write_all(bytes).await
     }
 
     /// Writes one request (keep-alive, the HTTP/1.1 default).
@@ -142,6 +163,16 @@ impl Client {
             Ok(Ok(0)) | Ok(Err(_))
         )
     }
+
+    /// What the server sends until it closes the connection, if it does
+    /// within `limit`.
+    pub async fn last_words_within(&mut self, limit: Duration) -> Option<String> {
+        let mut words = Vec::new();
+        match tokio::time::timeout(limit, self.io.read_to_end(&mut words)).await {
+            Ok(_) => Some(String::from_utf8_lossy(&words).into_owned()),
+            Err(_) => None,
+        }
+    }
 }
 
 /// `GET path` on a new connection.
@@ -189,4 +220,71 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// Starts the `http_server` example on 127.0.0.1:0 with `envs`, and returns
+/// it with the address it listens on.
+pub fn http_server(envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
+    let mut cmd = example("http_server");
+    cmd.env("ADDR", "127.0.0.1:0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut p = start(cmd);
+    let addr = listening_addr(&p.wait_for("listening on http://"));
+    (p, addr)
+}
+
+/// A router that answers `GET /` with `hi`.
+pub fn hi() -> axum::Router {
+    axum::Router::new().route("/", axum::routing::get(|| async { "hi" }))
+}
+
+/// Runs `body` with `server` on 127.0.0.1:0, in a runtime without signal
+/// handlers, and asserts that the run ends with exit code 0: a failure shows
+/// the whole report (a failed assertion in `body`, a stuck task).
+#[track_caller]
+pub fn with_server<F, Fut>(server: Server, body: F)
+where
+    F: FnOnce(Context, SocketAddr, TaskHandle<io::Result<Served>>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let report = Runtime::new()
+        .signals([])
+        .timeout(Duration::from_secs(20))
+        .block_on(|ctx: Context| async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = server.serve(&ctx, listener);
+            body(ctx, addr, server).await;
+        });
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+/// Sends `n` requests `GET /work?ms=MS` to the `http_server` example at
+/// `addr`, each on its own connection, and returns once all of them are in
+/// their handler (the example's `/stats` says so).
+pub fn work_in_flight(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    n: usize,
+    ms: u64,
+) -> Vec<tokio::task::JoinHandle<io::Result<Response>>> {
+    let clients = (0..n)
+        .map(|_| {
+            rt.spawn(async move {
+                let mut c = Client::connect(addr).await?;
+                c.request("GET", &format!("/work?ms={ms}"), "").await
+            })
+        })
+        .collect();
+    rt.block_on(eventually(
+        Duration::from_secs(20),
+        &format!("{n} requests in flight"),
+        || async {
+            let stats = get(addr, "/stats").await.ok()?;
+            (stats.body.trim() == format!("in flight: {n}")).then_some(())
+        },
+    ));
+    clients
 }

@@ -1,0 +1,160 @@
+//! The requests in flight, for the report of a deadline and the task dump:
+//! each connection keeps its own requests in a slot of its own (a request
+//! takes only its connection's lock, which nothing else contends for but
+//! the report), and the server keeps the list of slots (a connection takes
+//! that lock once when it opens and once when it closes).
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, Uri};
+use slab::Slab;
+
+/// At most this many requests are listed by name; the rest are counted.
+pub(super) const LISTED: usize = 20;
+
+/// Every connection's slot, while the connection is open.
+#[derive(Default)]
+pub(super) struct Registry {
+    slots: Mutex<Slab<Arc<Slot>>>,
+}
+
+impl Registry {
+    /// A slot for a new connection from `peer`; it leaves the registry when
+    /// the [`Registered`] handle is dropped.
+    pub(super) fn register(self: &Arc<Self>, peer: String) -> Registered {
+        let slot = Arc::new(Slot {
+            peer,
+            requests: Mutex::new(Vec::new()),
+        });
+        let key = lock(&self.slots).insert(slot.clone());
+        Registered {
+            registry: self.clone(),
+            key,
+            slot,
+        }
+    }
+
+    /// The lines of the report: the oldest requests first, at most
+    /// [`LISTED`] of them, then how many more there are.
+    pub(super) fn describe(&self) -> Vec<String> {
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).iter().map(|(_, s)| s.clone()).collect();
+        let now = Instant::now();
+        let mut all: Vec<(Duration, String)> = Vec::new();
+        for slot in &slots {
+            for r in lock(&slot.requests).iter() {
+                let request = format!("`{} {}` from {}", r.method, r.uri.path(), slot.peer);
+                all.push((now.saturating_duration_since(r.since), request));
+            }
+        }
+        all.sort_by_key(|(age, _)| std::cmp::Reverse(*age));
+        let more = all.len().saturating_sub(LISTED);
+        let mut lines: Vec<String> = all
+            .into_iter()
+            .take(LISTED)
+            .map(|(age, request)| format!("{request}, in flight for {:.2}s", age.as_secs_f64()))
+            .collect();
+        if more > 0 {
+            lines.push(format!("and {more} more requests in flight"));
+        }
+        lines
+    }
+}
+
+/// One connection's place in the [`Registry`].
+pub(super) struct Registered {
+    registry: Arc<Registry>,
+    key: usize,
+    pub(super) slot: Arc<Slot>,
+}
+
+impl Registered {
+    /// The connection's peer.
+    pub(super) fn peer(&self) -> &str {
+        &self.slot.peer
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.registry.slots).try_remove(self.key);
+    }
+}
+
+/// One connection's requests in flight: at most one at a time on HTTP/1,
+/// as many as the client opened streams on HTTP/2.
+pub(super) struct Slot {
+    peer: String,
+    requests: Mutex<Vec<Request>>,
+}
+
+struct Request {
+    id: u64,
+    method: Method,
+    uri: Uri,
+    since: Instant,
+}
+
+impl Slot {
+    /// Records a request that began; `id` is unique on this connection.
+    pub(super) fn begin(&self, id: u64, method: &Method, uri: &Uri) {
+        let request = Request {
+            id,
+            method: method.clone(),
+            uri: uri.clone(),
+            since: Instant::now(),
+        };
+        lock(&self.requests).push(request);
+    }
+
+    /// Forgets request `id`, and says how many are still in flight.
+    pub(super) fn end(&self, id: u64) -> usize {
+        let mut requests = lock(&self.requests);
+        if let Some(i) = requests.iter().position(|r| r.id == id) {
+            requests.swap_remove(i);
+        }
+        requests.len()
+    }
+
+    /// How many requests are in flight on this connection.
+    pub(super) fn len(&self) -> usize {
+        lock(&self.requests).len()
+    }
+}
+
+/// A report is made even if a thread panicked while holding a lock: the
+/// data behind these locks is a list that is never left half-updated.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_the_oldest_requests_and_counts_the_rest() {
+        let registry = Arc::new(Registry::default());
+        let conns: Vec<_> = (0..30)
+            .map(|i| registry.register(format!("10.0.0.{i}:4000")))
+            .collect();
+        for (i, conn) in conns.iter().enumerate() {
+            let uri: Uri = format!("/item/{i}?secret=1").parse().unwrap();
+            conn.slot.begin(0, &Method::GET, &uri);
+        }
+        conns[3].slot.end(0);
+        let lines = registry.describe();
+        assert_eq!(lines.len(), LISTED + 1);
+        // The oldest first: the first connection's request began first.
+        assert!(
+            lines[0].starts_with("`GET /item/0` from 10.0.0.0:4000, in flight for "),
+            "{lines:?}"
+        );
+        assert!(lines.iter().all(|l| !l.contains("secret")));
+        assert!(lines.iter().all(|l| !l.contains("/item/3`")));
+        assert_eq!(lines[LISTED], "and 9 more requests in flight");
+
+        drop(conns);
+        assert!(registry.describe().is_empty());
+    }
+}
