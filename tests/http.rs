@@ -234,14 +234,7 @@ fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
 
     let signalled = Instant::now();
     p.signal(Signal::SIGTERM);
-    let flipped = rt.block_on(eventually(
-        Duration::from_secs(5),
-        "503 from /ready",
-        || async {
-            let r = http_util::get(addr, "/ready").await.ok()?;
-            (r.status == 503).then(|| (Instant::now(), r))
-        },
-    ));
+    let flipped = rt.block_on(http_util::not_ready(addr));
     let flip = flipped.0 - signalled;
     assert!(
         flip < Duration::from_millis(50),

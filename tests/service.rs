@@ -578,14 +578,7 @@ fn api_readiness_and_lame_duck() {
 
     let signalled = Instant::now();
     p.signal(Signal::SIGTERM);
-    let flipped = rt.block_on(eventually(
-        Duration::from_secs(5),
-        "503 from /ready",
-        || async {
-            let r = http_util::get(addr, "/ready").await.ok()?;
-            (r.status == 503).then(Instant::now)
-        },
-    ));
+    let (flipped, _) = rt.block_on(http_util::not_ready(addr));
     let flip = flipped - signalled;
     assert!(
         flip < Duration::from_millis(50),

@@ -288,3 +288,13 @@ pub fn work_in_flight(
     ));
     clients
 }
+
+/// Waits until `/ready` answers 503 (within 5 s); returns when it first did
+/// and that answer.
+pub async fn not_ready(addr: SocketAddr) -> (Instant, Response) {
+    eventually(Duration::from_secs(5), "503 from /ready", || async {
+        let r = get(addr, "/ready").await.ok()?;
+        (r.status == 503).then(|| (Instant::now(), r))
+    })
+    .await
+}
