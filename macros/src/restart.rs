@@ -73,13 +73,12 @@ pub(crate) fn rerun(
     if let Some(r) = receiver {
         let self_token = r.self_token;
         let attrs = &r.attrs;
-        let (ty, at) = match r.colon_token {
-            Some(colon) => {
-                let ty = &r.ty;
+        let (ty, at) = match &r.kind {
+            syn::ReceiverKind::Typed(colon, ty) => {
                 rerun.receiver = Some(quote!(#(#attrs)* #self_token #colon #ty));
                 (ty.to_token_stream(), span_of(ty))
             }
-            None => {
+            _ => {
                 rerun.receiver = Some(quote!(#(#attrs)* #self_token));
                 (quote_spanned!(self_token.span=> Self), self_token.span)
             }

@@ -34,7 +34,7 @@ pub(crate) fn check_qualifiers(sig: &Signature, attr: &Attr, errors: &mut Errors
             ),
         );
     }
-    if let Some(u) = &sig.unsafety {
+    if let syn::Safety::Unsafe(u) = &sig.safety {
         errors.at(
             u,
             format!(

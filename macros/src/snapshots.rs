@@ -85,7 +85,9 @@ fn expand_source(source: &str) -> String {
             _ => item.to_tokens(&mut out),
         }
     }
-    let expanded: syn::File = syn::parse2(out).expect("expansion parses as a file");
+    // prettyplease prints syn 2's tree: the expansion is read again by it.
+    let expanded: syn2::File =
+        syn2::parse_str(&out.to_string()).expect("expansion parses as a file");
     prettyplease::unparse(&expanded)
 }
 

@@ -192,7 +192,7 @@ fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
     let receiver = match inputs.peek() {
         Some(FnArg::Receiver(r)) => {
             inputs.next();
-            if r.reference.is_some() {
+            if let syn::ReceiverKind::Reference(..) = r.kind {
                 errors.at(
                     r,
                     format!(
@@ -200,8 +200,8 @@ fn check<'a>(f: &'a FnItem, errors: &mut Errors) -> Option<Parts<'a>> {
                         tokens(r)
                     ),
                 );
-            } else if r.colon_token.is_some() {
-                check_owned(&r.ty, Role::Receiver, errors);
+            } else if let syn::ReceiverKind::Typed(_, ty) = &r.kind {
+                check_owned(ty, Role::Receiver, errors);
             }
             Some(r)
         }

@@ -107,7 +107,7 @@ impl<'ast> Visit<'ast> for Borrows<'_> {
 
     // `fn(&str)` and `Fn(&str)` are `'static` whatever they take, and so is
     // anything under `for<'a>`.
-    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+    fn visit_type_fn_ptr(&mut self, _: &'ast syn::TypeFnPtr) {}
     fn visit_parenthesized_generic_arguments(
         &mut self,
         _: &'ast syn::ParenthesizedGenericArguments,

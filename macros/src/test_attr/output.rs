@@ -79,7 +79,7 @@ fn never_an_output(ty: &Type) -> bool {
     ];
     match ty {
         Type::Tuple(t) => !t.elems.is_empty(),
-        Type::Array(_) | Type::Slice(_) | Type::Ptr(_) | Type::BareFn(_) => true,
+        Type::Array(_) | Type::Slice(_) | Type::Ptr(_) | Type::FnPtr(_) => true,
         Type::TraitObject(_) => true,
         // A borrow other than `'static` is reported as one already.
         Type::Reference(r) => r.lifetime.as_ref().is_some_and(|l| l.ident == "static"),
