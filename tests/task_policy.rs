@@ -110,6 +110,12 @@ fn past_its_intensity_a_restarted_task_escalates_as_critical() {
     );
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].task, "broken");
+    // The failure line says where the task is defined, as for any task.
+    let defined_at = report.failures[0].defined_at.as_deref();
+    assert!(
+        defined_at.is_some_and(|at| at.starts_with("tests/task_policy.rs:")),
+        "{defined_at:?}"
+    );
     assert_eq!(report.restarts[0].restarts, 2);
     let gave_up = report.restarts[0].gave_up.as_deref();
     assert!(

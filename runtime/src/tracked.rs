@@ -120,7 +120,7 @@ impl Registry {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
-                Kind::Restarted => "restarted task",
+                Kind::Restarted => "restarting task",
                 Kind::Task(_) => "task",
             };
             let _ = write!(out, "\n{indent}- {what} `{}`", e.origin.name);

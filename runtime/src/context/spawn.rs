@@ -43,7 +43,10 @@ impl Context {
         Fut::Output: TaskOutput,
     {
         let log = RestartLog::new(
-            Origin::new(origin.name.clone(), origin.spawned_at),
+            Origin {
+                name: origin.name.clone(),
+                ..origin
+            },
             self.path().to_owned(),
             self.scope.shared().clone(),
         );
