@@ -2,7 +2,11 @@
 //! restarted, or that it was still running at the exit.
 
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use crate::report::Secs;
 use crate::task::Panic;
@@ -58,6 +62,15 @@ impl fmt::Display for FailureKind {
                 Secs(*after)
             ),
         }
+    }
+}
+
+/// Runs a hook's future to its end and says how it failed, if it did: an
+/// `Err` (rendered by the hook) or a panic.
+pub(crate) async fn caught(hook: impl Future<Output = Option<String>>) -> Option<FailureKind> {
+    match AssertUnwindSafe(hook).catch_unwind().await {
+        Ok(error) => error.map(FailureKind::Error),
+        Err(payload) => Some(FailureKind::Panic(Panic::from_payload(payload))),
     }
 }
 

@@ -15,7 +15,7 @@ use futures_util::FutureExt as _;
 use tokio::time::Instant;
 
 use crate::context::Context;
-use crate::failure::{Failure, FailureKind, Restarted};
+use crate::failure::{FailureKind, Restarted};
 use crate::lifecycle::{Shared, State};
 use crate::report::{Count, Secs};
 use crate::task::{Panic, TaskOutput};
@@ -256,14 +256,8 @@ impl RestartLog {
         if restarts > 0 {
             self.record(restarts, Some(failure.clone()), Some(why));
         }
-        self.shared.fail(Failure {
-            task: self.origin.name.to_string(),
-            scope: self.scope.clone(),
-            spawned_at: self.origin.spawned_at.to_string(),
-            defined_at: self.origin.defined_at.map(ToString::to_string),
-            hook: false,
-            kind: failure,
-        });
+        self.shared
+            .fail(self.origin.failure(&self.scope, false, failure));
     }
 }
 

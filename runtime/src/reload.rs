@@ -3,16 +3,14 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use futures_util::FutureExt as _;
-
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, caught};
 use crate::lifecycle::Shared;
 use crate::sync::lock;
-use crate::task::{Panic, TaskOutput};
+use crate::task::TaskOutput;
 
 type Run = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
 
@@ -58,10 +56,8 @@ impl Reloads {
         let hooks = lock(&self.hooks).clone();
         for hook in hooks {
             tracing::info!(hook = %hook.name, "reloading");
-            let failure = match AssertUnwindSafe((hook.run)()).catch_unwind().await {
-                Ok(None) => continue,
-                Ok(Some(error)) => FailureKind::Error(error),
-                Err(payload) => FailureKind::Panic(Panic::from_payload(payload)),
+            let Some(failure) = caught((hook.run)()).await else {
+                continue;
             };
             shared.isolated(Failure {
                 task: format!("reload: {}", hook.name),

@@ -42,6 +42,18 @@ impl Origin {
             defined_at: None,
         }
     }
+
+    /// The failure of what this names, in scope `scope`.
+    pub(crate) fn failure(&self, scope: &str, hook: bool, kind: FailureKind) -> Failure {
+        Failure {
+            task: self.name.to_string(),
+            scope: scope.to_owned(),
+            spawned_at: self.spawned_at.to_string(),
+            defined_at: self.defined_at.map(ToString::to_string),
+            hook,
+            kind,
+        }
+    }
 }
 
 /// What is tracked, and so where its failure goes.
@@ -155,23 +167,11 @@ impl Registration {
     /// says: critical, isolated, or not at all (a restarted task reported
     /// it already).
     pub(crate) fn fail(&self, failure: FailureKind) {
-        let (task, spawned_at, defined_at, kind) = {
+        let (failure, kind) = {
             let live = lock(&self.registry.live);
             let e = &live[self.key];
-            (
-                e.origin.name.to_string(),
-                e.origin.spawned_at.to_string(),
-                e.origin.defined_at.map(ToString::to_string),
-                e.kind,
-            )
-        };
-        let failure = Failure {
-            task,
-            scope: self.registry.path.clone(),
-            spawned_at,
-            defined_at,
-            hook: kind == Kind::Hook,
-            kind: failure,
+            let hook = e.kind == Kind::Hook;
+            (e.origin.failure(&self.registry.path, hook, failure), e.kind)
         };
         match kind {
             Kind::Task(Policy::Critical) | Kind::Hook => self.registry.shared.fail(failure),

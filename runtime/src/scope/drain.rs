@@ -2,20 +2,17 @@
 //! hooks, once, within its drain budget.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures_util::FutureExt as _;
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::Scope;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, caught};
 use crate::lifecycle::State;
 use crate::sync::lock;
-use crate::task::Panic;
 use crate::tracked::{Entry, Kind, Origin};
 
 impl Scope {
@@ -129,10 +126,8 @@ impl Scope {
                 kind: Kind::Hook,
                 since: Instant::now(),
             });
-            match AssertUnwindSafe(hook).catch_unwind().await {
-                Ok(None) => {}
-                Ok(Some(error)) => registration.fail(FailureKind::Error(error)),
-                Err(payload) => registration.fail(FailureKind::Panic(Panic::from_payload(payload))),
+            if let Some(failure) = caught(hook).await {
+                registration.fail(failure);
             }
         }
     }
