@@ -96,16 +96,21 @@ fn partial_request_heads_do_not_stall_the_drain() {
 /// 20 runs, 16 keep-alive clients each, SIGTERM at a random moment: every
 /// request written on an open connection is answered, the ones that race
 /// the shutdown with `Connection: close`; a client that then reconnects may
-/// be refused, as the listener is closed.
+/// be refused, as the listener is closed. "Refused" includes a connection
+/// whose handshake the kernel completed after the server's last accept:
+/// closing the listener resets it, so its first request gets a reset (TCP
+/// gives the application no way to refuse such a connection more politely;
+/// Go and nginx behave the same). Such resets are counted and shown; any
+/// other unanswered request fails the test.
 #[test]
 fn no_keep_alive_request_is_lost_to_the_shutdown() {
     const RUNS: u64 = 20;
     const CLIENTS: u64 = 16;
     let rt = runtime();
-    let (mut answered, mut unanswered, mut closing) = (0, 0, 0);
+    let (mut answered, mut unanswered, mut closing, mut reset_at_connect) = (0, 0, 0, 0);
     for run in 0..RUNS {
         let (p, addr) = http_server(&[]);
-        let tally = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+        let tally = Arc::new([const { AtomicU64::new(0) }; 4]);
         let clients: Vec<_> = (0..CLIENTS)
             .map(|i| rt.spawn(keep_alive_client(addr, run * CLIENTS + i, tally.clone())))
             .collect();
@@ -124,10 +129,12 @@ fn no_keep_alive_request_is_lost_to_the_shutdown() {
         answered += tally[0].load(Ordering::SeqCst);
         unanswered += tally[1].load(Ordering::SeqCst);
         closing += tally[2].load(Ordering::SeqCst);
+        reset_at_connect += tally[3].load(Ordering::SeqCst);
     }
     eprintln!(
         "{RUNS} runs x {CLIENTS} keep-alive clients: {answered} requests answered \
-         ({closing} with `Connection: close`), {unanswered} without an answer"
+         ({closing} with `Connection: close`), {unanswered} without an answer, \
+         {reset_at_connect} new connections reset by the closing listener"
     );
     assert_eq!(
         unanswered, 0,
@@ -140,12 +147,16 @@ fn no_keep_alive_request_is_lost_to_the_shutdown() {
 /// until a connection is refused; counts answers (`tally[0]`), requests
 /// left without one (`tally[1]`) and answers with `Connection: close`
 /// (`tally[2]`).
-async fn keep_alive_client(addr: SocketAddr, salt: u64, tally: Arc<[AtomicU64; 3]>) {
+/// Counts answers (`tally[0]`), requests without one (`[1]`), answers with
+/// `Connection: close` (`[2]`), and first requests reset as the listener
+/// closed (`[3]`).
+async fn keep_alive_client(addr: SocketAddr, salt: u64, tally: Arc<[AtomicU64; 4]>) {
     let mut rng = Rng::seeded(salt);
     'connections: loop {
         let Ok(mut c) = Client::connect(addr).await else {
             return; // refused: the listener is closed
         };
+        let mut first = true;
         loop {
             let path = format!("/work?ms={}", rng.below(3));
             match c.request("GET", &path, "").await {
@@ -157,12 +168,17 @@ async fn keep_alive_client(addr: SocketAddr, salt: u64, tally: Arc<[AtomicU64; 3
                         continue 'connections;
                     }
                 }
+                Err(e) if first && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    tally[3].fetch_add(1, Ordering::SeqCst);
+                    continue 'connections;
+                }
                 Err(e) => {
                     eprintln!("a request got no answer: {e}");
                     tally[1].fetch_add(1, Ordering::SeqCst);
                     continue 'connections;
                 }
             }
+            first = false;
             tokio::time::sleep(Duration::from_micros(rng.below(3000))).await;
         }
     }
