@@ -305,3 +305,33 @@ async fn a_hook_deferred_after_the_hooks_ran_still_runs(ctx: Context, test: Test
     let late = at("hook `late hook` ran in `main/http` at 0ms");
     assert!(drained.is_some() && drained < late, "{events:?}");
 }
+
+/// A task of the root fills a child scope after that child drained (it was
+/// still empty then): the root's hooks wait for the late tasks, and a scope
+/// created under the drained child runs its hooks too. (`main` setting up
+/// its scopes when an early SIGTERM arrives does exactly this.)
+#[graceful::test]
+async fn late_tasks_in_a_drained_child_end_before_the_parents_hooks(ctx: Context, test: Test) {
+    let workers = ctx.scope("workers");
+    ctx.defer("close database", async {});
+    let c = ctx.clone();
+    ctx.spawn("setup", async move {
+        c.cancelled().await;
+        tokio::time::sleep(Duration::from_secs(1)).await; // the child drains meanwhile
+        worker(&workers, "worker", Duration::from_secs(2));
+        let http = workers.scope("http");
+        worker(&http, "serve", Duration::from_secs(1));
+        http.defer("summary", async {});
+    });
+    ctx.shutdown();
+    let report = test.report().await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.shutdown_took, Duration::from_secs(3), "{report}");
+    let events = events(&test);
+    let at = |line: &str| events.iter().position(|e| e == line);
+    let worker = at("task `worker` ended in `main/workers` at 3.00s");
+    let summary = at("hook `summary` ran in `main/workers/http` at 1.00s");
+    let close = at("hook `close database` ran in `main` at 3.00s");
+    assert!(worker.is_some() && summary.is_some(), "{events:?}");
+    assert!(worker < close, "{events:?}");
+}

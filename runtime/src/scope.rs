@@ -14,8 +14,11 @@
 //! - The tracker is closed from birth, so `wait` completes whenever no task
 //!   of the scope runs (the drain and "every task ended" both want that).
 //!   A task spawned into a cancelled scope still runs and is awaited.
-//! - Hooks run once, after the scope's tasks ended; a hook deferred after
-//!   that runs at once as a task (`hooks_done`).
+//! - Hooks run once, after the tasks of the scope's subtree ended; a hook
+//!   deferred after that runs at once as a task (`hooks_done`), and so do
+//!   the hooks of a child created after that.
+//! - A scope's hooks wait for every task of its subtree, including tasks
+//!   that a task filled into a child scope after that child drained.
 //! - Children are pruned (dropped when nothing refers to them any more)
 //!   only before a drain began, so the drain's index into the list of
 //!   children stays valid.
@@ -147,6 +150,11 @@ impl Scope {
         if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
             child.cancel();
+        }
+        if inner.hooks_done {
+            // Nothing drains a child of a drained scope: its hooks, like
+            // the parent's late ones, run at once as tasks.
+            lock(&child.inner).hooks_done = true;
         }
         if inner.children.len() >= 2 * inner.pruned_len.max(8) && inner.drained_children == 0 {
             // Forget finished scopes nobody can use any more, so that a scope

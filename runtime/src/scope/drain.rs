@@ -47,37 +47,39 @@ impl Scope {
         })
     }
 
-    /// Cancels and awaits the child scopes (concurrently), then this
-    /// scope's own tasks, and children created meanwhile.
+    /// Cancels and awaits the child scopes (concurrently), then every task
+    /// of the subtree, then drains the children created meanwhile, until
+    /// none is left. Waiting for the whole subtree, not only this scope's
+    /// tasks, matters when a task filled a child scope after that child
+    /// drained (it was still empty then): its late tasks end before this
+    /// scope's hooks run.
     async fn stop(self: &Arc<Self>) {
-        {
-            let mut own_cancelled = false;
-            loop {
-                let children: Vec<_> = {
-                    let mut inner = lock(&self.inner);
-                    let from = inner.drained_children;
-                    inner.drained_children = inner.children.len();
-                    inner.children[from..].to_vec()
-                };
-                let new_children = !children.is_empty();
-                // Sibling subtrees drain in parallel, each on its own task.
-                let handle = &self.shared().handle;
-                let drains: Vec<_> = children
-                    .into_iter()
-                    .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
-                    .collect();
-                for drain in drains {
-                    let _ = drain.await;
-                }
-                if !own_cancelled {
-                    own_cancelled = true;
-                    tracing::info!(scope = %self.path(), tasks = self.tracker.len(), "draining scope");
-                    self.cancel();
-                } else if !new_children {
-                    break;
-                }
-                self.tracker.wait().await;
+        let mut cancelled = false;
+        loop {
+            let children: Vec<_> = {
+                let mut inner = lock(&self.inner);
+                let from = inner.drained_children;
+                inner.drained_children = inner.children.len();
+                inner.children[from..].to_vec()
+            };
+            let new_children = !children.is_empty();
+            // Sibling subtrees drain in parallel, each on its own task.
+            let handle = &self.shared().handle;
+            let drains: Vec<_> = children
+                .into_iter()
+                .map(|c| AbortOnDropHandle::new(handle.spawn(c.drain())))
+                .collect();
+            for drain in drains {
+                let _ = drain.await;
             }
+            if !cancelled {
+                cancelled = true;
+                tracing::info!(scope = %self.path(), tasks = self.tracker.len(), "draining scope");
+                self.cancel();
+            } else if !new_children {
+                return;
+            }
+            self.all_ended().await;
         }
     }
 
