@@ -112,8 +112,13 @@ pub use gracefully_runtime::{
     Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput,
     NOTIFY_SOCKET_ENV, Note, Outcome, Panic, Policy, Reason, Report, Restart, Restarted,
     RunUntilCancelled, Running, Runtime, SIGNAL_WINDOW, Signal, State, TIMEOUT_ENV, TaskError,
-    TaskHandle, TaskOutput, UnknownSignal,
+    TaskHandle, TaskOutput, UPGRADE_TIMEOUT_ENV, UnknownSignal,
 };
+
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+#[doc(inline)]
+pub use gracefully_runtime::sockets;
 
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

@@ -16,6 +16,14 @@ pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
 /// ```
 pub const LAME_DUCK_ENV: &str = "GRACEFUL_LAME_DUCK";
 
+/// How long the new process of an upgrade has to become ready; overrides
+/// [`Runtime::upgrade_timeout`](crate::Runtime::upgrade_timeout).
+///
+/// ```
+/// assert_eq!(graceful::UPGRADE_TIMEOUT_ENV, "GRACEFUL_UPGRADE_TIMEOUT");
+/// ```
+pub const UPGRADE_TIMEOUT_ENV: &str = "GRACEFUL_UPGRADE_TIMEOUT";
+
 /// A configuration that cannot be used.
 ///
 /// ```rust,standalone_crate

@@ -281,11 +281,8 @@ impl Context {
 
     /// Tells the service manager that the service is ready.
     pub(crate) fn notify_ready(&self) {
-        let notifier = &self.scope.shared().notifier;
-        if notifier.is_on() {
-            tracing::info!("ready: notifying systemd");
-            notifier.send("READY=1\nSTATUS=running");
-        }
+        tracing::info!("ready");
+        self.scope.shared().notifier.ready();
     }
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.

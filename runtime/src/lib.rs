@@ -49,15 +49,20 @@ mod root;
 mod runtime;
 mod scope;
 mod signal;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub mod sockets;
 mod supervisor;
 mod sync;
 mod task;
 #[cfg(feature = "test-util")]
 mod testing;
 mod tracked;
+#[cfg(unix)]
+mod upgrade;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
-pub use config::{ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
+pub use config::{ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV, UPGRADE_TIMEOUT_ENV};
 pub use context::Context;
 pub use failure::{Failure, FailureKind, Note, Restarted, Running};
 pub use lifecycle::State;

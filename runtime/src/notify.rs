@@ -28,6 +28,9 @@ const WATCHDOG_PID_ENV: &str = "WATCHDOG_PID";
 pub(crate) struct Notifier {
     #[cfg(unix)]
     socket: Option<std::os::unix::net::UnixDatagram>,
+    /// The old process of an upgrade, waiting for this one to be ready.
+    #[cfg(unix)]
+    parent: Option<std::os::unix::net::UnixDatagram>,
     /// The watchdog period, if one is asked for this process.
     pub(crate) watchdog: Option<Duration>,
 }
@@ -59,7 +62,13 @@ impl Notifier {
                     .ok()
             });
             let watchdog = watchdog.filter(|_| socket.is_some());
-            Notifier { socket, watchdog }
+            let parent = std::env::var_os(crate::upgrade::UPGRADE_NOTIFY_ENV)
+                .and_then(|path| platform::connect(&path).ok());
+            Notifier {
+                socket,
+                parent,
+                watchdog,
+            }
         }
         #[cfg(not(unix))]
         {
@@ -75,6 +84,8 @@ impl Notifier {
         Notifier {
             #[cfg(unix)]
             socket: None,
+            #[cfg(unix)]
+            parent: None,
             watchdog: None,
         }
     }
@@ -90,6 +101,16 @@ impl Notifier {
         }
         #[cfg(not(unix))]
         let _ = message;
+    }
+
+    /// Says the service is ready: to systemd, and to the old process of an
+    /// upgrade, if this one was started by one.
+    pub(crate) fn ready(&self) {
+        self.send("READY=1\nSTATUS=running");
+        #[cfg(unix)]
+        if let Some(parent) = &self.parent {
+            let _ = parent.send(b"READY=1");
+        }
     }
 
     /// Whether notifications are sent at all.

@@ -31,6 +31,13 @@ pub enum Reason {
     },
     /// Every task ended by itself.
     Finished,
+    /// A new process of the program, started by an
+    /// [upgrade](crate::Runtime::upgrade_signal), is ready and serves: this
+    /// one stops accepting and drains (no lame duck).
+    Upgraded {
+        /// The new process's id.
+        pid: u32,
+    },
 }
 
 impl Reason {
@@ -48,6 +55,7 @@ impl fmt::Display for Reason {
             Reason::Requested => f.write_str("shutdown requested"),
             Reason::Failed { task } => write!(f, "task `{task}` failed"),
             Reason::Finished => f.write_str("all tasks finished"),
+            Reason::Upgraded { pid } => write!(f, "upgraded: process {pid} took over"),
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct Runtime {
     /// `None`: the default of the entry point (a test's is not `run`'s).
     pub(crate) flavor: Option<Flavor>,
     worker_threads: Option<usize>,
+    #[cfg(unix)]
+    pub(crate) upgrade: crate::upgrade::Config,
     /// Whether a test starts with tokio's clock paused.
     #[cfg(feature = "test-util")]
     pub(crate) start_paused: bool,
@@ -111,6 +113,8 @@ impl Runtime {
             progress_every: Duration::from_secs(5),
             flavor: None,
             worker_threads: None,
+            #[cfg(unix)]
+            upgrade: crate::upgrade::Config::default(),
             #[cfg(feature = "test-util")]
             start_paused: true,
         }

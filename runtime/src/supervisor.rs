@@ -24,10 +24,11 @@ use crate::context::Context;
 use crate::failure::Running;
 use crate::lifecycle::{Shared, State};
 use crate::listener::{Delivery, Heard};
-use crate::policy::Policy;
 use crate::report::{Outcome, Reason, Report, Secs, console};
 use crate::scope::Scope;
 use crate::signal::Signal;
+
+mod commands;
 
 /// Copies of shutdown signals that arrive within this window of the first
 /// one are one request; a shutdown signal after it forces the exit.
@@ -73,6 +74,8 @@ pub(crate) struct Supervisor {
     /// What keeps the lifecycle from ending by itself besides the tasks:
     /// a test's body, until it returns or waits for the report.
     held: Option<TaskTracker>,
+    #[cfg(unix)]
+    upgrader: Arc<crate::upgrade::Upgrader>,
 }
 
 /// Why a phase did not run to its end: the report to exit with.
@@ -96,6 +99,7 @@ impl Supervisor {
         shared: Arc<Shared>,
         root: Arc<Scope>,
         deliveries: mpsc::UnboundedReceiver<Delivery>,
+        #[cfg(unix)] upgrader: Arc<crate::upgrade::Upgrader>,
     ) -> Supervisor {
         Supervisor {
             limits,
@@ -106,6 +110,8 @@ impl Supervisor {
             first_signal: None,
             last_dump: None,
             held: None,
+            #[cfg(unix)]
+            upgrader,
         }
     }
 
@@ -144,6 +150,8 @@ impl Supervisor {
         let (reason, triggered) = shared
             .triggered()
             .expect("a reason is set with the request");
+        #[cfg(unix)]
+        crate::sockets::withdraw_all(); // closing a listener now refuses connections
         self.announce(&reason);
         self.extend_stop_timeout(triggered);
         match self.shutdown(triggered).await {
@@ -250,6 +258,12 @@ impl Supervisor {
             self.reload();
             return Ok(());
         }
+        #[cfg(unix)]
+        if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
+            let root = Context::new(self.root.clone());
+            self.upgrader.start(root, self.shared.clone());
+            return Ok(());
+        }
         if self.signals.shutdown.contains(&sig) {
             return self.shutdown_signal(sig, delivery.at);
         }
@@ -284,50 +298,11 @@ impl Supervisor {
         }
     }
 
-    /// Prints the task dump, at most once every [`DUMP_EVERY`].
-    fn dump(&mut self, sig: Signal) {
-        let now = Instant::now();
-        let ignored = match &mut self.last_dump {
-            Some((last, ignored)) if now.duration_since(*last) < DUMP_EVERY => {
-                *ignored += 1;
-                return;
-            }
-            Some((_, ignored)) => *ignored,
-            None => 0,
-        };
-        self.last_dump = Some((now, 0));
-        let mut dump = format!(
-            "graceful: task dump ({sig}); {:?}, up {}",
-            self.shared.state(),
-            Secs(self.shared.started.elapsed())
-        );
-        if ignored > 0 {
-            dump.push_str(&format!(
-                "; {ignored} more dump signals ignored (one dump a second)"
-            ));
-        }
-        self.root.dump(&mut dump);
-        tracing::info!(%dump, "task dump");
-        console(format_args!("{dump}"));
-    }
-
-    /// Runs the reload hooks, unless the shutdown began.
-    #[cfg(unix)]
-    fn reload(&self) {
-        if self.shared.triggered().is_some() {
-            tracing::info!("reload ignored: shutting down");
-            return;
-        }
-        let shared = self.shared.clone();
-        Context::new(self.root.clone()).spawn_with(Policy::Isolated, "reload", async move {
-            shared.reloads.run(&shared).await;
-        });
-    }
-
     /// Tells systemd the service is stopping, and that stopping may take
     /// until the deadline (plus a second for the report and the exit).
     fn extend_stop_timeout(&self, triggered: Instant) {
-        if self.shared.notifier.is_on() {
+        // After an upgrade the service goes on, in the new process.
+        if self.shared.notifier.is_on() && !self.shared.upgraded() {
             let left = (triggered + self.limits.timeout).saturating_duration_since(Instant::now());
             let usec = (left + Duration::from_secs(1)).as_micros();
             self.shared

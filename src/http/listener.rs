@@ -89,6 +89,9 @@ impl Source for TcpListener {
         let Ok(listener) = self.into_std() else {
             return;
         };
+        // No longer handed to the next binary of an upgrade.
+        #[cfg(unix)]
+        crate::sockets::withdraw(&listener);
         sweep_std(
             || listener.accept(),
             |(tcp, addr)| {

@@ -172,6 +172,16 @@ where
 /// they retry a second later). `SO_REUSEADDR` is set, so a restarted
 /// process can bind at once. The first address of `addr` that binds wins.
 ///
+/// **Sockets handed down.** On Unix, a listening socket handed to this
+/// process for `addr` is taken instead of binding: one from systemd's
+/// socket activation (`LISTEN_FDS`, a `.socket` unit), or from the old
+/// process of an
+/// [upgrade](crate::Runtime::upgrade_signal). See
+/// [`sockets::inherited`](crate::sockets::inherited) for how a socket
+/// matches `addr`; a malformed `LISTEN_FDS` is an error naming it. The
+/// listener is then [offered](crate::sockets::offer) to the next upgrade,
+/// until the server closes it.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
@@ -181,8 +191,33 @@ where
 /// # }
 /// ```
 pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListener> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr).await?.collect();
+    #[cfg(unix)]
+    {
+        let mut inherited = None;
+        for addr in &addrs {
+            inherited = crate::sockets::inherited(&addr.to_string())?;
+            if inherited.is_some() {
+                break;
+            }
+        }
+        let listener = match inherited {
+            Some(inherited) => {
+                inherited.set_nonblocking(true)?;
+                TcpListener::from_std(inherited)?
+            }
+            None => bind_new(addrs)?,
+        };
+        crate::sockets::offer(&listener.local_addr()?.to_string(), &listener)?;
+        Ok(listener)
+    }
+    #[cfg(not(unix))]
+    bind_new(addrs)
+}
+
+fn bind_new(addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
     let mut last = None;
-    for addr in tokio::net::lookup_host(addr).await? {
+    for addr in addrs {
         let socket = match addr {
             SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
             SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
