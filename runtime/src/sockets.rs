@@ -146,7 +146,10 @@ pub fn inherited(addr: &str) -> io::Result<Option<TcpListener>> {
     let listener = inherited.fds.take_tcp_listener(idx).map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("{LISTEN_FDS_ENV}: socket {idx} (fd {}): {e}", FIRST_FD + idx as RawFd),
+            format!(
+                "{LISTEN_FDS_ENV}: socket {idx} (fd {}): {e}",
+                FIRST_FD + idx as RawFd
+            ),
         )
     })?;
     Ok(listener)

@@ -142,13 +142,18 @@ impl Upgrader {
     /// Starts an upgrade as a task of `root`, unless one is under way.
     pub(crate) fn start(self: &Arc<Self>, root: Context, shared: Arc<Shared>) {
         if self.busy.swap(true, Ordering::AcqRel) {
-            console(format_args!("graceful: upgrade already under way; signal ignored"));
+            console(format_args!(
+                "graceful: upgrade already under way; signal ignored"
+            ));
             return;
         }
         let this = self.clone();
         let ctx = root.clone();
         root.spawn_with(crate::Policy::Isolated, "upgrade", async move {
-            match this.upgrade(&ctx).await {
+            let upgraded = this.upgrade(&ctx).await;
+            // Before saying why: a signal sent once that is read may upgrade again.
+            this.busy.store(false, Ordering::Release);
+            match upgraded {
                 Ok(pid) => {
                     shared.notifier.send(&format!("MAINPID={pid}"));
                     shared.request(Reason::Upgraded { pid });
@@ -160,7 +165,6 @@ impl Upgrader {
                     ));
                 }
             }
-            this.busy.store(false, Ordering::Release);
         });
     }
 
@@ -208,7 +212,10 @@ impl Upgrader {
         let failed = tokio::select! {
             ready = ready => match ready {
                 Ok(()) => return Ok(pid),
-                Err(e) => format!("the new process (pid {pid}) was not ready within {timeout} ({e})"),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                    format!("the new process (pid {pid}) was not ready within {timeout}")
+                }
+                Err(e) => format!("cannot hear whether the new process (pid {pid}) is ready: {e}"),
             },
             status = exited => {
                 let status = match status {
@@ -260,7 +267,10 @@ async fn wait_for_ready(socket: UnixDatagram, timeout: Duration) -> std::io::Res
             let mut buf = [0; 512];
             loop {
                 let n = socket.recv(&mut buf)?;
-                if buf[..n].split(|b| *b == b'\n').any(|line| line == b"READY=1") {
+                if buf[..n]
+                    .split(|b| *b == b'\n')
+                    .any(|line| line == b"READY=1")
+                {
                     return Ok(());
                 }
             }
@@ -288,6 +298,8 @@ impl Shared {
 
 impl std::fmt::Debug for Upgrader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upgrader").field("config", &self.config).finish()
+        f.debug_struct("Upgrader")
+            .field("config", &self.config)
+            .finish()
     }
 }

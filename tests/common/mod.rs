@@ -224,8 +224,18 @@ impl Proc {
         }
     }
 
+    /// The output, once every process writing it closed it, of a program
+    /// whose exit the test waited for itself (`waitpid`).
+    pub fn output(mut self) -> Exit {
+        self.collect(None)
+    }
+
     fn finish(&mut self) -> Exit {
         let status = self.child.wait().expect("wait");
+        self.collect(status.code())
+    }
+
+    fn collect(&mut self, code: Option<i32>) -> Exit {
         let elapsed = self.started.elapsed();
         // The reader threads end at EOF; collect what they still hold.
         while let Ok(line) = self.out.recv_timeout(Duration::from_secs(5)) {
@@ -239,7 +249,7 @@ impl Proc {
             stderr.push('\n');
         }
         Exit {
-            code: status.code(),
+            code,
             stdout: std::mem::take(&mut self.stdout),
             stderr,
             elapsed,
