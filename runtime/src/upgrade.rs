@@ -142,9 +142,7 @@ impl Upgrader {
     /// Starts an upgrade as a task of `root`, unless one is under way.
     pub(crate) fn start(self: &Arc<Self>, root: Context, shared: Arc<Shared>) {
         if self.busy.swap(true, Ordering::AcqRel) {
-            console(format_args!(
-                "graceful: upgrade already under way; signal ignored"
-            ));
+            tracing::warn!("upgrade already under way; signal ignored");
             return;
         }
         let this = self.clone();
