@@ -115,8 +115,8 @@ pub use gracefully_runtime::{
     TaskHandle, TaskOutput, UPGRADE_TIMEOUT_ENV, UnknownSignal,
 };
 
-#[cfg(unix)]
-#[cfg_attr(docsrs, doc(cfg(unix)))]
+#[cfg(all(unix, feature = "upgrade"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
 #[doc(inline)]
 pub use gracefully_runtime::sockets;
 

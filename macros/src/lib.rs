@@ -87,10 +87,10 @@ mod snapshots;
 /// and runs the body; everything the attribute does is available without
 /// it through [`Runtime`].
 ///
-/// [`Context`]: ../graceful/struct.Context.html
-/// [`Context::shutdown`]: ../graceful/struct.Context.html#method.shutdown
-/// [`Runtime`]: ../graceful/struct.Runtime.html
-/// [`Signal`]: ../graceful/enum.Signal.html
+/// [`Context`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html
+/// [`Context::shutdown`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html#method.shutdown
+/// [`Runtime`]: https://docs.rs/gracefully/latest/graceful/struct.Runtime.html
+/// [`Signal`]: https://docs.rs/gracefully/latest/graceful/enum.Signal.html
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_attr::expand(args.into(), item.into()).into()
@@ -217,12 +217,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Without the attribute, the same is [`Context::spawn_with`] and
 /// [`Context::spawn_restarting`] with a [`Restart`].
 ///
-/// [`Context`]: ../graceful/struct.Context.html
-/// [`Context::default_policy`]: ../graceful/struct.Context.html#method.default_policy
-/// [`Context::spawn_with`]: ../graceful/struct.Context.html#method.spawn_with
-/// [`Context::spawn_restarting`]: ../graceful/struct.Context.html#method.spawn_restarting
-/// [`Restart`]: ../graceful/struct.Restart.html
-/// [`TaskHandle`]: ../graceful/struct.TaskHandle.html
+/// [`Context`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html
+/// [`Context::default_policy`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html#method.default_policy
+/// [`Context::spawn_with`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html#method.spawn_with
+/// [`Context::spawn_restarting`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html#method.spawn_restarting
+/// [`Restart`]: https://docs.rs/gracefully/latest/graceful/struct.Restart.html
+/// [`TaskHandle`]: https://docs.rs/gracefully/latest/graceful/struct.TaskHandle.html
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task_attr::expand(args.into(), item.into()).into()
@@ -268,14 +268,14 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// keep working.
 ///
 /// - `ctx` is the root [`Context`], of the scope `main`, as `main`'s.
-/// - `test` is a [`Test`]: [`signal`](../graceful/struct.Test.html#method.signal)
+/// - `test` is a [`Test`]: [`signal`](https://docs.rs/gracefully/latest/graceful/struct.Test.html#method.signal)
 ///   delivers a simulated signal (the process's own handlers are never
 ///   installed, so tests run in parallel),
-///   [`advance`](../graceful/struct.Test.html#method.advance) moves time on,
-///   [`report`](../graceful/struct.Test.html#method.report) waits for the end
-///   of the lifecycle, [`events`](../graceful/struct.Test.html#method.events)
+///   [`advance`](https://docs.rs/gracefully/latest/graceful/struct.Test.html#method.advance) moves time on,
+///   [`report`](https://docs.rs/gracefully/latest/graceful/struct.Test.html#method.report) waits for the end
+///   of the lifecycle, [`events`](https://docs.rs/gracefully/latest/graceful/struct.Test.html#method.events)
 ///   lists which task, hook and scope ended when, and
-///   [`dump`](../graceful/struct.Test.html#method.dump) returns the task dump.
+///   [`dump`](https://docs.rs/gracefully/latest/graceful/struct.Test.html#method.dump) returns the task dump.
 ///
 /// The body is not a task: like `main`, it keeps the lifecycle alive while
 /// it runs (until it awaits the report), but no drain waits for it. When it
@@ -320,10 +320,10 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// A `#[test] fn name()` that calls [`Runtime::test`] with the options;
 /// everything the attribute does is available without it.
 ///
-/// [`Context`]: ../graceful/struct.Context.html
-/// [`Report`]: ../graceful/struct.Report.html
-/// [`Runtime::test`]: ../graceful/struct.Runtime.html#method.test
-/// [`Test`]: ../graceful/struct.Test.html
+/// [`Context`]: https://docs.rs/gracefully/latest/graceful/struct.Context.html
+/// [`Report`]: https://docs.rs/gracefully/latest/graceful/struct.Report.html
+/// [`Runtime::test`]: https://docs.rs/gracefully/latest/graceful/struct.Runtime.html#method.test
+/// [`Test`]: https://docs.rs/gracefully/latest/graceful/struct.Test.html
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     test_attr::expand(args.into(), item.into()).into()

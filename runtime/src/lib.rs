@@ -23,6 +23,8 @@
 //!
 //! # Features
 //!
+//! - `upgrade` (Unix): socket activation ([`sockets`]) and the
+//!   zero-downtime binary upgrade ([`Runtime::upgrade_signal`]).
 //! - `test-util`: [`Runtime::test`] and the [`Test`] handle, the lifecycle
 //!   under test with simulated signals and tokio's paused clock (what
 //!   `#[graceful::test]` calls). For dev-dependencies.
@@ -49,8 +51,8 @@ mod root;
 mod runtime;
 mod scope;
 mod signal;
-#[cfg(unix)]
-#[cfg_attr(docsrs, doc(cfg(unix)))]
+#[cfg(all(unix, feature = "upgrade"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
 pub mod sockets;
 mod supervisor;
 mod sync;
@@ -58,7 +60,7 @@ mod task;
 #[cfg(feature = "test-util")]
 mod testing;
 mod tracked;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "upgrade"))]
 mod upgrade;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};

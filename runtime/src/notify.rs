@@ -22,6 +22,9 @@ use crate::report::console;
 /// ```
 pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC_ENV: &str = "WATCHDOG_USEC";
+/// Where a new process started by an upgrade says it is ready: a Unix
+/// datagram socket of the old process.
+pub(crate) const UPGRADE_NOTIFY_ENV: &str = "GRACEFUL_UPGRADE_NOTIFY";
 const WATCHDOG_PID_ENV: &str = "WATCHDOG_PID";
 
 /// Where notifications go; `None` when the service manager asked for none.
@@ -62,8 +65,8 @@ impl Notifier {
                     .ok()
             });
             let watchdog = watchdog.filter(|_| socket.is_some());
-            let parent = std::env::var_os(crate::upgrade::UPGRADE_NOTIFY_ENV)
-                .and_then(|path| platform::connect(&path).ok());
+            let parent =
+                std::env::var_os(UPGRADE_NOTIFY_ENV).and_then(|path| platform::connect(&path).ok());
             Notifier {
                 socket,
                 parent,

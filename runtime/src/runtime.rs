@@ -75,7 +75,7 @@ pub struct Runtime {
     /// `None`: the default of the entry point (a test's is not `run`'s).
     pub(crate) flavor: Option<Flavor>,
     worker_threads: Option<usize>,
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "upgrade"))]
     pub(crate) upgrade: crate::upgrade::Config,
     /// Whether a test starts with tokio's clock paused.
     #[cfg(feature = "test-util")]
@@ -113,7 +113,7 @@ impl Runtime {
             progress_every: Duration::from_secs(5),
             flavor: None,
             worker_threads: None,
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "upgrade"))]
             upgrade: crate::upgrade::Config::default(),
             #[cfg(feature = "test-util")]
             start_paused: true,

@@ -20,7 +20,6 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at, sleep, sleep_until};
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
-use crate::context::Context;
 use crate::failure::Running;
 use crate::lifecycle::{Shared, State};
 use crate::listener::{Delivery, Heard};
@@ -74,7 +73,7 @@ pub(crate) struct Supervisor {
     /// What keeps the lifecycle from ending by itself besides the tasks:
     /// a test's body, until it returns or waits for the report.
     held: Option<TaskTracker>,
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "upgrade"))]
     upgrader: Arc<crate::upgrade::Upgrader>,
 }
 
@@ -99,7 +98,7 @@ impl Supervisor {
         shared: Arc<Shared>,
         root: Arc<Scope>,
         deliveries: mpsc::UnboundedReceiver<Delivery>,
-        #[cfg(unix)] upgrader: Arc<crate::upgrade::Upgrader>,
+        #[cfg(all(unix, feature = "upgrade"))] upgrader: Arc<crate::upgrade::Upgrader>,
     ) -> Supervisor {
         Supervisor {
             limits,
@@ -110,7 +109,7 @@ impl Supervisor {
             first_signal: None,
             last_dump: None,
             held: None,
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "upgrade"))]
             upgrader,
         }
     }
@@ -150,7 +149,7 @@ impl Supervisor {
         let (reason, triggered) = shared
             .triggered()
             .expect("a reason is set with the request");
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         crate::sockets::withdraw_all(); // closing a listener now refuses connections
         self.announce(&reason);
         self.extend_stop_timeout(triggered);
@@ -258,9 +257,9 @@ impl Supervisor {
             self.reload();
             return Ok(());
         }
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
-            let root = Context::new(self.root.clone());
+            let root = crate::context::Context::new(self.root.clone());
             self.upgrader.start(root, self.shared.clone());
             return Ok(());
         }
@@ -302,7 +301,8 @@ impl Supervisor {
     /// until the deadline (plus a second for the report and the exit).
     fn extend_stop_timeout(&self, triggered: Instant) {
         // After an upgrade the service goes on, in the new process.
-        if self.shared.notifier.is_on() && !self.shared.upgraded() {
+        let upgraded = matches!(self.shared.triggered(), Some((Reason::Upgraded { .. }, _)));
+        if self.shared.notifier.is_on() && !upgraded {
             let left = (triggered + self.limits.timeout).saturating_duration_since(Instant::now());
             let usec = (left + Duration::from_secs(1)).as_micros();
             self.shared

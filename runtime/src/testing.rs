@@ -189,7 +189,7 @@ where
     let held = TaskTracker::new();
     held.close();
     let hold = Mutex::new(Some(held.token()));
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "upgrade"))]
     let rt = rt.upgrade_signal(None); // a test never starts a new process
     let supervisor = rt.supervisor(shared.clone(), root.clone(), heard);
     let supervisor = supervisor.held_by(held);

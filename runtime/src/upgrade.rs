@@ -31,12 +31,9 @@ use tokio::sync::oneshot;
 
 use crate::context::Context;
 use crate::lifecycle::Shared;
+use crate::notify::UPGRADE_NOTIFY_ENV;
 use crate::report::{Reason, Secs, console};
 use crate::sockets::{self, LISTEN_FDS_ENV};
-
-/// Where a new process started by an upgrade says it is ready: a Unix
-/// datagram socket of the old process.
-pub(crate) const UPGRADE_NOTIFY_ENV: &str = "GRACEFUL_UPGRADE_NOTIFY";
 
 /// The binary an upgrade starts, over [`crate::Runtime::upgrade_binary`].
 pub(crate) const UPGRADE_BINARY_ENV: &str = "GRACEFUL_UPGRADE_BINARY";
@@ -284,13 +281,6 @@ fn terminate(pid: u32) {
     use nix::unistd::Pid;
     if let Ok(pid) = i32::try_from(pid) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-    }
-}
-
-impl Shared {
-    /// Whether this lifecycle ends because a new process took over.
-    pub(crate) fn upgraded(&self) -> bool {
-        matches!(self.triggered(), Some((Reason::Upgraded { .. }, _)))
     }
 }
 

@@ -34,11 +34,11 @@ impl Runtime {
         if let Some(lame_duck) = config::from_env(LAME_DUCK_ENV, &get)? {
             self.lame_duck = lame_duck;
         }
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         if let Some(timeout) = config::from_env(crate::UPGRADE_TIMEOUT_ENV, &get)? {
             self.upgrade.timeout = timeout;
         }
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         if let Some(binary) = get(crate::upgrade::UPGRADE_BINARY_ENV).filter(|b| !b.is_empty()) {
             self.upgrade.binary = Some(binary.into());
         }
@@ -77,13 +77,13 @@ impl Runtime {
     /// Installs the handlers of every signal the process hears.
     pub(super) fn listen(&self) -> Result<Listening, ConfigError> {
         // Before the first thread: reading them clears LISTEN_FDS and LISTEN_PID.
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         crate::sockets::init();
         let mut heard: Vec<Heard> = self.signals.iter().copied().map(Heard::Signal).collect();
         heard.extend(self.dump_signal.map(Heard::Signal));
         #[cfg(unix)]
         heard.extend([Heard::Signal(Signal::User2), Heard::FileTooLarge]);
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "upgrade"))]
         heard.extend(self.upgrade.signal.map(Heard::Signal));
         Ok(listener::listen(heard)?)
     }
@@ -123,7 +123,7 @@ impl Runtime {
             shared,
             root,
             deliveries,
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "upgrade"))]
             crate::upgrade::Upgrader::new(self.upgrade),
         )
     }
