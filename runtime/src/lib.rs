@@ -92,6 +92,16 @@ pub mod __private {
     use std::future::Future;
     use std::panic::Location;
 
+    /// A task's future: `Send`, because a task runs on whichever worker
+    /// thread of the runtime is free, and may move between them at each
+    /// `.await`. Named so that the compiler's error says why.
+    #[diagnostic::on_unimplemented(
+        message = "a `#[graceful::task]` must be `Send`: it runs on any worker thread",
+        note = "a task may move between worker threads at each `.await`: what it holds across an `.await` must be `Send` (an `Arc` rather than an `Rc`, a `std::sync::Mutex` guard dropped before the `.await`)"
+    )]
+    pub trait RunsOnAnyThread: Send {}
+    impl<T: Send> RunsOnAnyThread for T {}
+
     #[track_caller]
     fn origin(name: &'static str, defined_at: &'static Site) -> Origin {
         Origin {
@@ -114,7 +124,7 @@ pub mod __private {
     ) -> TaskHandle<O>
     where
         F: FnOnce(Context) -> Fut,
-        Fut: Future<Output = O> + Send + 'static,
+        Fut: Future<Output = O> + RunsOnAnyThread + 'static,
         O: TaskOutput,
     {
         parent.spawn_at(origin(name, defined_at), policy, body(parent.clone()))
