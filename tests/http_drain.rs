@@ -367,6 +367,100 @@ fn slow_request_heads_are_closed_after_the_header_read_timeout() {
     });
 }
 
+/// A router that reads the whole body (axum answers 400 if that fails).
+fn upload() -> Router {
+    Router::new().route(
+        "/upload",
+        axum::routing::post(|body: String| async move { format!("{} bytes", body.len()) }),
+    )
+}
+
+/// Writes `POST /upload` with a 1000-byte body announced, then one byte of
+/// it every `every`, `bytes` times (or until the server closes).
+fn trickle(addr: SocketAddr, every: Duration, bytes: usize) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut c = Client::connect(addr).await.unwrap();
+        c.write(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n")
+            .await
+            .unwrap();
+        for _ in 0..bytes {
+            tokio::time::sleep(every).await;
+            if c.write(b"x").await.is_err() {
+                break;
+            }
+        }
+        c.response()
+            .await
+            .map_or_else(|e| format!("{e}"), |r| format!("{} {}", r.status, r.body))
+    })
+}
+
+/// A body that stops arriving fails after the body read timeout (the
+/// handler's extractor answers 400); one that keeps coming, slowly, does
+/// not: the limit is on silence, not on the whole upload.
+#[test]
+fn a_request_body_that_stops_fails_after_the_body_read_timeout() {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    let server = Server::new(upload()).body_read_timeout(TIMEOUT);
+    with_server(server, |ctx, addr, server| async move {
+        let began = Instant::now();
+        let stalled = trickle(addr, Duration::ZERO, 5).await.unwrap();
+        let took = began.elapsed();
+        assert!(stalled.starts_with("400 "), "{stalled}");
+        assert!(
+            stalled.contains("no byte of the request body for 300ms"),
+            "{stalled}"
+        );
+        assert!(took >= TIMEOUT && took < TIMEOUT * 3, "{took:?}");
+        // A byte every 100 ms for 1.2 s is never silent for 300 ms: the body
+        // fails only once the client stops, 300 ms after its last byte.
+        let began = Instant::now();
+        let answer = trickle(addr, TIMEOUT / 3, 12).await.unwrap();
+        let took = began.elapsed();
+        assert!(
+            took >= TIMEOUT * 4 + TIMEOUT,
+            "failed after {took:?}, while bytes kept coming"
+        );
+        assert!(
+            answer.starts_with("400 ") && answer.contains("no byte"),
+            "{answer}"
+        );
+        ctx.shutdown();
+        server.await.unwrap().unwrap();
+    });
+}
+
+/// A client that trickles a body forever (a byte every 50 ms, never
+/// silent long enough for the body read timeout) does not hold the drain:
+/// at the shutdown its body gets the grace, then fails, and the client is
+/// told so with `Connection: close`.
+#[test]
+fn a_trickled_request_body_cannot_hold_the_drain() {
+    const GRACE: Duration = Duration::from_millis(300);
+    let server = Server::new(upload()).grace(GRACE);
+    with_server(server, |ctx, addr, server| async move {
+        let client = trickle(addr, Duration::from_millis(50), 1000);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let began = Instant::now();
+        ctx.shutdown();
+        let served = server.await.unwrap().unwrap();
+        let took = began.elapsed();
+        assert!(
+            took >= GRACE && took < GRACE + Duration::from_secs(1),
+            "{took:?}"
+        );
+        assert_eq!(served.requests, 1);
+        let answer = client.await.unwrap();
+        assert!(answer.starts_with("400 "), "{answer}");
+        assert!(
+            answer.contains(
+                "request body not complete within the grace of 300ms after the shutdown began"
+            ),
+            "{answer}"
+        );
+    });
+}
+
 /// A connection without a request for the idle timeout is closed; one that
 /// keeps sending requests is not.
 #[test]

@@ -46,7 +46,7 @@ pub(super) struct Conn {
 
 impl Conn {
     /// Records a request that begins, and returns its id.
-    pub(super) fn begin(&self, req: &hyper::Request<hyper::body::Incoming>, http1: bool) -> u64 {
+    pub(super) fn begin<B>(&self, req: &hyper::Request<B>, http1: bool) -> u64 {
         // Only this connection's task calls the service: no other writer.
         let id = self.requests.load(Ordering::Relaxed);
         self.requests.store(id + 1, Ordering::Relaxed);

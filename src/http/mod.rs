@@ -19,7 +19,10 @@
 //!
 //! No client can stall the drain: a request head that is not complete when
 //! the grace ends is dropped with its connection, and a head is bounded by
-//! a [header read timeout](Server::header_read_timeout) at all times. If
+//! a [header read timeout](Server::header_read_timeout) at all times; a
+//! request body still arriving when the grace ends fails (axum's body
+//! extractors answer `400`, with `Connection: close`), and one that stops
+//! arriving fails after the [body read timeout](Server::body_read_timeout). If
 //! the deadline passes anyway (a handler that never ends), the report lists
 //! the requests still in flight under the `http` scope: method, path
 //! (without the query), peer and age, the 20 oldest and a count of the
@@ -78,6 +81,7 @@ use tokio::net::TcpListener;
 
 use crate::{Context, TaskHandle};
 
+mod body;
 mod conn;
 mod engine;
 mod health;
@@ -90,8 +94,8 @@ mod watchdog;
 
 pub use health::{health_routes, live, ready};
 pub use server::{
-    DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    Server,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, Server,
 };
 
 /// The listen backlog of [`bind`]: how many connections the kernel queues

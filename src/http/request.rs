@@ -16,6 +16,7 @@ use axum::http::{Extensions, HeaderValue, StatusCode, Version, header};
 use axum::response::Response;
 use hyper::body::{Frame, Incoming, SizeHint};
 
+use super::body::Timed;
 use super::conn::Conn;
 use crate::Context;
 
@@ -49,8 +50,9 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
     type Error = Infallible;
     type Future = Counted;
 
-    fn call(&self, mut req: hyper::Request<Incoming>) -> Counted {
+    fn call(&self, req: hyper::Request<Incoming>) -> Counted {
         let conn = &self.conn;
+        let mut req = req.map(|body| Timed::new(body, conn.shared.clone()));
         let http1 = req.version() < Version::HTTP_2;
         let id = conn.begin(&req, http1);
         let extensions = req.extensions_mut();

@@ -29,6 +29,10 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// far less).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a request body may go without sending a byte, by default: 30 s,
+/// as nginx's `client_body_timeout` (60 s) halved.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many connections a server holds open at most, by default.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
@@ -40,15 +44,18 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// |---|---|---|
 /// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
 /// | [`idle_timeout`](Self::idle_timeout) | [2 min](DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
-/// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request |
+/// | [`body_read_timeout`](Self::body_read_timeout) | [30 s](DEFAULT_BODY_READ_TIMEOUT) | a request body that stops arriving; at shutdown, the [grace](Self::grace) for the rest of a body |
+/// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
 /// | [`max_connections`](Self::max_connections) | [10 000](DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
 /// | [`http2_keep_alive`](Self::http2_keep_alive) | off | an HTTP/2 peer that stopped answering |
 ///
 /// **Request bodies** are limited by axum's extractors (`String`, `Bytes`,
 /// `Json`, `Form`: 2 MB by default); change the limit with
 /// [`axum::extract::DefaultBodyLimit`], and bound bodies read as streams
-/// with tower-http's `RequestBodyLimitLayer`. A slow upload is bounded only
-/// by the handler (wrap its reads in `tokio::time::timeout`).
+/// with tower-http's `RequestBodyLimitLayer`. A body that stops arriving
+/// fails after the [body read timeout](Self::body_read_timeout), and once
+/// the drain began a body has the [grace](Self::grace) to arrive in full:
+/// no client can hold the drain by trickling a body.
 ///
 /// **TLS** is best terminated in front of the process (a load balancer, an
 /// ingress, a sidecar). To terminate it in the process, pass a listener
@@ -85,6 +92,7 @@ pub(super) struct Options {
     pub(super) header_read_timeout: Option<Duration>,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) grace: Duration,
+    pub(super) body_read_timeout: Option<Duration>,
     pub(super) max_connections: usize,
     pub(super) http2_keep_alive: Option<(Duration, Duration)>,
 }
@@ -102,6 +110,7 @@ impl Server {
                 header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
                 idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
                 grace: DEFAULT_GRACE,
+                body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 http2_keep_alive: None,
             },
@@ -165,6 +174,28 @@ impl Server {
     /// ```
     pub fn grace(mut self, grace: Duration) -> Server {
         self.options.grace = grace;
+        self
+    }
+
+    /// How long a request body may go without sending a byte ([30 s by
+    /// default](DEFAULT_BODY_READ_TIMEOUT), as nginx's
+    /// `client_body_timeout`); `None` turns the limit off. Past it, reading
+    /// the body fails: the handler gets the error (axum's body extractors
+    /// answer `400 Bad Request`) and the connection is closed after the
+    /// response.
+    ///
+    /// Whatever this says, once the drain began a request body has at most
+    /// the [grace](Self::grace) to arrive in full: an upload still under
+    /// way then fails rather than holding the shutdown, and the client
+    /// gets an answer saying so.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = graceful::http::Server::new(axum::Router::new())
+    ///     .body_read_timeout(Duration::from_secs(60));
+    /// ```
+    pub fn body_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
+        self.options.body_read_timeout = timeout.into();
         self
     }
 
