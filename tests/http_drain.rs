@@ -461,6 +461,56 @@ fn a_trickled_request_body_cannot_hold_the_drain() {
     });
 }
 
+/// A client that asks for a large response and stops reading it (its
+/// receive window fills, the server's write waits) does not hold the
+/// drain: once the write made no progress for five times the grace, the
+/// connection is closed. A client that reads slowly keeps its download.
+#[test]
+fn a_client_that_stops_reading_cannot_hold_the_drain() {
+    const GRACE: Duration = Duration::from_millis(200);
+    let big = Router::new().route("/big", get(|| async { vec![b'x'; 64 << 20] }));
+    let server = Server::new(big).grace(GRACE);
+    with_server(server, |ctx, addr, server| async move {
+        let mut stalled = Client::connect(addr).await.unwrap();
+        stalled
+            .write(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut slow = Client::connect(addr).await.unwrap();
+        slow.write(b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let reader = tokio::spawn(async move {
+            // 64 MiB at a steady pace: 1 MiB every 20 ms, never stalled.
+            let mut buf = vec![0; 1 << 20];
+            let mut total = 0;
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                match slow.read_some(&mut buf).await {
+                    Ok(0) | Err(_) => return total,
+                    Ok(n) => total += n,
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let began = Instant::now();
+        ctx.shutdown();
+        let served = server.await.unwrap().unwrap();
+        let took = began.elapsed();
+        assert!(
+            took >= GRACE * 5 && took < Duration::from_secs(15),
+            "{took:?}"
+        );
+        assert_eq!(served.requests, 2);
+        let read = reader.await.unwrap();
+        assert!(
+            read > 64 << 20,
+            "the slow reader got the whole response: {read}"
+        );
+        drop(stalled);
+    });
+}
+
 /// A connection without a request for the idle timeout is closed; one that
 /// keeps sending requests is not.
 #[test]

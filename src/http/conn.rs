@@ -33,6 +33,11 @@ pub(super) struct Conn {
     pub(super) requests: AtomicU64,
     /// Bytes read from the client so far.
     pub(super) read: AtomicU64,
+    /// Bytes written to the client so far.
+    pub(super) written: AtomicU64,
+    /// Whether the last write waited for the client to read (its receive
+    /// window is full).
+    pub(super) write_waits: AtomicBool,
     /// `read` when the last request in flight ended: bytes read beyond it,
     /// with no request in flight, are a request head on its way.
     pub(super) read_when_idle: AtomicU64,
@@ -93,6 +98,8 @@ pub(super) async fn serve<I, A>(
         shared,
         requests: AtomicU64::new(0),
         read: AtomicU64::new(0),
+        written: AtomicU64::new(0),
+        write_waits: AtomicBool::new(false),
         read_when_idle: AtomicU64::new(0),
         http2: AtomicBool::new(false),
         ticks: AtomicU64::new(0),
@@ -230,20 +237,44 @@ where
     // hyper answers what is in flight with `Connection: close` (HTTP/2:
     // `GOAWAY`), then closes; an idle connection closes at once.
     connection.as_mut().graceful_shutdown();
+    let mut stalled = 0;
     loop {
         if conn.reading_head() {
             // A request head that did not complete within the grace: hyper
             // would wait for the rest of it.
             return None;
         }
-        match timeout(grace, connection.as_mut()).await {
-            Ok(ended) => return Some(ended.or_else(ignore_cancelled)),
-            // Nothing in flight, and still not closed: close it.
-            Err(_) if conn.in_flight() == 0 => return None,
-            Err(_) => {}
+        let written = conn.written.load(Ordering::Relaxed);
+        if let Ok(ended) = timeout(grace, connection.as_mut()).await {
+            return Some(ended.or_else(ignore_cancelled));
+        }
+        // A response is in flight until its body is produced, and then
+        // still being written while the write waits for the client.
+        if !conn.write_waits.load(Ordering::Relaxed) {
+            if conn.in_flight() == 0 {
+                return None; // nothing in flight, and still not closed
+            }
+            stalled = 0;
+        } else if conn.written.load(Ordering::Relaxed) == written {
+            stalled += 1;
+            if stalled == STALLED_GRACES {
+                let peer = conn.registered.peer();
+                log::stderr(format_args!(
+                    "connection from {peer}: the client read none of its response for {:?} during the shutdown; closed",
+                    grace * STALLED_GRACES
+                ));
+                return None;
+            }
+        } else {
+            stalled = 0;
         }
     }
 }
+
+/// During the drain, a connection whose client reads none of its response
+/// for this many graces (5 s by default) is closed: a client that stopped
+/// reading cannot hold the shutdown; one that reads slowly gets it all.
+pub(super) const STALLED_GRACES: u32 = 5;
 
 /// hyper-util's connection ends with an "interrupted" error when its
 /// graceful shutdown came before the first bytes: that is ours, not a failure.

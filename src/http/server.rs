@@ -165,7 +165,10 @@ impl Server {
     /// grace ends, the connection is closed. This closes the race in which
     /// a keep-alive client sends its next request just as the server closes
     /// the idle connection, and it bounds how long a partial request head
-    /// can hold the drain.
+    /// can hold the drain. A request body still arriving has the grace to
+    /// complete, and a client that reads none of its response for five
+    /// graces is closed: no client can hold the drain, while one that reads
+    /// slowly gets its whole response.
     ///
     /// ```
     /// use std::time::Duration;

@@ -143,7 +143,8 @@ impl<I: AsyncRead> AsyncRead for Counting<I> {
 
 impl<I: AsyncWrite> AsyncWrite for Counting<I> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Cx<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write(cx, buf)
+        let this = self.project();
+        wrote(this.conn, this.io.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -151,7 +152,8 @@ impl<I: AsyncWrite> AsyncWrite for Counting<I> {
         cx: &mut Cx<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        wrote(this.conn, this.io.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -165,4 +167,22 @@ impl<I: AsyncWrite> AsyncWrite for Counting<I> {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<io::Result<()>> {
         self.project().io.poll_shutdown(cx)
     }
+}
+
+/// Counts what a write wrote, and whether the client's receive window is
+/// full (the write waits): a response the client does not read.
+fn wrote(conn: &Conn, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+    // Only this connection's task writes: no other writer.
+    match &polled {
+        Poll::Ready(Ok(n)) if *n > 0 => {
+            let before = conn.written.load(Ordering::Relaxed);
+            conn.written.store(before + *n as u64, Ordering::Relaxed);
+            if conn.write_waits.load(Ordering::Relaxed) {
+                conn.write_waits.store(false, Ordering::Relaxed);
+            }
+        }
+        Poll::Pending => conn.write_waits.store(true, Ordering::Relaxed),
+        Poll::Ready(_) => {}
+    }
+    polled
 }

@@ -66,6 +66,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// Reads what has arrived, at most `buf.len()` bytes; 0 at the end.
+    pub async fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::io::AsyncReadExt::read(&mut self.io, buf).await
+    }
+
     /// Writes raw bytes: part of a request, say.
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.io.get_mut().write_all(bytes).await
