@@ -18,7 +18,6 @@
 //! checks start failing, and meanwhile sends it requests that are refused
 //! or cut.
 
-#[allow(dead_code)] // the flagship's modules: this program uses fewer of their items
 #[path = "service"]
 mod service {
     pub mod api;
@@ -49,6 +48,10 @@ async fn main() -> anyhow::Result<()> {
     let db = Db::open(&path, limits).await?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
+    println!(
+        "database {path}: {} acknowledged jobs resumed; {workers} workers",
+        db.counts().resumed
+    );
 
     let stop = CancellationToken::new();
     let mut worker_tasks = JoinSet::new();
@@ -71,8 +74,8 @@ async fn main() -> anyhow::Result<()> {
     let counts = db.counts();
     db.close().await?;
     println!(
-        "database closed: {} jobs accepted, {} processed, {} refused",
-        counts.acknowledged, counts.processed, counts.refused
+        "database closed: {} jobs accepted, {} processed, {} refused, {} left",
+        counts.acknowledged, counts.processed, counts.refused, counts.waiting
     );
     Ok(())
 }
