@@ -609,3 +609,36 @@ fn api_readiness_and_lame_duck() {
         exit.stdout.join("\n")
     );
 }
+
+/// `service_axum`, the baseline of `deploy/rolling-restart`: the same API on
+/// plain `axum::serve`, with its health routes; on SIGTERM it answers what
+/// it acknowledged, processes it and exits 0.
+#[test]
+fn service_axum_serves_the_same_api() {
+    let (_dir, db) = TempDir::with_db("service-axum");
+    let mut cmd = example("service_axum");
+    cmd.env("ADDR", "127.0.0.1:0").env("DATABASE", &db);
+    let mut p = start(cmd);
+    let addr = listening_addr(&p.wait_for("listening on http://"));
+    let rt = runtime();
+    let posted = rt
+        .block_on(async {
+            Client::connect(addr)
+                .await?
+                .request("POST", "/jobs", "hello plain axum")
+                .await
+        })
+        .unwrap();
+    assert_eq!(posted.status, 202, "{posted:?}");
+    let id: u64 = posted.body.trim().parse().unwrap();
+    for (path, status) in [("/ready", 200), ("/live", 200), ("/jobs/999999", 404)] {
+        let r = rt.block_on(http_util::get(addr, path)).unwrap();
+        assert_eq!(r.status, status, "{path}: {r:?}");
+    }
+
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(20));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    assert_all_processed_once(&HashSet::from([id]), &rows_after_exit(&db, &exit), &exit);
+    exit.line("database closed: 1 jobs accepted, 1 processed"); // or a panic naming it
+}

@@ -44,27 +44,20 @@
 //! prints. Either way those jobs are in the file, and the next start resumes
 //! them and says how many.
 //!
-//! This file is the lesson; `db.rs` is the SQLite plumbing (the durable
-//! queue, group commit) and `summary.rs` the lines printed at shutdown.
+//! This file is the lesson; `api.rs` holds the HTTP handlers, `db.rs` the
+//! SQLite plumbing (the durable queue, group commit) and `summary.rs` the
+//! lines printed at shutdown.
 
+mod api;
 mod db;
 mod summary;
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use graceful::{Context, Restart};
 
-use db::{Db, Limits, NotCommitted};
+use db::{Db, Limits};
 use summary::Summary;
-
-/// The largest job body: a longer one is answered `413` before it is read
-/// in full, so no client can make the service hold much memory.
-const MAX_BODY: usize = 64 * 1024;
 
 #[graceful::main]
 async fn main(ctx: Context) -> anyhow::Result<()> {
@@ -114,13 +107,9 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
         });
     }
 
-    // The API, in a scope under the workers: drained before them.
-    let app = Router::new()
-        .route("/jobs", post(submit))
-        .route("/jobs/{id}", get(report))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .merge(graceful::http::health_routes())
-        .with_state(db);
+    // The API (`api.rs`) and `/ready`, `/live`, in a scope under the
+    // workers: drained before them.
+    let app = api::routes(db).merge(graceful::http::health_routes());
     let server = graceful::http::serve(&workers_ctx, listener, app);
     workers_ctx.spawn("summary: http", summary.http(&workers_ctx, server));
     Ok(())
@@ -128,38 +117,6 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
 
 fn env(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
-}
-
-/// `POST /jobs`: 202 with the id once the job is committed; never a 202
-/// for a job that is not.
-async fn submit(State(db): State<Db>, body: String) -> Response {
-    match db.submit(body).await {
-        Ok(id) => (StatusCode::ACCEPTED, format!("{id}\n")).into_response(),
-        Err(NotCommitted::QueueFull) => {
-            let retry = [(header::RETRY_AFTER, "1")];
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                retry,
-                "queue full, retry later\n",
-            )
-                .into_response()
-        }
-        Err(e @ NotCommitted::DiskFull(_)) => {
-            (StatusCode::INSUFFICIENT_STORAGE, format!("{e}\n")).into_response()
-        }
-        Err(e @ NotCommitted::Failed(_)) => {
-            (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
-        }
-    }
-}
-
-/// `GET /jobs/{id}`: the job's row.
-async fn report(State(db): State<Db>, Path(id): Path<i64>) -> (StatusCode, String) {
-    match db.get(id).await {
-        Ok(Some(job)) => (StatusCode::OK, job),
-        Ok(None) => (StatusCode::NOT_FOUND, format!("no job {id}\n")),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
-    }
 }
 
 /// Claims jobs and commits their results until it is cancelled and the
