@@ -642,3 +642,49 @@ fn service_axum_serves_the_same_api() {
     assert_all_processed_once(&HashSet::from([id]), &rows_after_exit(&db, &exit), &exit);
     exit.line("database closed: 1 jobs accepted, 1 processed"); // or a panic naming it
 }
+
+/// An upgrade (`SIGUSR2`) in the middle of the load: the new process takes
+/// the socket and the database while the old one drains. Every job posted
+/// is acknowledged (no refused connection, no failed request), and each is
+/// processed exactly once: the new process leaves the jobs the old one
+/// claimed to it, instead of resuming them as a crash's. Both exit 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_upgrade_under_load_acknowledges_and_processes_every_job_once() {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::unistd::Pid;
+    // The new process is the old one's child: once the old one exits, it is
+    // ours to wait for.
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let exit_code = |pid: i32| match waitpid(Pid::from_raw(pid), None).unwrap() {
+        WaitStatus::Exited(_, code) => Some(code),
+        _ => None,
+    };
+    let (_dir, db) = TempDir::with_db("service-upgrade");
+    let rt = runtime();
+    let mut s = service(&db, &[("JOB_MS", "2")]);
+    let load = Load::start(&rt, s.addr, 8, 3000);
+    load.wait_for(&rt, 500);
+    s.p.signal(Signal::SIGUSR2);
+    let started = s.p.wait_for_stderr("graceful: upgrade: started");
+    let new: i32 = started
+        .split("(pid ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    s.p.wait_for_stderr("graceful: upgraded: process");
+    assert_eq!(exit_code(s.p.pid() as i32), Some(0), "the old process");
+    let acked = load.finish(&rt);
+    nix::sys::signal::kill(Pid::from_raw(new), Signal::SIGTERM).unwrap();
+    assert_eq!(exit_code(new), Some(0), "the new process");
+    let exit = s.p.output();
+    assert_eq!(acked.len(), 3000, "every job acknowledged\n{exit}");
+    let rows = rows_after_exit(&db, &exit);
+    assert_all_processed_once(&acked, &rows, &exit);
+    let again = rows.values().filter(|r| r.attempts > 1).count();
+    assert_eq!(again, 0, "no job claimed twice\n{exit}");
+}

@@ -12,7 +12,9 @@
 //! database is opened, the jobs an earlier run left `queued` or `claimed`
 //! are queued again (resumed); a job whose result was committed is not
 //! processed again. A job claimed when the process died is processed again,
-//! so the work itself runs at least once: keep it idempotent.
+//! so the work itself runs at least once: keep it idempotent. A claim is
+//! its process's (its pid is in the row): during an upgrade (`SIGUSR2`),
+//! the new process leaves the jobs the old one, still draining, claimed.
 //!
 //! **Durability.** Commits that hold only claims and results use
 //! `synchronous=NORMAL` (no fsync of their own): they survive a crash of the

@@ -8,6 +8,7 @@
 //! curl -i -d 'hello' localhost:3000/jobs         # 202 Accepted, body: the job id
 //! curl localhost:3000/jobs/1                     # the job: queued, claimed or done, and its result
 //! curl -i localhost:3000/ready                   # 200; 503 during a lame duck (GRACEFUL_LAME_DUCK=3s)
+//! kill -USR2 <pid>                               # upgrade: a new process takes over, this one drains
 //! kill -TERM <pid>                               # or Ctrl-C
 //! ```
 //!

@@ -18,6 +18,7 @@ const SCHEMA: &str = "
         body        TEXT NOT NULL,
         status      TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'claimed', 'done')),
         worker      INTEGER,                           -- the last worker that claimed it
+        owner       INTEGER,                           -- the process of that worker (its pid)
         attempts    INTEGER NOT NULL DEFAULT 0,        -- times claimed
         processed   INTEGER NOT NULL DEFAULT 0,        -- times its result was committed: 0 or 1
         result      TEXT,
@@ -27,7 +28,7 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (id) WHERE status != 'done';";
 
 /// The version of [`SCHEMA`], kept in `PRAGMA user_version`.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 /// The database thread's state.
 pub(super) struct Writer {
@@ -85,10 +86,19 @@ impl Writer {
         }
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", VERSION)?;
-        tx.execute(
-            "UPDATE jobs SET status = 'queued' WHERE status = 'claimed'",
-            [],
-        )?;
+        // Jobs claimed by a process that is gone (a crash, or this process's
+        // pid in an earlier life: pid 1 in a container) are queued again;
+        // those of a live process (the old one, during an upgrade) are its.
+        let owners: Vec<Option<i64>> = tx
+            .prepare("SELECT DISTINCT owner FROM jobs WHERE status = 'claimed'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for owner in owners.into_iter().filter(|owner| !alive(*owner)) {
+            tx.execute(
+                "UPDATE jobs SET status = 'queued' WHERE status = 'claimed' AND owner IS ?1",
+                [owner],
+            )?;
+        }
         let (resumed, bytes): (i64, i64) = tx.query_row(
             "SELECT count(*), coalesce(sum(length(body)), 0) FROM jobs WHERE status != 'done'",
             [],
@@ -207,9 +217,9 @@ impl Writer {
                 .prepare_cached(
                     "UPDATE jobs SET status = 'done', result = ?2, processed = processed + 1,
                          done_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                     WHERE id = ?1 AND status = 'claimed' RETURNING length(body)",
+                     WHERE id = ?1 AND status = 'claimed' AND owner = ?3 RETURNING length(body)",
                 )?
-                .query_row(params![id, result], |r| r.get(0))?;
+                .query_row(params![id, result, std::process::id()], |r| r.get(0))?;
             freed += len as u64 + JOB_OVERHEAD;
         }
         let mut insert = tx.prepare_cached("INSERT INTO jobs (body) VALUES (?1) RETURNING id")?;
@@ -219,9 +229,10 @@ impl Writer {
             .map(|submit| insert.query_row([&submit.body], |r| r.get(0)))
             .collect::<rusqlite::Result<_>>()?;
         let mut claim = tx.prepare_cached(
-            "UPDATE jobs SET status = 'claimed', worker = ?1, attempts = attempts + 1
+            "UPDATE jobs SET status = 'claimed', worker = ?1, owner = ?3, attempts = attempts + 1
              WHERE id IN (SELECT id FROM jobs WHERE status != 'done'
-                          AND (status = 'queued' OR worker = ?1) ORDER BY id LIMIT ?2)
+                          AND (status = 'queued' OR (owner = ?3 AND worker = ?1))
+                          ORDER BY id LIMIT ?2)
              RETURNING id, body",
         )?;
         let job = |r: &rusqlite::Row<'_>| {
@@ -234,8 +245,9 @@ impl Writer {
             .claims
             .iter()
             .map(|c| {
+                let (worker, pid) = (c.worker as i64, std::process::id());
                 claim
-                    .query_map([c.worker, CLAIM_AT_ONCE].map(|n| n as i64), job)?
+                    .query_map(params![worker, CLAIM_AT_ONCE as i64, pid], job)?
                     .collect()
             })
             .collect::<rusqlite::Result<_>>()?;
@@ -299,4 +311,25 @@ fn read_job(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
 fn close(conn: Connection) -> rusqlite::Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     conn.close().map_err(|(_, e)| e)
+}
+
+/// Whether the process `pid` still runs (and is not this one: a claim of
+/// this pid was made by an earlier process that had it).
+fn alive(pid: Option<i64>) -> bool {
+    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+        return false;
+    };
+    if pid as u32 == std::process::id() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        !matches!(
+            nix::sys::signal::kill(pid, None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+    }
+    #[cfg(not(unix))]
+    false // resumed, as after a crash: processed twice at worst
 }
