@@ -676,11 +676,20 @@ fn an_upgrade_under_load_acknowledges_and_processes_every_job_once() {
         .unwrap()
         .parse()
         .unwrap();
+    // If the test fails half-way, the new process must not outlive it.
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.0), Signal::SIGKILL);
+        }
+    }
+    let kill = Kill(new);
     s.p.wait_for_stderr("graceful: upgraded: process");
     assert_eq!(exit_code(s.p.pid() as i32), Some(0), "the old process");
     let acked = load.finish(&rt);
     nix::sys::signal::kill(Pid::from_raw(new), Signal::SIGTERM).unwrap();
     assert_eq!(exit_code(new), Some(0), "the new process");
+    std::mem::forget(kill);
     let exit = s.p.output();
     assert_eq!(acked.len(), 3000, "every job acknowledged\n{exit}");
     let rows = rows_after_exit(&db, &exit);

@@ -139,11 +139,19 @@ fn sighup_without_a_reload_hook_keeps_its_default_action() {
 }
 
 #[test]
-fn sigusr2_no_longer_ends_the_process() {
-    let mut p = start(scenario("lingering"));
+fn sigusr2_upgrades_and_never_ends_the_process_by_itself() {
+    // The upgrade's new binary fails at once (the upgrade itself is tested
+    // in tests/upgrade.rs): this process says so and goes on.
+    let mut cmd = scenario("lingering");
+    cmd.env("GRACEFUL_UPGRADE_BINARY", "/bin/false");
+    let mut p = start(cmd);
     p.wait_for("ready");
     p.signal(Signal::SIGUSR2);
-    std::thread::sleep(Duration::from_millis(200));
+    let said = p.wait_for_stderr("upgrade failed");
+    assert!(
+        said.ends_with("before it was ready; this process goes on serving"),
+        "{said}"
+    );
     p.signal(Signal::SIGTERM);
     let exit = p.wait(EXIT);
     assert_eq!(exit.code, Some(0), "{exit}");
