@@ -95,6 +95,7 @@ impl Registry {
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
+        let entry = live::New::from(entry);
         let key = lock(&self.live).insert(entry);
         Registration {
             registry: self.clone(),

@@ -21,11 +21,12 @@ const FREE: u32 = 1 << 31;
 /// The end of the free list.
 const END: u32 = FREE - 1;
 
-/// What a report says of a group of tasks, and how many of them are live.
+/// What a report says of a group of tasks. Sites are not counted: an
+/// interned site stays, and a site of its own goes with its one task, so
+/// spawns and exits write to no line they would share.
 pub(super) struct Site {
     pub(super) origin: Origin,
     pub(super) kind: Kind,
-    tasks: u32,
     interned: bool,
 }
 
@@ -57,6 +58,25 @@ pub(super) struct Ended {
     pub(super) kind: Kind,
     /// When it started, on [`clock`]'s scale.
     pub(super) since: Duration,
+}
+
+/// An entry with what can be worked out before the lock: its site's key
+/// (for a `&'static` name) and its start time.
+pub(super) struct New {
+    entry: Entry,
+    key: Option<Key>,
+    since: u64,
+}
+
+impl From<Entry> for New {
+    fn from(entry: Entry) -> New {
+        let key = match entry.origin.name {
+            Cow::Borrowed(name) => Some(Key::new(name, &entry.origin, entry.kind)),
+            Cow::Owned(_) => None,
+        };
+        let since = u64::try_from(clock::now().as_nanos()).unwrap_or(u64::MAX);
+        New { entry, key, since }
+    }
 }
 
 pub(super) struct Live {
@@ -96,10 +116,11 @@ impl Live {
         }
     }
 
-    /// Lists `entry`; returns its slot.
-    pub(super) fn insert(&mut self, entry: Entry) -> usize {
-        let site = self.site(entry.origin, entry.kind);
-        let since = u64::try_from(clock::now().as_nanos()).unwrap_or(u64::MAX);
+    /// Lists `entry`, [prepared](New::from) before the lock; returns its
+    /// slot.
+    pub(super) fn insert(&mut self, entry: New) -> usize {
+        let New { entry, key, since } = entry;
+        let site = self.site(entry.origin, entry.kind, key);
         if self.free != END {
             let key = self.free as usize;
             self.free = self.slots[key] & !FREE;
@@ -115,17 +136,15 @@ impl Live {
         }
     }
 
-    fn site(&mut self, origin: Origin, kind: Kind) -> u32 {
-        let Cow::Borrowed(name) = origin.name else {
+    fn site(&mut self, origin: Origin, kind: Kind, key: Option<Key>) -> u32 {
+        let Some(key) = key else {
             return index(self.sites.insert(Site {
                 origin,
                 kind,
-                tasks: 1,
                 interned: false,
             }));
         };
-        let key = Key::new(name, &origin, kind);
-        let site = match self.last {
+        match self.last {
             Some((last, site)) if last == key => site,
             _ => {
                 let sites = &mut self.sites;
@@ -133,16 +152,13 @@ impl Live {
                     index(sites.insert(Site {
                         origin,
                         kind,
-                        tasks: 0,
                         interned: true,
                     }))
                 });
                 self.last = Some((key, site));
                 site
             }
-        };
-        self.sites[site as usize].tasks += 1;
-        site
+        }
     }
 
     /// Empties slot `key`; a site of its own goes with it.
@@ -152,13 +168,12 @@ impl Live {
         let since = Duration::from_nanos(self.since[key]);
         self.slots[key] = FREE | self.free;
         self.free = index(key);
-        let s = &mut self.sites[site];
-        s.tasks -= 1;
-        let kind = s.kind;
-        let name = if s.interned {
-            s.origin.name.clone()
+        let s = &self.sites[site];
+        let (name, kind) = if s.interned {
+            (s.origin.name.clone(), s.kind)
         } else {
-            self.sites.remove(site).origin.name
+            let s = self.sites.remove(site);
+            (s.origin.name, s.kind)
         };
         Ended { name, kind, since }
     }
@@ -238,7 +253,7 @@ mod tests {
         let at = Location::caller();
         let mut live = Live::new();
         let keys: Vec<usize> = (0..100)
-            .map(|_| live.insert(entry("idle".into(), at)))
+            .map(|_| live.insert(entry("idle".into(), at).into()))
             .collect();
         assert_eq!(live.sites.len(), 1);
         assert_eq!(live.iter().count(), 100);
@@ -247,7 +262,7 @@ mod tests {
         }
         assert_eq!(live.iter().count(), 50);
         for _ in 0..50 {
-            live.insert(entry(format!("owned {}", live.slots.len()).into(), at));
+            live.insert(entry(format!("owned {}", live.slots.len()).into(), at).into());
         }
         assert_eq!(live.slots.len(), 100, "freed slots are reused");
         assert_eq!(live.sites.len(), 51);
@@ -270,9 +285,9 @@ mod tests {
     fn two_spawn_sites_are_two_sites() {
         let mut live = Live::new();
         let at = Location::caller();
-        let k = live.insert(entry("a".into(), at));
+        let k = live.insert(entry("a".into(), at).into());
         let other = Location::caller();
-        let j = live.insert(entry("a".into(), other));
+        let j = live.insert(entry("a".into(), other).into());
         assert_ne!(live.slots[k], live.slots[j], "two spawn sites, two sites");
     }
 }
