@@ -27,22 +27,29 @@ pub async fn all_started(count: &AtomicUsize, n: usize) {
 }
 
 /// Runs `body` with a live root `Context`, then shuts the runtime down.
+///
+/// `body` runs on the calling task, the benchmark's thread, as the floor's
+/// and the peers' spawns do (not in `main`, which runs on a worker): where a
+/// task is spawned decides which run queue it starts in.
 pub async fn with_graceful<F, Fut>(body: F) -> Duration
 where
-    F: FnOnce(Context) -> Fut + Send + 'static,
-    Fut: Future<Output = Duration> + Send + 'static,
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Duration>,
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let report = Runtime::new()
-        .signals([])
-        .supervise(|ctx| async move {
-            let took = body(ctx.clone()).await;
-            let _ = tx.send(took);
-            ctx.shutdown();
-        })
-        .await;
+    let supervise = Runtime::new().signals([]).supervise(move |ctx| async move {
+        let _ = tx.send(ctx.clone());
+        ctx.cancelled().await;
+    });
+    let drive = async {
+        let ctx = rx.await.expect("main runs");
+        let took = body(ctx.clone()).await;
+        ctx.shutdown();
+        took
+    };
+    let (report, took) = tokio::join!(supervise, drive);
     assert_eq!(report.exit_code(), 0, "{report}");
-    rx.await.expect("the body ran")
+    took
 }
 
 /// Times a graceful shutdown: `start` spawns `n` idle tasks that count
@@ -597,5 +604,19 @@ pub mod nested {
         .await
         .unwrap();
         t0.lock().unwrap().unwrap().elapsed()
+    }
+}
+
+/// The router of the HTTP rows: one `GET /` answering `hello, world`.
+pub fn hello_router() -> axum::Router {
+    axum::Router::new().route("/", axum::routing::get(|| async { "hello, world" }))
+}
+
+/// Raises this process's soft limit of open files to its hard limit, for
+/// the rows that hold 10 000 connections open.
+pub fn raise_nofile() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
 }
