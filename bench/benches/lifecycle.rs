@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use graceful_bench::{BATCH, cancel_join, nested, spawn_join};
+use graceful_bench::{BATCH, cancel_join, nested, paired, spawn_join};
 
 /// Calls a contender with its argument, whether a unit, one value or a pair.
 trait Call<A> {
@@ -52,6 +52,7 @@ fn spawn_and_join(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     for name in [
         "by_hand",
+        "by_hand_shared",
         "graceful_spawn",
         "graceful_task_macro",
         "tokio_graceful_shutdown",
@@ -62,6 +63,7 @@ fn spawn_and_join(c: &mut Criterion) {
             b.to_async(&rt).iter_custom(|batches| async move {
                 match name {
                     "by_hand" => spawn_join::by_hand(batches).await,
+                    "by_hand_shared" => spawn_join::by_hand_shared(batches).await,
                     "graceful_spawn" => spawn_join::graceful_spawn(batches).await,
                     "graceful_task_macro" => spawn_join::graceful_task_macro(batches).await,
                     "tokio_graceful_shutdown" => spawn_join::tokio_graceful_shutdown(batches).await,
@@ -91,6 +93,7 @@ fn cancel_and_join(c: &mut Criterion) {
             (n, (|| {}) as fn()),
             [
                 by_hand,
+                by_hand_shared,
                 graceful_spawn,
                 graceful_task_macro,
                 tokio_graceful_shutdown,
@@ -115,73 +118,90 @@ fn nested_scopes(c: &mut Criterion) {
         nested::TASKS,
         nested,
         (),
-        [by_hand, graceful, tokio_graceful_shutdown]
+        [by_hand, by_hand_shared, graceful, tokio_graceful_shutdown]
     );
     g.finish();
 }
 
-/// Rounds of the paired cancel + join measurement, per task count: a
-/// multiple of 3, so that every contender goes first, second and third
-/// equally often.
-const PAIRED: [(usize, usize); 2] = [(10_000, 102), (100_000, 33)];
-
-/// Cancel + join again, with the contenders alternated: the machine's load
-/// drifts between criterion's runs of one contender and the next, while
-/// the runs of one round see the same load. Each round runs the floor and
-/// both graceful contenders once, rotating who goes first. Prints, for each
-/// graceful contender, its median time over the rounds divided by the
-/// floor's, and the quartiles of the per-round ratios; writes them to
-/// `target/criterion/paired.json` for `bench/table.py`.
-fn cancel_and_join_paired(_: &mut Criterion) {
+/// Paired rounds (see `graceful_bench::paired`) of every row with a
+/// target, and of the failure-policy rows; round counts are multiples of
+/// the number of contenders where that is cheap, so that each goes first
+/// equally often. Writes `paired-lifecycle.json` for `bench/table.py`.
+fn paired_rows(_: &mut Criterion) {
     let rt = runtime();
-    type Contender = fn(usize, fn()) -> std::pin::Pin<Box<dyn Future<Output = Duration>>>;
-    let contenders: [(&str, Contender); 3] = [
-        ("by_hand", |n, r| Box::pin(cancel_join::by_hand(n, r))),
-        ("graceful_spawn", |n, r| {
-            Box::pin(cancel_join::graceful_spawn(n, r))
-        }),
-        ("graceful_task_macro", |n, r| {
-            Box::pin(cancel_join::graceful_task_macro(n, r))
-        }),
-    ];
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let quartiles = (v[v.len() / 4], v[v.len() * 3 / 4]);
-        (v[v.len() / 2], quartiles)
-    };
     let mut json = Vec::new();
-    for (n, rounds) in PAIRED {
-        let mut took: [Vec<f64>; 3] = Default::default();
-        for round in 0..rounds {
-            for k in 0..3 {
-                let i = (round + k) % 3;
-                took[i].push(rt.block_on(contenders[i].1(n, || {})).as_secs_f64());
-            }
-        }
-        let (floor, _) = median(took[0].clone());
-        for ((name, _), times) in contenders[1..].iter().zip(&took[1..]) {
-            let (ours, _) = median(times.clone());
-            let ratio = ours / floor;
-            let per_round = times.iter().zip(&took[0]).map(|(t, f)| t / f).collect();
-            let (_, (q1, q3)) = median(per_round);
-            println!(
-                "paired: cancel_join/{name}/{n} / by_hand: {ratio:.3}x (per-round ratios' quartiles {q1:.3}x .. {q3:.3}x; {rounds} alternated rounds)"
-            );
-            json.push(format!(
-                r#"{{"contender":"{name}","tasks":{n},"rounds":{rounds},"ratio":{ratio},"q1":{q1},"q3":{q3}}}"#
-            ));
-        }
+
+    const SPAWN_BATCHES: u64 = 40;
+    let per = (SPAWN_BATCHES as usize * BATCH) as f64;
+    macro_rules! spawn_join {
+        ($($name:ident),*) => {
+            [$((stringify!($name), &(|| rt.block_on(spawn_join::$name(SPAWN_BATCHES))) as &dyn Fn() -> Duration)),*]
+        };
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("paired.json"), format!("[{}]\n", json.join(","))).unwrap();
+    json.extend(paired::run(
+        "spawn + join, per task",
+        60,
+        per,
+        &spawn_join!(
+            by_hand,
+            by_hand_shared,
+            graceful_spawn,
+            graceful_task_macro,
+            tokio_graceful,
+            async_shutdown
+        ),
+    ));
+    json.extend(paired::run(
+        "failure policy: spawn + join, per task",
+        60,
+        per,
+        &spawn_join!(
+            by_hand_shared,
+            graceful_spawn,
+            graceful_isolated,
+            graceful_restart
+        ),
+    ));
+
+    for (n, rounds) in [(10_000usize, 60), (100_000, 18)] {
+        macro_rules! cancel_join {
+            ($($name:ident),*) => {
+                [$((stringify!($name), &(|| rt.block_on(cancel_join::$name(n, || {}))) as &dyn Fn() -> Duration)),*]
+            };
+        }
+        json.extend(paired::run(
+            &format!("cancel + join {n} idle tasks"),
+            rounds,
+            1.0,
+            &cancel_join!(
+                by_hand,
+                by_hand_shared,
+                graceful_spawn,
+                graceful_task_macro,
+                tokio_graceful,
+                async_shutdown
+            ),
+        ));
+    }
+
+    json.extend(paired::run(
+        "drain 4-level tree, 27 000 tasks",
+        30,
+        1.0,
+        &[
+            ("by_hand", &|| rt.block_on(nested::by_hand())),
+            ("by_hand_shared", &|| rt.block_on(nested::by_hand_shared())),
+            ("graceful", &|| rt.block_on(nested::graceful())),
+        ],
+    ));
+    paired::write("lifecycle", &json);
 }
 
 criterion_group!(
     benches,
     spawn_and_join,
     cancel_and_join,
-    cancel_and_join_paired,
+    paired_rows,
     nested_scopes
 );
 criterion_main!(benches);

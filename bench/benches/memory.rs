@@ -49,8 +49,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let contenders: [(&str, Contender); 6] = [
+    let contenders: [(&str, Contender); 7] = [
         ("by_hand", |n, r| Box::pin(cancel_join::by_hand(n, r))),
+        ("by_hand_shared", |n, r| {
+            Box::pin(cancel_join::by_hand_shared(n, r))
+        }),
         ("graceful_spawn", |n, r| {
             Box::pin(cancel_join::graceful_spawn(n, r))
         }),
@@ -83,8 +86,7 @@ fn main() {
         println!("memory/{name:<24} {median:>8.1} bytes per idle task");
         rows.push(format!("\"{name}\": {median:.1}"));
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = graceful_bench::paired::out_dir();
     std::fs::write(
         dir.join("memory.json"),
         format!("{{{}}}\n", rows.join(", ")),

@@ -37,6 +37,7 @@ fn signal_to_exit(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500));
     for (name, program) in [
         ("by_hand", env!("CARGO_BIN_EXE_idle_by_hand")),
+        ("by_hand_shared", env!("CARGO_BIN_EXE_idle_by_hand_shared")),
         ("graceful", env!("CARGO_BIN_EXE_idle_graceful")),
         ("tokio_graceful_shutdown", env!("CARGO_BIN_EXE_idle_tgs")),
     ] {
@@ -47,5 +48,23 @@ fn signal_to_exit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, signal_to_exit);
+/// The same, in paired rounds (see `graceful_bench::paired`): the floors
+/// and graceful alternated, so that all see the same machine load.
+fn signal_to_exit_paired(_: &mut Criterion) {
+    let run = |program: &'static str| move || sigterm_to_exit(program);
+    let (a, b, c) = (
+        run(env!("CARGO_BIN_EXE_idle_by_hand")),
+        run(env!("CARGO_BIN_EXE_idle_by_hand_shared")),
+        run(env!("CARGO_BIN_EXE_idle_graceful")),
+    );
+    let json = graceful_bench::paired::run(
+        "SIGTERM to exit, 10 000 idle tasks",
+        45,
+        1.0,
+        &[("by_hand", &a), ("by_hand_shared", &b), ("graceful", &c)],
+    );
+    graceful_bench::paired::write("signal", &json);
+}
+
+criterion_group!(benches, signal_to_exit, signal_to_exit_paired);
 criterion_main!(benches);

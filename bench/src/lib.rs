@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod paired;
+
 use graceful::{Context, Runtime};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,22 +27,29 @@ pub async fn all_started(count: &AtomicUsize, n: usize) {
 }
 
 /// Runs `body` with a live root `Context`, then shuts the runtime down.
+///
+/// `body` runs on the calling task, the benchmark's thread, as the floor's
+/// and the peers' spawns do (not in `main`, which runs on a worker): where a
+/// task is spawned decides which run queue it starts in.
 pub async fn with_graceful<F, Fut>(body: F) -> Duration
 where
-    F: FnOnce(Context) -> Fut + Send + 'static,
-    Fut: Future<Output = Duration> + Send + 'static,
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Duration>,
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let report = Runtime::new()
-        .signals([])
-        .supervise(|ctx| async move {
-            let took = body(ctx.clone()).await;
-            let _ = tx.send(took);
-            ctx.shutdown();
-        })
-        .await;
+    let supervise = Runtime::new().signals([]).supervise(move |ctx| async move {
+        let _ = tx.send(ctx.clone());
+        ctx.cancelled().await;
+    });
+    let drive = async {
+        let ctx = rx.await.expect("main runs");
+        let took = body(ctx.clone()).await;
+        ctx.shutdown();
+        took
+    };
+    let (report, took) = tokio::join!(supervise, drive);
     assert_eq!(report.exit_code(), 0, "{report}");
-    rx.await.expect("the body ran")
+    took
 }
 
 /// Times a graceful shutdown: `start` spawns `n` idle tasks that count
@@ -128,6 +137,27 @@ pub mod spawn_join {
         start.elapsed()
     }
 
+    /// The tightest floor: `tokio::spawn` + `TaskTracker::track_future` + a
+    /// clone of one shared token.
+    pub async fn by_hand_shared(batches: u64) -> Duration {
+        let root = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let mut handles = Vec::with_capacity(BATCH);
+        let start = Instant::now();
+        for _ in 0..batches {
+            for _ in 0..BATCH {
+                let token = root.clone();
+                handles.push(tokio::spawn(tracker.track_future(async move {
+                    black_box(token.is_cancelled());
+                })));
+            }
+            for h in handles.drain(..) {
+                h.await.unwrap();
+            }
+        }
+        start.elapsed()
+    }
+
     pub async fn graceful_spawn(batches: u64) -> Duration {
         with_graceful(move |ctx| async move {
             let mut handles = Vec::with_capacity(BATCH);
@@ -138,6 +168,55 @@ pub mod spawn_join {
                     handles.push(ctx.spawn("noop", async move {
                         black_box(c.is_cancelled());
                     }));
+                }
+                for h in handles.drain(..) {
+                    h.await.unwrap();
+                }
+            }
+            start.elapsed()
+        })
+        .await
+    }
+
+    /// `ctx.spawn_with(Policy::Isolated, ..)`: the failure policy of a
+    /// request's work (reported and counted, never a shutdown).
+    pub async fn graceful_isolated(batches: u64) -> Duration {
+        with_graceful(move |ctx| async move {
+            let mut handles = Vec::with_capacity(BATCH);
+            let start = Instant::now();
+            for _ in 0..batches {
+                for _ in 0..BATCH {
+                    let c = ctx.clone();
+                    handles.push(
+                        ctx.spawn_with(graceful::Policy::Isolated, "noop", async move {
+                            black_box(c.is_cancelled());
+                        }),
+                    );
+                }
+                for h in handles.drain(..) {
+                    h.await.unwrap();
+                }
+            }
+            start.elapsed()
+        })
+        .await
+    }
+
+    /// `ctx.spawn_restarting(..)`: a task restarted on failure (each one
+    /// returns `()` at once, so it runs once).
+    pub async fn graceful_restart(batches: u64) -> Duration {
+        with_graceful(move |ctx| async move {
+            let mut handles = Vec::with_capacity(BATCH);
+            let start = Instant::now();
+            for _ in 0..batches {
+                for _ in 0..BATCH {
+                    handles.push(ctx.spawn_restarting(
+                        "noop",
+                        graceful::Restart::new(),
+                        |c: Context| async move {
+                            black_box(c.is_cancelled());
+                        },
+                    ));
                 }
                 for h in handles.drain(..) {
                     h.await.unwrap();
@@ -267,6 +346,27 @@ pub mod cancel_join {
         start.elapsed()
     }
 
+    /// The tightest floor: a clone of one shared token per task.
+    pub async fn by_hand_shared(n: usize, ready: fn()) -> Duration {
+        let root = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..n {
+            let (token, started) = (root.clone(), started.clone());
+            tracker.spawn(async move {
+                started.fetch_add(1, Ordering::AcqRel);
+                token.cancelled().await;
+            });
+        }
+        all_started(&started, n).await;
+        ready();
+        let start = Instant::now();
+        root.cancel();
+        tracker.close();
+        tracker.wait().await;
+        start.elapsed()
+    }
+
     /// From `ctx.shutdown()` until the supervisor has drained everything and
     /// returned its report.
     pub async fn graceful_spawn(n: usize, ready: fn()) -> Duration {
@@ -371,20 +471,31 @@ pub mod nested {
     pub const PER_LEAF: usize = 1_000;
     pub const TASKS: usize = PER_LEAF * FANOUT.pow(DEPTH as u32 - 1);
 
-    /// The floor: a hand-written tree of tokens and trackers, drained
-    /// children first.
+    /// The floors: a hand-written tree of tokens and trackers, drained
+    /// children first; each leaf task holds a child of its leaf's token
+    /// (`by_hand`) or a clone of it (`by_hand_shared`).
     struct Node {
         token: CancellationToken,
         tracker: TaskTracker,
         children: Vec<Node>,
     }
 
-    fn build(token: CancellationToken, level: usize, started: &Arc<AtomicUsize>) -> Node {
+    fn build(
+        token: CancellationToken,
+        level: usize,
+        started: &Arc<AtomicUsize>,
+        shared: bool,
+    ) -> Node {
         let tracker = TaskTracker::new();
         let mut children = Vec::new();
         if level == DEPTH {
             for _ in 0..PER_LEAF {
-                let (t, s) = (token.clone(), started.clone());
+                let t = if shared {
+                    token.clone()
+                } else {
+                    token.child_token()
+                };
+                let s = started.clone();
                 tracker.spawn(async move {
                     s.fetch_add(1, Ordering::AcqRel);
                     t.cancelled().await;
@@ -392,7 +503,7 @@ pub mod nested {
             }
         } else {
             for _ in 0..FANOUT {
-                children.push(build(token.child_token(), level + 1, started));
+                children.push(build(token.child_token(), level + 1, started, shared));
             }
         }
         Node {
@@ -420,13 +531,21 @@ pub mod nested {
         }
     }
 
-    pub async fn by_hand() -> Duration {
+    async fn floor(shared: bool) -> Duration {
         let started = Arc::new(AtomicUsize::new(0));
-        let root = build(CancellationToken::new(), 1, &started);
+        let root = build(CancellationToken::new(), 1, &started, shared);
         all_started(&started, TASKS).await;
         let start = Instant::now();
         drain(root).await;
         start.elapsed()
+    }
+
+    pub async fn by_hand() -> Duration {
+        floor(false).await
+    }
+
+    pub async fn by_hand_shared() -> Duration {
+        floor(true).await
     }
 
     fn build_scopes(ctx: &Context, level: usize, started: &Arc<AtomicUsize>) {
@@ -485,5 +604,19 @@ pub mod nested {
         .await
         .unwrap();
         t0.lock().unwrap().unwrap().elapsed()
+    }
+}
+
+/// The router of the HTTP rows: one `GET /` answering `hello, world`.
+pub fn hello_router() -> axum::Router {
+    axum::Router::new().route("/", axum::routing::get(|| async { "hello, world" }))
+}
+
+/// Raises this process's soft limit of open files to its hard limit, for
+/// the rows that hold 10 000 connections open.
+pub fn raise_nofile() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
 }

@@ -182,12 +182,7 @@ impl Scope {
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
-        let since = Instant::now();
-        let registration = self.registry.register(Entry {
-            origin,
-            kind,
-            since,
-        });
+        let registration = self.registry.register(Entry { origin, kind });
         let task = self.tracker.track_future(Guarded::new(fut, registration));
         // After the tracker counts the task (see `all_ended`).
         self.shared().count_spawn();

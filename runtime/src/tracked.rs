@@ -15,8 +15,9 @@ use std::task::{Poll, ready};
 
 use futures_util::FutureExt as _;
 use futures_util::future::CatchUnwind;
-use slab::Slab;
 use tokio::time::Instant;
+
+use live::Live;
 
 use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::lifecycle::Shared;
@@ -57,7 +58,7 @@ impl Origin {
 }
 
 /// What is tracked, and so where its failure goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     /// A task: its failure follows its policy.
     Task(Policy),
@@ -71,8 +72,6 @@ pub(crate) enum Kind {
 pub(crate) struct Entry {
     pub(crate) origin: Origin,
     pub(crate) kind: Kind,
-    /// When it started, for its age in the task dump.
-    pub(crate) since: Instant,
 }
 
 /// The running tasks and hooks of one scope, and where their failures go.
@@ -82,7 +81,7 @@ pub(crate) struct Registry {
     /// The path of the scope, such as `main/http`.
     pub(crate) path: String,
     pub(crate) shared: Arc<Shared>,
-    live: Mutex<Slab<Entry>>,
+    live: Mutex<Live>,
 }
 
 impl Registry {
@@ -90,12 +89,13 @@ impl Registry {
         Registry {
             path,
             shared,
-            live: Mutex::default(),
+            live: Mutex::new(Live::new()),
         }
     }
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
+        let entry = live::New::from(entry);
         let key = lock(&self.live).insert(entry);
         Registration {
             registry: self.clone(),
@@ -106,20 +106,17 @@ impl Registry {
     /// Appends what runs here to `out`; `cancelled_at` is when the scope
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
-        out.extend(lock(&self.live).iter().map(|(_, e)| {
-            Running {
-                name: e.origin.name.to_string(),
-                hook: e.kind == Kind::Hook,
-                scope: self.path.clone(),
-                spawned_at: e.origin.spawned_at.to_string(),
-                defined_at: e.origin.defined_at.map(Site::to_string),
-                waiting: if e.kind == Kind::Hook {
-                    Some(e.since)
-                } else {
-                    cancelled_at
-                }
-                .map(|t| t.elapsed()),
-            }
+        out.extend(lock(&self.live).iter().map(|(e, age)| Running {
+            name: e.origin.name.to_string(),
+            hook: e.kind == Kind::Hook,
+            scope: self.path.clone(),
+            spawned_at: e.origin.spawned_at.to_string(),
+            defined_at: e.origin.defined_at.map(Site::to_string),
+            waiting: if e.kind == Kind::Hook {
+                Some(age)
+            } else {
+                cancelled_at.map(|t| t.elapsed())
+            },
         }));
     }
 }
@@ -128,7 +125,7 @@ impl Registry {
     /// One line per live task or running hook, for the task dump.
     pub(crate) fn dump(&self, indent: &str, cancelled_at: Option<Instant>, out: &mut String) {
         use std::fmt::Write as _;
-        for (_, e) in lock(&self.live).iter() {
+        for (e, age) in lock(&self.live).iter() {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
@@ -143,7 +140,7 @@ impl Registry {
                 out,
                 ", spawned at {}, age {}",
                 e.origin.spawned_at,
-                Secs(e.since.elapsed())
+                Secs(age)
             );
             match cancelled_at {
                 Some(t) if e.kind != Kind::Hook => {
@@ -169,7 +166,7 @@ impl Registration {
     pub(crate) fn fail(&self, failure: FailureKind) {
         let (failure, kind) = {
             let live = lock(&self.registry.live);
-            let e = &live[self.key];
+            let e = live.get(self.key);
             let hook = e.kind == Kind::Hook;
             (e.origin.failure(&self.registry.path, hook, failure), e.kind)
         };
@@ -191,13 +188,13 @@ impl Drop for Registration {
                 Kind::Hook => EventKind::HookRan,
                 _ => EventKind::TaskEnded,
             };
-            recorder.record(kind, &entry.origin.name, &self.registry.path);
+            recorder.record(kind, &entry.name, &self.registry.path);
         }
         if entry.kind != Kind::Hook {
             tracing::debug!(
-                task = %entry.origin.name,
+                task = %entry.name,
                 scope = %self.registry.path,
-                elapsed = ?entry.since.elapsed(),
+                elapsed = ?live::clock::age(entry.since),
                 "task finished"
             );
         }
@@ -248,6 +245,8 @@ where
         })
     }
 }
+
+mod live;
 
 #[cfg(test)]
 mod tests {

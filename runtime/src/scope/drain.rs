@@ -126,7 +126,6 @@ impl Scope {
             let registration = self.registry.register(Entry {
                 origin: Origin::new(name, at),
                 kind: Kind::Hook,
-                since: Instant::now(),
             });
             if let Some(failure) = caught(hook).await {
                 registration.fail(failure);
