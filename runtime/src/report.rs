@@ -257,9 +257,12 @@ impl fmt::Display for Count {
 
 /// The single writer to stderr: the shutdown notice, progress lines and the
 /// final report. Everything else goes through `tracing`.
-#[allow(clippy::print_stderr)]
 pub(crate) fn console(line: fmt::Arguments<'_>) {
-    eprintln!("{line}");
+    // Formatted first, then written at once: stderr is unbuffered, and a
+    // report written piece by piece is a dozen system calls, interleaved
+    // with whatever other threads print.
+    let text = format!("{line}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 #[cfg(all(test, unix))]
