@@ -101,6 +101,43 @@ fn three_hundred_requests_in_flight_are_all_answered() {
     );
 }
 
+/// SIGUSR1 on a real server with requests in flight: the task dump lists
+/// each of them (method, path without the query string, peer, age) under
+/// the `http` scope, the process goes on, and SIGTERM still answers them.
+#[test]
+fn the_task_dump_lists_the_requests_in_flight() {
+    const N: usize = 3;
+    let (mut p, addr) = http_server(&[]);
+    let rt = runtime();
+    let clients = work_in_flight(&rt, addr, N, 2000);
+    p.signal(Signal::SIGUSR1);
+    let first = p.wait_for_stderr("`GET /work` from 127.0.0.1:");
+    assert!(first.contains(", in flight for "), "{first}");
+    p.signal(Signal::SIGTERM);
+    for c in clients {
+        let answer = rt.block_on(c).expect("client task").expect("answered");
+        assert_eq!((answer.status, answer.body.as_str()), (200, "done"));
+    }
+    let exit = p.wait(Duration::from_secs(20));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let listed = exit
+        .stderr
+        .lines()
+        .filter(|l| l.contains("`GET /work` from 127.0.0.1:"))
+        .count();
+    assert_eq!(listed, N, "one dump line per request in flight: {exit}");
+    assert!(
+        !exit.stderr.contains("ms=2000"),
+        "the query string is left out: {exit}"
+    );
+    let scope = exit
+        .stderr
+        .find("scope `main/http`")
+        .expect("the http scope");
+    let request = exit.stderr.find("`GET /work`").unwrap();
+    assert!(scope < request, "listed under the http scope: {exit}");
+}
+
 /// 50 open event streams end within 500 ms of SIGTERM, each with its last
 /// `shutdown` event.
 #[test]

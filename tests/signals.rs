@@ -129,13 +129,40 @@ fn sighup_runs_the_reload_hooks_without_stopping() {
     assert_eq!(exit.code, Some(0), "{exit}");
 }
 
+/// Without a reload hook the runtime leaves SIGHUP alone: the program keeps
+/// the disposition it inherited. That is the default action (it dies),
+/// unless this test runs under `nohup` or a harness that ignores SIGHUP:
+/// then the program inherits "ignored", and it must keep that too.
 #[test]
 fn sighup_without_a_reload_hook_keeps_its_default_action() {
     let mut p = start(scenario("lingering"));
     p.wait_for("ready");
     p.signal(Signal::SIGHUP);
+    if !sighup_ignored_here() {
+        let exit = p.wait(EXIT);
+        assert_eq!(exit.code, None, "killed by SIGHUP as before: {exit}");
+        return;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    p.signal(Signal::SIGTERM);
     let exit = p.wait(EXIT);
-    assert_eq!(exit.code, None, "killed by SIGHUP as before: {exit}");
+    assert_eq!(
+        exit.code,
+        Some(0),
+        "SIGHUP stays ignored, SIGTERM drains: {exit}"
+    );
+    assert!(!exit.stderr.contains("SIGHUP"), "{exit}");
+}
+
+/// Whether this process ignores SIGHUP (bit 0 of `SigIgn` in
+/// `/proc/self/status`), so that a child inherits "ignored".
+fn sighup_ignored_here() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & 1 != 0)
 }
 
 #[test]

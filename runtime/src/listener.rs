@@ -32,7 +32,7 @@ pub(crate) enum Heard {
     FileTooLarge,
 }
 
-/// One delivery, stamped when its thread read it (or a test sent it).
+/// One delivery, stamped when its handler ran (or a test sent it).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Delivery {
     pub(crate) heard: Heard,

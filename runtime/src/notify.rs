@@ -93,8 +93,9 @@ impl Notifier {
         }
     }
 
-    /// Sends one message (`KEY=value` lines). A failure is said once on
-    /// stderr; the process goes on.
+    /// Sends one message (`KEY=value` lines). A failure is a `tracing`
+    /// warning (a socket that cannot be reached at all was said on stderr
+    /// at start); the process goes on.
     pub(crate) fn send(&self, message: &str) {
         #[cfg(unix)]
         if let Some(socket) = &self.socket

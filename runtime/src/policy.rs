@@ -143,7 +143,18 @@ impl Restart {
     /// let restart = Restart::new().intensity(10, Duration::from_secs(60));
     /// assert_eq!(restart.max_restarts(), 10);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `restarts` is not 0 and `window` is zero: no restart would ever
+    /// count within it, so the task would be restarted forever and never
+    /// escalate (`#[graceful::task(intensity = "5 in 0s")]` is a compile
+    /// error for the same reason).
     pub const fn intensity(mut self, restarts: u32, window: Duration) -> Restart {
+        assert!(
+            restarts == 0 || !window.is_zero(),
+            "Restart::intensity: a window of zero counts no restart, so the task would restart forever; give a window such as 60s"
+        );
         self.restarts = restarts;
         self.window = window;
         self
@@ -364,6 +375,12 @@ mod tests {
                 assert!(d >= full / 2 && d <= full, "{d:?} for n = {n}");
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "a window of zero counts no restart")]
+    fn a_zero_window_is_refused() {
+        let _ = Restart::new().intensity(5, Duration::ZERO);
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl Runtime {
     /// use graceful::{Runtime, Signal};
     ///
     /// let report = Runtime::new()
-    ///     .dump_signal(Some(Signal::User2)) // kill -USR2 <pid> prints the task dump
+    ///     .dump_signal(Some(Signal::Quit)) // kill -QUIT <pid> (Ctrl-\) prints the task dump
     ///     .signals([])
     ///     .block_on(|ctx| async move { ctx.shutdown() });
     /// assert_eq!(report.exit_code(), 0);

@@ -9,8 +9,9 @@
 //! first one are the same request (a terminal and a wrapper script both
 //! forwarding one Ctrl-C; a process manager signalling every process of a
 //! group); any shutdown signal after the window forces the exit. The times
-//! compared are those at which each delivery was read by its listening
-//! thread, not when the runtime got round to it.
+//! compared are those at which each delivery's handler ran (the kernel's
+//! stamp on the datagram it sent, see `listener.rs`), not when a thread or
+//! the runtime got round to reading it.
 
 use std::future::Future;
 use std::sync::Arc;

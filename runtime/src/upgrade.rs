@@ -188,6 +188,11 @@ impl Upgrader {
             .env(LISTEN_FDS_ENV, names.len().to_string())
             .env("LISTEN_FDNAMES", names.join(":"))
             .env_remove("LISTEN_PID") // the new pid is not known before
+            // systemd's WATCHDOG_PID names this process: kept, it would stop
+            // the new one from pinging, and the watchdog would kill the
+            // service once this one exits. Without it, the new process pings
+            // (NotifyAccess=all lets it).
+            .env_remove("WATCHDOG_PID")
             .env(UPGRADE_NOTIFY_ENV, &ready_name)
             .fd_mappings(mappings)
             .map_err(|e| e.to_string())?;
