@@ -48,6 +48,15 @@ fn exit_code(pid: u32) -> Option<i32> {
     }
 }
 
+/// Waits until `pid` (reaped by its own parent) no longer exists.
+fn gone(pid: u32) {
+    let deadline = Instant::now() + PATIENCE;
+    while nix::sys::signal::kill(Pid::from_raw(pid as i32), None) != Err(nix::errno::Errno::ESRCH) {
+        assert!(Instant::now() < deadline, "process {pid} still runs");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Kills what is left of the generations if a test fails half-way.
 struct Generations(Vec<u32>);
 
@@ -259,6 +268,11 @@ fn failed_upgrades_leave_the_old_process_serving() {
         said.ends_with("sent it SIGTERM; this process goes on serving"),
         "{said}"
     );
+    // The hung process drains on that SIGTERM and may answer, with
+    // `Connection: close`, a connection it takes from the socket both share
+    // meanwhile: nothing is lost, but only once it is gone is every answer
+    // the old process's.
+    gone(hung);
     answered_by_old(&p);
 
     std::fs::remove_file(&hang).unwrap();
