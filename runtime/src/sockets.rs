@@ -196,6 +196,15 @@ pub fn offer(name: &str, listener: &impl AsFd) -> io::Result<()> {
 
 /// Withdraws the offer of `listener` (by its address), as a server does
 /// when it closes its listener.
+///
+/// ```
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// graceful::sockets::offer("admin", &listener)?;
+/// // The admin endpoint closes: the next binary of an upgrade must not get it.
+/// graceful::sockets::withdraw(&listener);
+/// drop(listener);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn withdraw(listener: &impl AsFd) {
     let addr = local_addr(listener.as_fd().as_raw_fd());
     lock(&OFFERED).retain(|o| o.addr.is_none() || o.addr != addr);

@@ -80,6 +80,7 @@ impl crate::Runtime {
     /// // kill -HUP <pid> upgrades (when there are no reload hooks).
     /// let runtime = Runtime::new().upgrade_signal(Some(Signal::Hangup));
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
     pub fn upgrade_signal(mut self, signal: Option<crate::Signal>) -> Self {
         self.upgrade.signal = signal;
         self
@@ -96,6 +97,7 @@ impl crate::Runtime {
     /// ```no_run
     /// let runtime = graceful::Runtime::new().upgrade_binary("/opt/app/current/app");
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
     pub fn upgrade_binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.upgrade.binary = Some(path.into());
         self
@@ -108,6 +110,7 @@ impl crate::Runtime {
     /// use std::time::Duration;
     /// let runtime = graceful::Runtime::new().upgrade_timeout(Duration::from_secs(10));
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
     pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
         self.upgrade.timeout = timeout;
         self

@@ -100,6 +100,10 @@ pub use server::{
 
 /// The listen backlog of [`bind`]: how many connections the kernel queues
 /// before the server accepts them.
+///
+/// ```
+/// assert_eq!(graceful::http::BACKLOG, 1024);
+/// ```
 pub const BACKLOG: u32 = 1024;
 
 /// Serves `router` on `listener` as a task of a new child scope of `ctx`,
