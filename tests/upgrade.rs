@@ -362,30 +362,53 @@ fn listen_fds_for_someone_else_or_malformed() {
     assert_eq!(p.wait(PATIENCE).code, Some(0));
 }
 
+/// A datagram socket standing in for systemd's notify socket, and the
+/// messages it receives.
+struct Notifications {
+    socket: UnixDatagram,
+    path: PathBuf,
+}
+
+impl Notifications {
+    fn bind(name: &str) -> Notifications {
+        let path = std::env::temp_dir().join(format!("graceful-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let socket = UnixDatagram::bind(&path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        Notifications { socket, path }
+    }
+
+    /// The messages received until `until` holds of them, or `limit` passed.
+    fn until(&self, until: &dyn Fn(&[String]) -> bool, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut out = Vec::new();
+        let mut buf = [0; 4096];
+        while !until(&out) && Instant::now() < deadline {
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Under systemd: the new process says READY, the old one hands the unit
 /// over (`MAINPID=`) and does not say STOPPING (the service goes on); the
 /// new one does, when it stops.
 #[test]
 fn systemd_follows_the_new_process() {
     nix::sys::prctl::set_child_subreaper(true).unwrap();
-    let path: PathBuf =
-        std::env::temp_dir().join(format!("graceful-upgrade-notify-{}", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let socket = UnixDatagram::bind(&path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let messages = |until: &dyn Fn(&[String]) -> bool, limit: Duration| {
-        let deadline = Instant::now() + limit;
-        let mut out = Vec::new();
-        let mut buf = [0; 4096];
-        while !until(&out) && Instant::now() < deadline {
-            if let Ok(n) = socket.recv(&mut buf) {
-                out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-        }
-        out
-    };
+    let notifications = Notifications::bind("upgrade-notify");
+    let path = &notifications.path;
+    let messages = |until: &dyn Fn(&[String]) -> bool, limit| notifications.until(until, limit);
     let mut cmd = example("upgrade_fixture");
     cmd.env("NOTIFY_SOCKET", &path);
     let mut p = start(cmd);
@@ -424,5 +447,44 @@ fn systemd_follows_the_new_process() {
     );
     assert_eq!(exit_code(new), Some(0));
     generations.0.clear();
-    let _ = std::fs::remove_file(&path);
+}
+
+/// systemd's `WATCHDOG_PID` names the process that must ping the watchdog:
+/// the old one. The new process of an upgrade is started without it, so it
+/// pings (the unit's `NotifyAccess=all` lets it), and the watchdog does not
+/// kill the service once the old one is gone. Here `WATCHDOG_PID` names
+/// neither process, so only a process started without it pings.
+#[test]
+fn an_upgraded_process_pings_the_watchdog() {
+    nix::sys::prctl::set_child_subreaper(true).unwrap();
+    let notifications = Notifications::bind("upgrade-watchdog");
+    let mut cmd = example("upgrade_fixture");
+    cmd.env("NOTIFY_SOCKET", &notifications.path)
+        .env("WATCHDOG_USEC", "100000")
+        .env("WATCHDOG_PID", "1");
+    let mut p = start(cmd);
+    let (old, _) = listening(&p.wait_for("listening on"));
+    let mut generations = Generations(vec![old]);
+    let ready = |m: &[String]| m.iter().any(|m| m.starts_with("READY=1"));
+    let before = notifications.until(&ready, PATIENCE);
+    let before = [
+        before,
+        notifications.until(&|_| false, Duration::from_millis(400)),
+    ]
+    .concat();
+    assert!(ready(&before), "{before:?}");
+    assert!(
+        !before.iter().any(|m| m.contains("WATCHDOG=1")),
+        "WATCHDOG_PID names another process: {before:?}"
+    );
+    signal(old, Signal::SIGUSR2);
+    let (new, _) = listening(&p.wait_for("listening on"));
+    generations.0.push(new);
+    assert_eq!(exit_code(old), Some(0));
+    let pings = |m: &[String]| m.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 2;
+    let after = notifications.until(&pings, PATIENCE);
+    assert!(pings(&after), "the new process pings: {after:?}");
+    signal(new, Signal::SIGTERM);
+    assert_eq!(exit_code(new), Some(0));
+    generations.0.clear();
 }
