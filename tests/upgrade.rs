@@ -410,7 +410,7 @@ fn systemd_follows_the_new_process() {
     let path = &notifications.path;
     let messages = |until: &dyn Fn(&[String]) -> bool, limit| notifications.until(until, limit);
     let mut cmd = example("upgrade_fixture");
-    cmd.env("NOTIFY_SOCKET", &path);
+    cmd.env("NOTIFY_SOCKET", path);
     let mut p = start(cmd);
     let (old, _) = listening(&p.wait_for("listening on"));
     let mut generations = Generations(vec![old]);
