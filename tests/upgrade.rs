@@ -407,21 +407,19 @@ impl Drop for Notifications {
 fn systemd_follows_the_new_process() {
     nix::sys::prctl::set_child_subreaper(true).unwrap();
     let notifications = Notifications::bind("upgrade-notify");
-    let path = &notifications.path;
-    let messages = |until: &dyn Fn(&[String]) -> bool, limit| notifications.until(until, limit);
     let mut cmd = example("upgrade_fixture");
-    cmd.env("NOTIFY_SOCKET", path);
+    cmd.env("NOTIFY_SOCKET", &notifications.path);
     let mut p = start(cmd);
     let (old, _) = listening(&p.wait_for("listening on"));
     let mut generations = Generations(vec![old]);
-    let ready = messages(&|m| m.iter().any(|m| m.starts_with("READY=1")), PATIENCE);
+    let ready = notifications.until(&|m| m.iter().any(|m| m.starts_with("READY=1")), PATIENCE);
     assert!(ready.iter().any(|m| m.starts_with("READY=1")), "{ready:?}");
     signal(old, Signal::SIGUSR2);
     let (new, _) = listening(&p.wait_for("listening on"));
     generations.0.push(new);
     assert_eq!(exit_code(old), Some(0));
     let mainpid = format!("MAINPID={new}");
-    let handover = messages(&|m| m.contains(&mainpid), PATIENCE);
+    let handover = notifications.until(&|m| m.contains(&mainpid), PATIENCE);
     let at = handover.iter().position(|m| *m == mainpid);
     assert!(at.is_some(), "{handover:?}");
     assert!(
@@ -431,7 +429,7 @@ fn systemd_follows_the_new_process() {
         "the new process said READY first: {handover:?}"
     );
     // Whatever the old one said while draining.
-    let late = messages(&|_| false, Duration::from_millis(500));
+    let late = notifications.until(&|_| false, Duration::from_millis(500));
     assert!(
         !late
             .iter()
@@ -440,7 +438,7 @@ fn systemd_follows_the_new_process() {
         "{handover:?} {late:?}"
     );
     signal(new, Signal::SIGTERM);
-    let stopping = messages(&|m| m.iter().any(|m| m.contains("STOPPING=1")), PATIENCE);
+    let stopping = notifications.until(&|m| m.iter().any(|m| m.contains("STOPPING=1")), PATIENCE);
     assert!(
         stopping.iter().any(|m| m.contains("STOPPING=1")),
         "{stopping:?}"

@@ -1,10 +1,10 @@
-//! Procedural macros of [`gracefully`](https://docs.rs/gracefully) (the library `graceful`):
-//! [`#[graceful::main]`](macro@main), [`#[graceful::task]`](macro@task) and
-//! [`#[graceful::test]`](macro@test).
+//! Procedural macros of [`gracefully`](https://docs.rs/gracefully) (the
+//! library `graceful`): [`#[graceful::main]`](macro@main),
+//! [`#[graceful::task]`](macro@task) and [`#[graceful::test]`](macro@test).
 //!
-//! Depend on the package `gracefully` (library `graceful`), which re-exports them; the code they generate
-//! refers to `::graceful` only (or to the path given with `crate = "..."`),
-//! so no direct dependency on tokio is needed.
+//! Depend on the package `gracefully` (library `graceful`), which re-exports
+//! them; the code they generate refers to `::graceful` only (or to the path
+//! given with `crate = "..."`), so no direct dependency on tokio is needed.
 
 use proc_macro::TokenStream;
 

@@ -73,7 +73,7 @@ impl Drop for Handlers {
 /// installed: signal-hook installs a handler a moment before it can find
 /// the action to run, and a signal delivered in between would be neither
 /// heard nor given its default action, but lost (a SIGTERM in the first
-/// milliseconds of a process, about 1 in 3 000 starts here: the process
+/// milliseconds of a process, 6 in 9 000 starts here: the process
 /// went on as if nothing had come). Blocked, it waits, and is heard once
 /// the handlers are in place. This covers the start of a program, where
 /// this is the only thread; the reading threads, started meanwhile, keep
