@@ -665,7 +665,8 @@ fn tasks_started_from_a_request_are_isolated() {
 
 /// A Unix domain socket listener drains as TCP does: at the drain new
 /// connections are refused, the request in flight is answered with
-/// `Connection: close`, handlers see `ConnectInfo` of the Unix address.
+/// `Connection: close`, handlers see `ConnectInfo` of the Unix address
+/// (with `Server::connect_info`).
 #[test]
 fn a_unix_socket_listener_drains_like_tcp() {
     use axum::extract::ConnectInfo;
@@ -690,7 +691,9 @@ fn a_unix_socket_listener_drains_like_tcp() {
             let path = path.clone();
             |ctx: Context| async move {
                 let listener = UnixListener::bind(&path).unwrap();
-                let server = graceful::http::serve(&ctx, listener, app);
+                let server = graceful::http::Server::new(app)
+                    .connect_info(true)
+                    .serve(&ctx, listener);
                 let mut slow = Client::over(UnixStream::connect(&path).await.unwrap());
                 slow.send("GET", "/slow", "").await.unwrap();
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -711,4 +714,74 @@ fn a_unix_socket_listener_drains_like_tcp() {
         });
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+/// Handlers find their `RequestContext` through layers that await (it is
+/// found in the connection's task, not in the request's extensions), and
+/// out of that task they get `500`; `ConnectInfo` is there only when the
+/// server is asked for it.
+#[test]
+fn request_context_and_connect_info_reach_the_handlers() {
+    use axum::extract::ConnectInfo;
+    use axum::middleware::{self, Next};
+    async fn yield_first(req: axum::extract::Request, next: Next) -> axum::response::Response {
+        tokio::task::yield_now().await;
+        next.run(req).await
+    }
+    fn app() -> Router {
+        Router::new()
+            .route(
+                "/ctx",
+                get(|RequestContext(ctx): RequestContext| async move { ctx.path().to_string() }),
+            )
+            .route(
+                "/peer",
+                get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+            )
+            .route(
+                "/elsewhere",
+                // The extraction runs in a task of its own, as behind `Buffer`.
+                get(|req: axum::extract::Request| async move {
+                    let (mut parts, _body) = req.into_parts();
+                    let got = tokio::spawn(async move {
+                        <RequestContext as axum::extract::FromRequestParts<()>>::from_request_parts(
+                            &mut parts,
+                            &(),
+                        )
+                        .await
+                        .map(|RequestContext(ctx)| ctx.path().to_string())
+                    });
+                    match got.await.unwrap() {
+                        Ok(path) => path,
+                        Err(missing) => missing.to_string(),
+                    }
+                }),
+            )
+            .layer(middleware::from_fn(yield_first))
+    }
+    with_server(Server::new(app()), |ctx, addr, server| async move {
+        let r = http_util::get(addr, "/ctx").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "main/http"));
+        let r = http_util::get(addr, "/peer").await.unwrap();
+        assert_eq!(r.status, 500, "ConnectInfo without asking: {r:?}");
+        let r = http_util::get(addr, "/elsewhere").await.unwrap();
+        assert!(r.body.starts_with("no request context"), "{r:?}");
+        ctx.shutdown();
+        server.await.unwrap().unwrap();
+    });
+    with_server(
+        Server::new(app()).connect_info(true),
+        |ctx, addr, server| async move {
+            let r = http_util::get(addr, "/peer").await.unwrap();
+            let peer: SocketAddr = r.body.parse().expect("a peer address");
+            assert!(
+                peer.ip().is_loopback() && peer.port() != addr.port(),
+                "{r:?}"
+            );
+            let r = http_util::get(addr, "/ctx").await.unwrap();
+            assert_eq!(r.body, "main/http");
+            ctx.shutdown();
+            server.await.unwrap().unwrap();
+        },
+    );
 }

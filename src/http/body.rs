@@ -18,12 +18,13 @@ use axum::body::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use super::engine::Shared;
+use super::conn::Conn;
 
 /// A request's body, with its time limits.
 pub(super) struct Timed {
     inner: Incoming,
-    shared: Arc<Shared>,
+    /// Its connection's (one whose count no other connection writes).
+    conn: Arc<Conn>,
     /// Set at the first wait.
     waiting: Option<Waiting>,
 }
@@ -35,16 +36,16 @@ struct Waiting {
 }
 
 impl Timed {
-    pub(super) fn new(inner: Incoming, shared: Arc<Shared>) -> Timed {
+    pub(super) fn new(inner: Incoming, conn: Arc<Conn>) -> Timed {
         Timed {
             inner,
-            shared,
+            conn,
             waiting: None,
         }
     }
 
     fn idle(&self) -> Option<Duration> {
-        self.shared.options.body_read_timeout
+        self.conn.shared.options.body_read_timeout
     }
 }
 
@@ -71,13 +72,13 @@ impl Body for Timed {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let w = this.waiting.get_or_insert_with(|| {
-            let ctx = this.shared.ctx.clone();
+            let ctx = this.conn.shared.ctx.clone();
             Waiting {
                 timer: Box::pin(sleep_until(Instant::now() + idle.unwrap_or(NEVER))),
                 drain: Some(Box::pin(async move { ctx.cancelled().await })),
             }
         });
-        let grace = this.shared.options.grace;
+        let grace = this.conn.shared.options.grace;
         if let Some(drain) = &mut w.drain
             && drain.as_mut().poll(cx).is_ready()
         {

@@ -107,7 +107,7 @@ pub(super) async fn serve<I, A>(
     });
     let service = Service {
         router: conn.shared.router.clone(),
-        peer: addr,
+        peer: conn.shared.options.connect_info.then_some(addr),
         conn: conn.clone(),
     };
     let io = TokioIo::new(Counting {

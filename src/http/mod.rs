@@ -131,7 +131,8 @@ pub const BACKLOG: u32 = 1024;
 /// awaited by the drain, its session runs as a task of the request's
 /// context, and ends when that context is cancelled.
 ///
-/// Handlers can extract [`RequestContext`] and
+/// Handlers can extract [`RequestContext`], and with
+/// [`Server::connect_info`],
 /// [`ConnectInfo`](axum::extract::ConnectInfo) of the listener's address
 /// type (`ConnectInfo<SocketAddr>` over TCP). A handler that panics fails
 /// only its request (its connection is closed), not the process.
@@ -300,7 +301,11 @@ impl fmt::Display for Served {
 /// the process.
 ///
 /// Extraction fails with `500` ([`MissingContext`]) if the router is not
-/// served by [`serve`].
+/// served by [`serve`], or if it runs outside the task of the request's
+/// connection: the context is found there, not in the request's
+/// extensions (which would cost every request an allocation). A layer
+/// that hands requests to a task of its own (tower's `Buffer`) loses it;
+/// extract it in front of such a layer and pass it on as an extension.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -360,9 +365,9 @@ impl std::ops::Deref for RequestContext {
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = MissingContext;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        request::request_context(&parts.extensions)
-            .map(|ctx| RequestContext(ctx.clone()))
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        request::request_context()
+            .map(RequestContext)
             .ok_or(MissingContext)
     }
 }
@@ -380,7 +385,10 @@ pub struct MissingContext;
 
 impl fmt::Display for MissingContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no request context: this router is not served by `graceful::http::serve`")
+        f.write_str(
+            "no request context: this router is not served by `graceful::http::serve`, \
+             or the request left its connection's task (a `Buffer` layer)",
+        )
     }
 }
 

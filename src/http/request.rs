@@ -2,6 +2,7 @@
 //! peer address and records it as in flight, from the call until its
 //! response body has been sent (or abandoned).
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use std::task::{Context as Cx, Poll};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::http::{Extensions, HeaderValue, StatusCode, Version, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::Response;
 use hyper::body::{Frame, Incoming, SizeHint};
 
@@ -20,18 +21,38 @@ use super::body::Timed;
 use super::conn::Conn;
 use crate::Context;
 
-/// The context of the request whose extensions these are, if its router is
-/// served by [`serve`](super::serve).
-pub(super) fn request_context(extensions: &Extensions) -> Option<&Context> {
-    extensions
-        .get::<RequestConn>()
-        .map(|conn| &conn.0.shared.ctx)
+thread_local! {
+    /// The connection whose request's router future this thread is polling.
+    static POLLING: Cell<Option<Arc<Conn>>> = const { Cell::new(None) };
 }
 
-/// The request extension [`request_context`] reads: the connection, from
-/// which the context is cloned only when a handler asks for it.
-#[derive(Clone)]
-struct RequestConn(Arc<Conn>);
+/// The context of the request whose router future this thread is polling,
+/// if its router is served by [`serve`](super::serve).
+///
+/// Found this way rather than in the request's extensions: axum's router
+/// inserts three extensions, which fill the first table of the map, and
+/// one more would allocate a second table for every request (about 500
+/// instructions, 3 % of a small handler's).
+pub(super) fn request_context() -> Option<Context> {
+    POLLING.with(|polling| {
+        let conn = polling.take();
+        let ctx = conn.as_ref().map(|conn| conn.shared.ctx.clone());
+        polling.set(conn);
+        ctx
+    })
+}
+
+/// Puts back the connection [`POLLING`] held before, when a poll ends
+/// (unwinding included).
+struct Restore(Option<Arc<Conn>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        // Dropped on a thread being torn down, there is nothing to restore.
+        let _ = POLLING.try_with(|polling| polling.set(outer));
+    }
+}
 
 /// The hyper service of one connection from a peer at `A`: adds the
 /// request's context and peer address, records the request, and calls the
@@ -39,7 +60,8 @@ struct RequestConn(Arc<Conn>);
 #[derive(Clone)]
 pub(super) struct Service<A> {
     pub(super) router: Router,
-    pub(super) peer: A,
+    /// The peer's address, if the server adds `ConnectInfo`.
+    pub(super) peer: Option<A>,
     pub(super) conn: Arc<Conn>,
 }
 
@@ -52,12 +74,12 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
 
     fn call(&self, req: hyper::Request<Incoming>) -> Counted {
         let conn = &self.conn;
-        let mut req = req.map(|body| Timed::new(body, conn.shared.clone()));
+        let mut req = req.map(|body| Timed::new(body, conn.clone()));
         let http1 = req.version() < Version::HTTP_2;
         let id = conn.begin(&req, http1);
-        let extensions = req.extensions_mut();
-        extensions.insert(RequestConn(conn.clone()));
-        extensions.insert(ConnectInfo(self.peer.clone()));
+        if let Some(peer) = &self.peer {
+            req.extensions_mut().insert(ConnectInfo(peer.clone()));
+        }
         let mut router = self.router.clone();
         Counted {
             inner: tower_service::Service::call(&mut router, req),
@@ -103,7 +125,11 @@ impl Future for Counted {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
+        let conn = this.request.as_ref().map(|r| r.conn.clone());
+        let restore = Restore(POLLING.replace(conn));
+        let polled = this.inner.poll(cx);
+        drop(restore);
+        let Ok(mut response) = std::task::ready!(polled);
         let request = this.request.take();
         // A response completed during the drain closes its HTTP/1 connection,
         // even if it was ready before hyper heard of the shutdown.

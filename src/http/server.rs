@@ -74,6 +74,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
 /// | [`max_connections`](Self::max_connections) | [10 000](DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
 /// | [`http2_keep_alive`](Self::http2_keep_alive) | off | an HTTP/2 peer that stopped answering |
+/// | [`connect_info`](Self::connect_info) | off | (whether handlers can extract the peer's address) |
 ///
 /// **Request bodies** are limited by axum's extractors (`String`, `Bytes`,
 /// `Json`, `Form`: 2 MB by default); change the limit with
@@ -121,6 +122,7 @@ pub(super) struct Options {
     pub(super) body_read_timeout: Option<Duration>,
     pub(super) max_connections: usize,
     pub(super) http2_keep_alive: Option<(Duration, Duration)>,
+    pub(super) connect_info: bool,
 }
 
 impl Server {
@@ -139,6 +141,7 @@ impl Server {
                 body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 http2_keep_alive: None,
+                connect_info: false,
             },
         }
     }
@@ -263,6 +266,33 @@ impl Server {
         self
     }
 
+    /// Whether every request carries axum's
+    /// [`ConnectInfo`](axum::extract::ConnectInfo) of the peer's address,
+    /// of the listener's address type (`ConnectInfo<SocketAddr>` over TCP,
+    /// `ConnectInfo<tokio::net::unix::SocketAddr>` over a Unix socket): off
+    /// by default, as in `axum::serve` (where
+    /// `into_make_service_with_connect_info` turns it on). A handler that
+    /// extracts `ConnectInfo` from a server without it is answered `500`.
+    ///
+    /// It costs an allocation per request, and, as axum's router already
+    /// fills the first table of a request's extension map, a second table:
+    /// about 700 instructions, 4 % of the throughput of a small handler.
+    ///
+    /// ```
+    /// use axum::{Router, extract::ConnectInfo, routing::get};
+    /// use std::net::SocketAddr;
+    ///
+    /// let app = Router::new().route(
+    ///     "/",
+    ///     get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+    /// );
+    /// let server = graceful::http::Server::new(app).connect_info(true);
+    /// ```
+    pub fn connect_info(mut self, on: bool) -> Server {
+        self.options.connect_info = on;
+        self
+    }
+
     /// Serves on `listener` as a task of a new child scope of `ctx`, named
     /// `http`, and returns the task's handle at once: see
     /// [`serve`](super::serve), which this is with options.
@@ -335,6 +365,7 @@ impl fmt::Debug for Server {
             .field("grace", &self.options.grace)
             .field("max_connections", &self.options.max_connections)
             .field("http2_keep_alive", &self.options.http2_keep_alive)
+            .field("connect_info", &self.options.connect_info)
             .finish_non_exhaustive()
     }
 }
