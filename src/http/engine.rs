@@ -53,7 +53,7 @@ impl Shared {
     /// (only while the process drains, to keep a lock off the hot path).
     pub(super) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
-            || (self.ctx.state() == State::Draining && self.ctx.is_cancelled())
+            || (self.ctx.is_cancelled() && self.ctx.state() == State::Draining)
     }
 }
 
