@@ -307,6 +307,10 @@ impl Runtime {
     {
         // The handlers first: a signal from now on is honoured.
         let listening = self.listen();
+        // Kept until the process exits, never removed: removing them (a
+        // reading thread to stop per signal) only delays the exit, and a
+        // signal that came meanwhile would find its default action.
+        let _handlers = listening.as_ref().ok().map(|(handlers, _)| handlers.clone());
         let main = RootTask::new(main, Location::caller());
         let code = match self
             .env_overrides()
