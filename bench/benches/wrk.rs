@@ -16,8 +16,9 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The servers of the throughput rows; the first is the one compared.
-const SERVERS: [&str; 3] = ["graceful", "axum", "axum_nodelay"];
+/// The servers of the throughput rows; the first is the one compared
+/// (`graceful_unlisted`: the cost of listing the requests in flight).
+const SERVERS: [&str; 4] = ["graceful", "graceful_unlisted", "axum", "axum_nodelay"];
 /// The servers of the keep-alive drain row.
 const DRAIN_SERVERS: [&str; 3] = ["graceful", "graceful_no_grace", "axum"];
 /// Rounds of `wrk` per server, each `WRK_SECONDS` long.

@@ -310,7 +310,10 @@ impl Runtime {
         // Kept until the process exits, never removed: removing them (a
         // reading thread to stop per signal) only delays the exit, and a
         // signal that came meanwhile would find its default action.
-        let _handlers = listening.as_ref().ok().map(|(handlers, _)| handlers.clone());
+        let _handlers = listening
+            .as_ref()
+            .ok()
+            .map(|(handlers, _)| handlers.clone());
         let main = RootTask::new(main, Location::caller());
         let code = match self
             .env_overrides()

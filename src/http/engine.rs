@@ -88,7 +88,7 @@ pub(super) async fn run<S: Source>(
             .keep_alive_interval(interval)
             .keep_alive_timeout(timeout);
     }
-    let in_flight = Arc::new(Registry::default());
+    let in_flight = Arc::new(Registry::new(options.list_requests));
     ctx.describe({
         let in_flight = in_flight.clone();
         move || in_flight.describe()

@@ -4,6 +4,7 @@
 //! the report), and the server keeps the list of slots (a connection takes
 //! that lock once when it opens and once when it closes).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,19 +15,31 @@ use slab::Slab;
 pub(super) const LISTED: usize = 20;
 
 /// Every connection's slot, while the connection is open.
-#[derive(Default)]
 pub(super) struct Registry {
     slots: Mutex<Slab<Arc<Slot>>>,
+    /// Whether requests are listed, or only counted.
+    listed: bool,
 }
 
 impl Registry {
+    /// A registry whose requests are listed by name, or (`listed` false)
+    /// only counted.
+    pub(super) fn new(listed: bool) -> Registry {
+        Registry {
+            slots: Mutex::default(),
+            listed,
+        }
+    }
+
     /// A slot for a new connection from `peer`; it leaves the registry when
     /// the [`Registered`] handle is dropped.
     pub(super) fn register(self: &Arc<Self>, peer: String) -> Registered {
-        let slot = Arc::new(Slot {
-            peer,
-            requests: Mutex::new(Vec::new()),
-        });
+        let requests = if self.listed {
+            Requests::Listed(Mutex::new(Vec::new()))
+        } else {
+            Requests::Counted(AtomicUsize::new(0))
+        };
+        let slot = Arc::new(Slot { peer, requests });
         let key = lock(&self.slots).insert(slot.clone());
         Registered {
             registry: self.clone(),
@@ -41,11 +54,22 @@ impl Registry {
         let slots: Vec<Arc<Slot>> = lock(&self.slots).iter().map(|(_, s)| s.clone()).collect();
         let now = Instant::now();
         let mut all: Vec<(Duration, String)> = Vec::new();
+        let mut unlisted = 0;
         for slot in &slots {
-            for r in lock(&slot.requests).iter() {
-                let request = format!("`{} {}` from {}", r.method, r.uri.path(), slot.peer);
-                all.push((now.saturating_duration_since(r.since), request));
+            match &slot.requests {
+                Requests::Listed(requests) => {
+                    for r in lock(requests).iter() {
+                        let request = format!("`{} {}` from {}", r.method, r.uri.path(), slot.peer);
+                        all.push((now.saturating_duration_since(r.since), request));
+                    }
+                }
+                Requests::Counted(count) => unlisted += count.load(Ordering::Relaxed),
             }
+        }
+        if unlisted > 0 {
+            return vec![format!(
+                "{unlisted} requests in flight (not listed: `Server::list_requests(false)`)"
+            )];
         }
         all.sort_by_key(|(age, _)| std::cmp::Reverse(*age));
         let more = all.len().saturating_sub(LISTED);
@@ -85,7 +109,13 @@ impl Drop for Registered {
 /// as many as the client opened streams on HTTP/2.
 pub(super) struct Slot {
     peer: String,
-    requests: Mutex<Vec<Request>>,
+    requests: Requests,
+}
+
+/// A connection's requests in flight, listed or only counted.
+enum Requests {
+    Listed(Mutex<Vec<Request>>),
+    Counted(AtomicUsize),
 }
 
 struct Request {
@@ -98,27 +128,42 @@ struct Request {
 impl Slot {
     /// Records a request that began; `id` is unique on this connection.
     pub(super) fn begin(&self, id: u64, method: &Method, uri: &Uri) {
-        let request = Request {
-            id,
-            method: method.clone(),
-            uri: uri.clone(),
-            since: Instant::now(),
-        };
-        lock(&self.requests).push(request);
+        match &self.requests {
+            Requests::Listed(requests) => {
+                let request = Request {
+                    id,
+                    method: method.clone(),
+                    uri: uri.clone(),
+                    since: Instant::now(),
+                };
+                lock(requests).push(request);
+            }
+            Requests::Counted(count) => {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Forgets request `id`, and says how many are still in flight.
     pub(super) fn end(&self, id: u64) -> usize {
-        let mut requests = lock(&self.requests);
-        if let Some(i) = requests.iter().position(|r| r.id == id) {
-            requests.swap_remove(i);
+        match &self.requests {
+            Requests::Listed(requests) => {
+                let mut requests = lock(requests);
+                if let Some(i) = requests.iter().position(|r| r.id == id) {
+                    requests.swap_remove(i);
+                }
+                requests.len()
+            }
+            Requests::Counted(count) => count.fetch_sub(1, Ordering::Relaxed) - 1,
         }
-        requests.len()
     }
 
     /// How many requests are in flight on this connection.
     pub(super) fn len(&self) -> usize {
-        lock(&self.requests).len()
+        match &self.requests {
+            Requests::Listed(requests) => lock(requests).len(),
+            Requests::Counted(count) => count.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -134,7 +179,7 @@ mod tests {
 
     #[test]
     fn lists_the_oldest_requests_and_counts_the_rest() {
-        let registry = Arc::new(Registry::default());
+        let registry = Arc::new(Registry::new(true));
         let conns: Vec<_> = (0..30)
             .map(|i| registry.register(format!("10.0.0.{i}:4000")))
             .collect();
@@ -155,6 +200,31 @@ mod tests {
         assert_eq!(lines[LISTED], "and 9 more requests in flight");
 
         drop(conns);
+        assert!(registry.describe().is_empty());
+    }
+
+    #[test]
+    fn unlisted_requests_are_counted() {
+        let registry = Arc::new(Registry::new(false));
+        let conns: Vec<_> = (0..3)
+            .map(|i| registry.register(format!("10.0.0.{i}:4000")))
+            .collect();
+        let uri: Uri = "/private/alice@example.com".parse().unwrap();
+        for conn in &conns {
+            conn.slot.begin(0, &Method::POST, &uri);
+            conn.slot.begin(1, &Method::POST, &uri);
+        }
+        assert_eq!(conns[0].slot.end(0), 1);
+        assert_eq!(conns[0].slot.len(), 1);
+        assert_eq!(
+            registry.describe(),
+            ["5 requests in flight (not listed: `Server::list_requests(false)`)"]
+        );
+        for conn in &conns {
+            conn.slot.end(1);
+        }
+        conns[1].slot.end(0);
+        conns[2].slot.end(0);
         assert!(registry.describe().is_empty());
     }
 }

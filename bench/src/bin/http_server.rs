@@ -1,6 +1,6 @@
 //! A server of `graceful_bench::hello_router` on 127.0.0.1, for the HTTP
 //! rows driven from outside the process (`benches/wrk.rs`):
-//! `http_server graceful|graceful_no_grace|axum|axum_nodelay`. Prints
+//! `http_server graceful|graceful_no_grace|graceful_unlisted|axum|axum_nodelay`. Prints
 //! `ready <port>` once it listens, and drains and exits on SIGTERM.
 //!
 //! - `graceful`: `graceful::http::Server` with its defaults, except room
@@ -28,14 +28,19 @@ fn main() {
     graceful_bench::raise_nofile();
     let kind = std::env::args().nth(1).expect("a server kind");
     match kind.as_str() {
-        "graceful" | "graceful_no_grace" => graceful::Runtime::new().run(move |ctx| async move {
-            let mut server =
-                graceful::http::Server::new(graceful_bench::hello_router()).max_connections(20_000);
-            if kind == "graceful_no_grace" {
-                server = server.grace(Duration::ZERO);
-            }
-            server.serve(&ctx, listen().await);
-        }),
+        "graceful" | "graceful_no_grace" | "graceful_unlisted" => {
+            graceful::Runtime::new().run(move |ctx| async move {
+                let mut server = graceful::http::Server::new(graceful_bench::hello_router())
+                    .max_connections(20_000);
+                if kind == "graceful_no_grace" {
+                    server = server.grace(Duration::ZERO);
+                }
+                if kind == "graceful_unlisted" {
+                    server = server.list_requests(false);
+                }
+                server.serve(&ctx, listen().await);
+            })
+        }
         "axum" | "axum_nodelay" => {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
