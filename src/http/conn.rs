@@ -121,7 +121,9 @@ pub(super) async fn serve<I, A>(
         report_error(&conn, &*e);
     }
     let requests = conn.requests.load(Ordering::Relaxed);
-    shared.stats.requests.fetch_add(requests, Ordering::Relaxed);
+    if requests > 0 {
+        shared.stats.requests.fetch_add(requests, Ordering::Relaxed);
+    }
     drop(permit);
 }
 
@@ -210,14 +212,17 @@ where
     let shared = &conn.shared;
     let grace = shared.options.grace;
     let in_flight = conn.in_flight();
-    let stats = &shared.stats;
-    stats
-        .in_flight_at_drain
-        .fetch_add(in_flight as u64, Ordering::Relaxed);
+    if in_flight > 0 {
+        // A line every connection shares: written only when there is news.
+        let stats = &shared.stats;
+        stats
+            .in_flight_at_drain
+            .fetch_add(in_flight as u64, Ordering::Relaxed);
+    }
 
     // Unless a request is in flight, the client may still send one within
     // the grace: a keep-alive client's next request may be on the wire.
-    if in_flight == 0 {
+    if in_flight == 0 && !grace.is_zero() {
         let mut grace_ends = pin!(sleep_until(Instant::now() + grace));
         let ended = poll_fn(|cx| {
             if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
