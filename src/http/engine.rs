@@ -96,7 +96,10 @@ pub(super) async fn run<S: Source>(
     let accepting = Accepting {
         shared: Arc::new(Shared {
             ctx,
-            router,
+            // Its handlers made into routes once, as `axum::serve` has them
+            // (`into_make_service`); otherwise every request would box its
+            // handler again.
+            router: router.with_state(()),
             hyper,
             draining: AtomicBool::new(false),
             stats: Stats::default(),
