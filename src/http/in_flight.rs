@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use axum::http::uri::PathAndQuery;
 use axum::http::{Method, Uri};
 use slab::Slab;
 
@@ -59,7 +60,8 @@ impl Registry {
             match &slot.requests {
                 Requests::Listed(requests) => {
                     for r in lock(requests).iter() {
-                        let request = format!("`{} {}` from {}", r.method, r.uri.path(), slot.peer);
+                        let path = r.path.as_ref().map_or("/", PathAndQuery::path);
+                        let request = format!("`{} {path}` from {}", r.method, slot.peer);
                         all.push((now.saturating_duration_since(r.since), request));
                     }
                 }
@@ -121,7 +123,9 @@ enum Requests {
 struct Request {
     id: u64,
     method: Method,
-    uri: Uri,
+    /// Only the path is listed (not the scheme and host of an absolute-form
+    /// request, nor the query string).
+    path: Option<PathAndQuery>,
     since: Instant,
 }
 
@@ -133,7 +137,7 @@ impl Slot {
                 let request = Request {
                     id,
                     method: method.clone(),
-                    uri: uri.clone(),
+                    path: uri.path_and_query().cloned(),
                     since: Instant::now(),
                 };
                 lock(requests).push(request);
