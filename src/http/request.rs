@@ -31,8 +31,8 @@ thread_local! {
 ///
 /// Found this way rather than in the request's extensions: axum's router
 /// inserts three extensions, which fill the first table of the map, and
-/// one more would allocate a second table for every request (about 500
-/// instructions, 3 % of a small handler's).
+/// one more would allocate a second table for every request (with its
+/// boxed value, about 700 instructions, 5 % of a small handler's).
 pub(super) fn request_context() -> Option<Context> {
     POLLING.with(|polling| {
         let conn = polling.take();
