@@ -175,14 +175,15 @@ def wrk_table():
     print("HTTP from outside the process (`wrk`, separate server processes; ratios are graceful's, "
           "above 1 is better for graceful in both):")
     print()
-    print("| server | requests/s | p99 latency | graceful's throughput to it | its p99 to graceful's | rounds |")
-    print("|---|---|---|---|---|---|")
+    print("| server | requests/s | p99 latency | CPU per request | graceful's throughput to it | its p99 to graceful's | graceful's requests per CPU second to its | rounds |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in recs:
         if r["row"] != "wrk":
             continue
-        print(f"| `{r['server']}` | {r['rps']:,.0f} | {r['p99_us']:,.0f} µs | {r['rps_ratio']:.3f}x "
+        print(f"| `{r['server']}` | {r['rps']:,.0f} | {r['p99_us']:,.0f} µs | {r['cpu_us']:.2f} µs | {r['rps_ratio']:.3f}x "
               f"({r['rps_q1']:.3f}x .. {r['rps_q3']:.3f}x) | {r['p99_ratio']:.3f}x "
-              f"({r['p99_q1']:.3f}x .. {r['p99_q3']:.3f}x) | {r['rounds']} |")
+              f"({r['p99_q1']:.3f}x .. {r['p99_q3']:.3f}x) | {r['cpu_ratio']:.3f}x "
+              f"({r['cpu_q1']:.3f}x .. {r['cpu_q3']:.3f}x) | {r['rounds']} |")
         if r["server"].startswith("axum"):
             verdict(f"HTTP (wrk) against `{r['server']}`: at least 0.98x on throughput and p99",
                     r["rps_ratio"] >= 0.98 and r["p99_ratio"] >= 0.98,

@@ -60,8 +60,27 @@ fn stop(mut child: Child) -> Duration {
     took
 }
 
-/// Requests per second and p99 latency (µs) of one `wrk` run.
-fn wrk(port: u16) -> (f64, f64) {
+/// The CPU time (user and system) process `pid` has used, in µs.
+fn cpu_us(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .unwrap()
+        .unwrap() as f64;
+    ticks * 1e6 / hz
+}
+
+/// Requests per second, p99 latency (µs) and the server's CPU time per
+/// request (µs) of one `wrk` run against server `pid`.
+fn wrk(pid: u32, port: u16) -> (f64, f64, f64) {
+    let cpu_before = cpu_us(pid);
     let out = Command::new("wrk")
         .args([
             "-t1",
@@ -72,6 +91,7 @@ fn wrk(port: u16) -> (f64, f64) {
         ])
         .output()
         .unwrap();
+    let cpu = cpu_us(pid) - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "wrk: {text}");
     assert!(!text.contains("Non-2xx"), "wrk saw errors: {text}");
@@ -87,7 +107,14 @@ fn wrk(port: u16) -> (f64, f64) {
         .find_map(|l| l.trim().strip_prefix("99%"))
         .map(|v| micros(v.trim()))
         .expect("a 99% latency in wrk's output");
-    (rps, p99)
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in"))
+        .expect("a request count in wrk's output")
+        .0
+        .parse()
+        .unwrap();
+    (rps, p99, cpu / requests)
 }
 
 /// `wrk`'s durations: `812.00us`, `1.25ms`, `2.00s`.
@@ -154,17 +181,19 @@ fn main() {
 
     // Throughput and p99, paired rounds against long-lived servers.
     let servers: Vec<(Child, u16)> = SERVERS.iter().map(|k| start(k)).collect();
-    for &(_, port) in &servers {
-        wrk(port); // warm up
+    for (child, port) in &servers {
+        wrk(child.id(), *port); // warm up
     }
     let mut rps = vec![Vec::new(); SERVERS.len()];
     let mut p99 = vec![Vec::new(); SERVERS.len()];
+    let mut cpu = vec![Vec::new(); SERVERS.len()];
     for round in 0..ROUNDS {
         for j in 0..SERVERS.len() {
             let i = (round + j) % SERVERS.len();
-            let (r, p) = wrk(servers[i].1);
+            let (r, p, c) = wrk(servers[i].0.id(), servers[i].1);
             rps[i].push(r);
             p99[i].push(p);
+            cpu[i].push(c);
         }
     }
     for (child, _) in servers {
@@ -179,13 +208,19 @@ fn main() {
         let (rq1, rq3) = quartiles(rps_ratio.clone());
         let (pq1, pq3) = quartiles(p99_ratio.clone());
         let (rr, pr) = (r / median(rps[0].clone()), median(p99[0].clone()) / p);
+        // The server's CPU time per request, theirs over ours: requests per
+        // CPU second, the figure a busy host moves least.
+        let c = median(cpu[i].clone());
+        let cpu_ratio: Vec<f64> = cpu[0].iter().zip(&cpu[i]).map(|(g, a)| a / g).collect();
+        let (cq1, cq3) = quartiles(cpu_ratio);
+        let cr = c / median(cpu[0].clone());
         println!(
-            "wrk/{name}: {r:.0} requests/s, p99 {p:.0} us; graceful/{name}: throughput {:.3}x ({rq1:.3}x .. {rq3:.3}x), p99 {:.3}x ({pq1:.3}x .. {pq3:.3}x)",
+            "wrk/{name}: {r:.0} requests/s, p99 {p:.0} us, CPU {c:.2} us per request; graceful/{name}: throughput {:.3}x ({rq1:.3}x .. {rq3:.3}x), p99 {:.3}x ({pq1:.3}x .. {pq3:.3}x), requests per CPU second {cr:.3}x ({cq1:.3}x .. {cq3:.3}x)",
             1.0 / rr,
             1.0 / pr
         );
         json.push(format!(
-            r#"{{"row":"wrk","server":"{name}","rps":{r},"p99_us":{p},"rps_ratio":{},"rps_q1":{rq1},"rps_q3":{rq3},"p99_ratio":{},"p99_q1":{pq1},"p99_q3":{pq3},"rounds":{ROUNDS}}}"#,
+            r#"{{"row":"wrk","server":"{name}","rps":{r},"p99_us":{p},"cpu_us":{c},"rps_ratio":{},"rps_q1":{rq1},"rps_q3":{rq3},"p99_ratio":{},"p99_q1":{pq1},"p99_q3":{pq3},"cpu_ratio":{cr},"cpu_q1":{cq1},"cpu_q3":{cq3},"rounds":{ROUNDS}}}"#,
             1.0 / rr,
             1.0 / pr
         ));
