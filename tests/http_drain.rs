@@ -716,9 +716,9 @@ fn a_unix_socket_listener_drains_like_tcp() {
     assert_eq!(report.exit_code(), 0, "{report}");
 }
 
-/// Handlers find their `RequestContext` through layers that await (it is
-/// found in the connection's task, not in the request's extensions), and
-/// out of that task they get `500`; `ConnectInfo` is there only when the
+/// Handlers find their `RequestContext` through layers that await, over
+/// HTTP/1 and HTTP/2 (it is found in the task polling the request, not in
+/// the request's extensions), and out of that task they get `500`; `ConnectInfo` is there only when the
 /// server is asked for it.
 #[test]
 fn request_context_and_connect_info_reach_the_handlers() {
@@ -766,6 +766,14 @@ fn request_context_and_connect_info_reach_the_handlers() {
         assert_eq!(r.status, 500, "ConnectInfo without asking: {r:?}");
         let r = http_util::get(addr, "/elsewhere").await.unwrap();
         assert!(r.body.starts_with("no request context"), "{r:?}");
+        // Over HTTP/2 each stream's request runs in a task of its own.
+        let h2 = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        let r = h2.get(format!("http://{addr}/ctx")).send().await.unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        assert_eq!(r.text().await.unwrap(), "main/http");
         ctx.shutdown();
         server.await.unwrap().unwrap();
     });

@@ -301,11 +301,12 @@ impl fmt::Display for Served {
 /// the process.
 ///
 /// Extraction fails with `500` ([`MissingContext`]) if the router is not
-/// served by [`serve`], or if it runs outside the task of the request's
-/// connection: the context is found there, not in the request's
-/// extensions (which would cost every request an allocation). A layer
-/// that hands requests to a task of its own (tower's `Buffer`) loses it;
-/// extract it in front of such a layer and pass it on as an extension.
+/// served by [`serve`], or if it runs outside the task in which the server
+/// runs the request (its connection's, or an HTTP/2 stream's): the context
+/// is found there, not in the request's extensions (which would cost every
+/// request an allocation). A layer that hands requests to a task of its
+/// own (tower's `Buffer`) loses it; extract it in front of such a layer
+/// and pass it on as an extension.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -387,7 +388,7 @@ impl fmt::Display for MissingContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "no request context: this router is not served by `graceful::http::serve`, \
-             or the request left its connection's task (a `Buffer` layer)",
+             or the request left the task the server runs it in (a `Buffer` layer)",
         )
     }
 }
