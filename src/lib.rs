@@ -77,18 +77,19 @@
 //! - **Waiting** with [`Context::cancelled`] allocates nothing. It joins
 //!   the scope's wait list at its first poll, and the wake-up completes it
 //!   without a lock.
-//! - **Ending** takes the registry lock once to leave the report, and
-//!   writes to the tracker. Panics are caught on the way (no cost unless
-//!   one happens).
+//! - **Ending** takes no lock: the task marks its own slot of the registry
+//!   ended (a later spawn takes the slot again), and writes to the
+//!   tracker. Panics are caught on the way (no cost unless one happens).
 //! - **Cancelling a scope** wakes all its waiters at once. Detecting that
 //!   every task ended by itself costs the tasks nothing; the supervisor
 //!   walks the scope tree when a scope it waits on becomes empty.
 //! - [`Context::clone`] is one reference count.
 //!
 //! Measured (`BENCHMARKS.md` in the repository, reproduced by `bench/run`):
-//! spawn + join at 1.07x the shared-token floor, cancel + join of 100 000
-//! idle tasks at 0.8x (of 10 000: 1.1-1.2x, a fixed cost per shutdown), and
-//! 276 bytes of heap per idle task against the floor's 256.
+//! spawn + join at 1.07-1.3x the shared-token floor (the registry's cost,
+//! which grows on a busy host), cancel + join of 100 000 idle tasks at
+//! 0.8-0.9x and of 10 000 at 0.9-1.2x, and 276 bytes of heap per idle task
+//! against the floor's 256.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(

@@ -17,7 +17,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::CatchUnwind;
 use tokio::time::Instant;
 
-use live::Live;
+use live::{Live, Slots};
 
 use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::lifecycle::Shared;
@@ -82,6 +82,9 @@ pub(crate) struct Registry {
     pub(crate) path: String,
     pub(crate) shared: Arc<Shared>,
     live: Mutex<Live>,
+    /// Where each live task's site is, which the task marks ended as it
+    /// ends, without the lock.
+    slots: Slots,
 }
 
 impl Registry {
@@ -90,13 +93,14 @@ impl Registry {
             path,
             shared,
             live: Mutex::new(Live::new()),
+            slots: Slots::new(),
         }
     }
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
         let entry = live::New::from(entry);
-        let key = lock(&self.live).insert(entry);
+        let key = lock(&self.live).insert(&self.slots, entry);
         Registration {
             registry: self.clone(),
             key,
@@ -106,7 +110,7 @@ impl Registry {
     /// Appends what runs here to `out`; `cancelled_at` is when the scope
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
-        out.extend(lock(&self.live).iter().map(|(e, age)| Running {
+        out.extend(lock(&self.live).iter(&self.slots).map(|(e, age)| Running {
             name: e.origin.name.to_string(),
             hook: e.kind == Kind::Hook,
             scope: self.path.clone(),
@@ -125,7 +129,7 @@ impl Registry {
     /// One line per live task or running hook, for the task dump.
     pub(crate) fn dump(&self, indent: &str, cancelled_at: Option<Instant>, out: &mut String) {
         use std::fmt::Write as _;
-        for (e, age) in lock(&self.live).iter() {
+        for (e, age) in lock(&self.live).iter(&self.slots) {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
@@ -166,7 +170,7 @@ impl Registration {
     pub(crate) fn fail(&self, failure: FailureKind) {
         let (failure, kind) = {
             let live = lock(&self.registry.live);
-            let e = live.get(self.key);
+            let e = live.get(&self.registry.slots, self.key);
             let hook = e.kind == Kind::Hook;
             (e.origin.failure(&self.registry.path, hook, failure), e.kind)
         };
@@ -178,9 +182,32 @@ impl Registration {
     }
 }
 
+impl Registration {
+    /// Whether the end of what this lists is watched: a `tracing`
+    /// subscriber logs it at debug level, or a test records it. Then its
+    /// name is read, under the lock, as it ends.
+    fn watched(&self) -> bool {
+        #[cfg(feature = "test-util")]
+        if self.registry.shared.recorder.is_some() {
+            return true;
+        }
+        tracing::enabled!(tracing::Level::DEBUG)
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
-        let entry = lock(&self.registry.live).remove(self.key);
+        let slots = &self.registry.slots;
+        if !self.watched() {
+            slots.end(self.key);
+            return;
+        }
+        let entry = {
+            let live = lock(&self.registry.live);
+            let entry = live.ended(slots, self.key);
+            slots.end(self.key);
+            entry
+        };
         #[cfg(feature = "test-util")]
         if let Some(recorder) = &self.registry.shared.recorder {
             use crate::testing::EventKind;

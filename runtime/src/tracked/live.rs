@@ -5,21 +5,76 @@
 //! Tasks spawned with a `&'static str` name share one site per (name,
 //! spawn site, definition site, kind), kept for the life of the scope
 //! (there are as many as there are places in the code). A task with an
-//! owned name (`format!`) has a site of its own, freed when it ends.
+//! owned name (`format!`) has a site of its own, freed with its slot.
 //! Consecutive spawns from the same place find their site without hashing.
+//!
+//! A task that ends takes no lock: it marks its own slot ended ([`Slots`],
+//! which never move), and a later spawn, under the registry's lock, takes
+//! the slot again. The lock is then the spawners' alone (and a report's);
+//! the workers that end tasks do not contend for it, and one of them
+//! descheduled by a busy host stalls no other.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use slab::Slab;
 
 use super::{Entry, Kind, Origin};
 
-/// Marks a free slot in `Live::slots`; the other bits are the next free one.
-const FREE: u32 = 1 << 31;
-/// The end of the free list.
-const END: u32 = FREE - 1;
+/// Marks an ended task's slot: the other bits are still its site, freed
+/// when the slot is taken again.
+const ENDED: u32 = 1 << 31;
+/// A slot never used.
+const FREE: u32 = u32::MAX;
+/// An index at or above this is never handed out.
+const END: u32 = ENDED - 1;
+
+/// The slots of the first level; each level has twice the slots of the one
+/// before.
+const FIRST: usize = 16;
+/// Enough levels for `END` slots.
+const LEVELS: usize = 28;
+
+/// Per slot, the site of the live task in it, or `ENDED` with its last
+/// site, or `FREE`: read and written without the registry's lock by the
+/// task in the slot as it ends. Slots are allocated a level at a time and
+/// never move.
+pub(super) struct Slots {
+    levels: [OnceLock<Box<[AtomicU32]>>; LEVELS],
+}
+
+impl Slots {
+    pub(super) fn new() -> Slots {
+        Slots {
+            levels: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// Slot `key`, which [`Live::insert`] handed out.
+    fn get(&self, key: usize) -> &AtomicU32 {
+        let (level, offset) = locate(key);
+        &self.levels[level].get().expect("a slot handed out")[offset]
+    }
+
+    /// Marks the task in slot `key` ended: only that task calls this, once.
+    pub(super) fn end(&self, key: usize) {
+        let slot = self.get(key);
+        slot.store(slot.load(Ordering::Relaxed) | ENDED, Ordering::Release);
+    }
+}
+
+/// The level and offset of slot `key`.
+fn locate(key: usize) -> (usize, usize) {
+    let q = key / FIRST + 1;
+    let level = (usize::BITS - 1 - q.leading_zeros()) as usize;
+    (level, key - FIRST * ((1 << level) - 1))
+}
+
+/// How many free slots a spawn looks at before it adds a level.
+const PROBES: usize = 8;
 
 /// What a report says of a group of tasks. Sites are not counted: an
 /// interned site stays, and a site of its own goes with its one task, so
@@ -52,7 +107,7 @@ impl Key {
     }
 }
 
-/// What a task's slot held, once it is emptied.
+/// What an ended task's slot said of it.
 pub(super) struct Ended {
     pub(super) name: Cow<'static, str>,
     pub(super) kind: Kind,
@@ -79,15 +134,14 @@ impl From<Entry> for New {
     }
 }
 
+/// What the registry's lock guards: the sites, and for the [`Slots`] it
+/// hands out, when each task started and where the next free one may be.
 pub(super) struct Live {
-    /// Per slot: the index of the task's site, or `FREE` and the next free
-    /// slot.
-    slots: Vec<u32>,
     /// Per slot: when the task started, in nanoseconds on [`clock`]'s
     /// scale.
     since: Vec<u64>,
-    /// The first free slot, or `END`.
-    free: u32,
+    /// Where the next spawn starts looking for a free slot.
+    cursor: usize,
     sites: Slab<Site>,
     interned: HashMap<Key, u32>,
     /// The last site interned or found, so that a loop of spawns from one
@@ -95,8 +149,7 @@ pub(super) struct Live {
     last: Option<(Key, u32)>,
 }
 
-/// An index below `END`, so that it is never read as a free slot or the
-/// end of the free list.
+/// An index below `END`, so that it is never read as ended or free.
 fn index(i: usize) -> u32 {
     u32::try_from(i)
         .ok()
@@ -107,33 +160,56 @@ fn index(i: usize) -> u32 {
 impl Live {
     pub(super) fn new() -> Live {
         Live {
-            slots: Vec::new(),
             since: Vec::new(),
-            free: END,
+            cursor: 0,
             sites: Slab::new(),
             interned: HashMap::new(),
             last: None,
         }
     }
 
-    /// Lists `entry`, [prepared](New::from) before the lock; returns its
-    /// slot.
-    pub(super) fn insert(&mut self, entry: New) -> usize {
+    /// Lists `entry`, [prepared](New::from) before the lock, in a slot of
+    /// `slots`; returns the slot.
+    pub(super) fn insert(&mut self, slots: &Slots, entry: New) -> usize {
         let New { entry, key, since } = entry;
         let site = self.site(entry.origin, entry.kind, key);
-        if self.free != END {
-            let key = self.free as usize;
-            self.free = self.slots[key] & !FREE;
-            self.slots[key] = site;
-            self.since[key] = since;
-            key
-        } else {
-            let key = self.slots.len();
-            index(key);
-            self.slots.push(site);
-            self.since.push(since);
-            key
+        let key = self.free_slot(slots);
+        let slot = slots.get(key);
+        let before = slot.load(Ordering::Acquire);
+        if before != FREE {
+            self.forget((before & !ENDED) as usize);
         }
+        self.since[key] = since;
+        slot.store(site, Ordering::Release);
+        key
+    }
+
+    /// A slot whose task ended, or a new one: a few slots from the cursor
+    /// are looked at, then a level is added (so that slots stay at most a
+    /// small multiple of the most tasks ever live at once).
+    fn free_slot(&mut self, slots: &Slots) -> usize {
+        let capacity = self.since.len();
+        for _ in 0..PROBES.min(capacity) {
+            if self.cursor >= capacity {
+                self.cursor = 0;
+            }
+            let key = self.cursor;
+            self.cursor += 1;
+            if slots.get(key).load(Ordering::Acquire) & ENDED != 0 {
+                return key;
+            }
+        }
+        let (level, _) = locate(capacity);
+        let len = FIRST << level;
+        index(capacity + len - 1);
+        let fresh: Box<[AtomicU32]> = (0..len).map(|_| AtomicU32::new(FREE)).collect();
+        assert!(
+            slots.levels[level].set(fresh).is_ok(),
+            "a level is added once"
+        );
+        self.since.resize(capacity + len, 0);
+        self.cursor = capacity + 1;
+        capacity
     }
 
     fn site(&mut self, origin: Origin, kind: Kind, key: Option<Key>) -> u32 {
@@ -161,38 +237,43 @@ impl Live {
         }
     }
 
-    /// Empties slot `key`; a site of its own goes with it.
-    pub(super) fn remove(&mut self, key: usize) -> Ended {
-        let site = self.slots[key] as usize;
-        debug_assert_eq!(self.slots[key] & FREE, 0, "a live slot");
-        let since = Duration::from_nanos(self.since[key]);
-        self.slots[key] = FREE | self.free;
-        self.free = index(key);
-        let s = &self.sites[site];
-        let (name, kind) = if s.interned {
-            (s.origin.name.clone(), s.kind)
-        } else {
-            let s = self.sites.remove(site);
-            (s.origin.name, s.kind)
-        };
-        Ended { name, kind, since }
+    /// Frees `site` if it was its ended task's own.
+    fn forget(&mut self, site: usize) {
+        if !self.sites[site].interned {
+            self.sites.remove(site);
+        }
     }
 
-    /// The site of the task in slot `key`.
-    pub(super) fn get(&self, key: usize) -> &Site {
-        &self.sites[self.slots[key] as usize]
+    /// What slot `key` says of its task, which has ended or is ending.
+    pub(super) fn ended(&self, slots: &Slots, key: usize) -> Ended {
+        let site = &self.sites[(slots.get(key).load(Ordering::Acquire) & !ENDED) as usize];
+        Ended {
+            name: site.origin.name.clone(),
+            kind: site.kind,
+            since: Duration::from_nanos(self.since[key]),
+        }
+    }
+
+    /// The site of the live task in slot `key`.
+    pub(super) fn get(&self, slots: &Slots, key: usize) -> &Site {
+        &self.sites[(slots.get(key).load(Ordering::Acquire) & !ENDED) as usize]
     }
 
     /// Every live task: its site and its age.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&Site, Duration)> {
+    pub(super) fn iter<'a>(
+        &'a self,
+        slots: &'a Slots,
+    ) -> impl Iterator<Item = (&'a Site, Duration)> {
         let now = clock::now();
-        self.slots
+        self.since
             .iter()
-            .zip(&self.since)
-            .filter(|(site, _)| *site & FREE == 0)
-            .map(move |(&site, &since)| {
-                let age = now.saturating_sub(Duration::from_nanos(since));
-                (&self.sites[site as usize], age)
+            .enumerate()
+            .filter_map(move |(key, &since)| {
+                let site = slots.get(key).load(Ordering::Acquire);
+                (site & ENDED == 0).then(|| {
+                    let age = now.saturating_sub(Duration::from_nanos(since));
+                    (&self.sites[site as usize], age)
+                })
             })
     }
 }
@@ -251,43 +332,84 @@ mod tests {
     #[test]
     fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
         let at = Location::caller();
-        let mut live = Live::new();
+        let (mut live, slots) = (Live::new(), Slots::new());
         let keys: Vec<usize> = (0..100)
-            .map(|_| live.insert(entry("idle".into(), at).into()))
+            .map(|_| live.insert(&slots, entry("idle".into(), at).into()))
             .collect();
         assert_eq!(live.sites.len(), 1);
-        assert_eq!(live.iter().count(), 100);
+        assert_eq!(live.iter(&slots).count(), 100);
+        let capacity = live.since.len();
         for &k in keys.iter().rev().skip(1).step_by(2) {
-            assert_eq!(live.remove(k).name, "idle");
+            assert_eq!(live.ended(&slots, k).name, "idle");
+            slots.end(k);
         }
-        assert_eq!(live.iter().count(), 50);
-        for _ in 0..50 {
-            live.insert(entry(format!("owned {}", live.slots.len()).into(), at).into());
+        assert_eq!(live.iter(&slots).count(), 50);
+        for i in 0..50 {
+            live.insert(&slots, entry(format!("owned {i}").into(), at).into());
         }
-        assert_eq!(live.slots.len(), 100, "freed slots are reused");
-        assert_eq!(live.sites.len(), 51);
-        assert_eq!(live.iter().count(), 100);
-        let owned: Vec<usize> = (0..100)
-            .filter(|&k| live.get(k).origin.name != "idle")
-            .collect();
-        for k in owned {
-            assert!(live.remove(k).name.starts_with("owned"));
-        }
-        assert_eq!(
-            live.sites.len(),
-            1,
-            "an owned name's site goes with its task"
+        assert_eq!(live.iter(&slots).count(), 100);
+        assert!(
+            live.since.len() <= 2 * capacity,
+            "ended slots are taken again: {} slots for 100 tasks",
+            live.since.len()
         );
-        assert!(live.iter().all(|(site, _)| site.origin.name == "idle"));
+        assert_eq!(live.sites.len(), 51);
+        let owned: Vec<usize> = (0..live.since.len())
+            .filter(|&k| {
+                let site = slots.get(k).load(Ordering::Relaxed);
+                site & ENDED == 0 && live.get(&slots, k).origin.name != "idle"
+            })
+            .collect();
+        assert_eq!(owned.len(), 50);
+        for &k in &owned {
+            assert!(live.ended(&slots, k).name.starts_with("owned"));
+            slots.end(k);
+        }
+        assert!(
+            live.iter(&slots)
+                .all(|(site, _)| site.origin.name == "idle")
+        );
+        // An owned name's site goes once its slot is taken again.
+        for _ in 0..live.since.len() {
+            live.insert(&slots, entry("again".into(), at).into());
+        }
+        assert_eq!(live.sites.len(), 2, "only the two interned sites are left");
+    }
+
+    #[test]
+    fn slots_grow_by_levels_and_ended_ones_are_found() {
+        let at = Location::caller();
+        let (mut live, slots) = (Live::new(), Slots::new());
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(FIRST - 1), (0, FIRST - 1));
+        assert_eq!(locate(FIRST), (1, 0));
+        assert_eq!(locate(3 * FIRST), (2, 0));
+        // A thousand rounds of spawning 50 tasks and ending them all: the
+        // slots stay a small multiple of 50.
+        for _ in 0..1000 {
+            let keys: Vec<usize> = (0..50)
+                .map(|_| live.insert(&slots, entry("batch".into(), at).into()))
+                .collect();
+            assert_eq!(live.iter(&slots).count(), 50);
+            for k in keys {
+                slots.end(k);
+            }
+        }
+        assert!(live.since.len() <= 4 * 64, "{} slots", live.since.len());
+        assert_eq!(live.iter(&slots).count(), 0);
     }
 
     #[test]
     fn two_spawn_sites_are_two_sites() {
-        let mut live = Live::new();
+        let (mut live, slots) = (Live::new(), Slots::new());
         let at = Location::caller();
-        let k = live.insert(entry("a".into(), at).into());
+        let k = live.insert(&slots, entry("a".into(), at).into());
         let other = Location::caller();
-        let j = live.insert(entry("a".into(), other).into());
-        assert_ne!(live.slots[k], live.slots[j], "two spawn sites, two sites");
+        let j = live.insert(&slots, entry("a".into(), other).into());
+        assert_ne!(
+            slots.get(k).load(Ordering::Relaxed),
+            slots.get(j).load(Ordering::Relaxed),
+            "two spawn sites, two sites"
+        );
     }
 }
