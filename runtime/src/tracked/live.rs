@@ -77,8 +77,8 @@ fn locate(key: usize) -> (usize, usize) {
 const PROBES: usize = 8;
 
 /// What a report says of a group of tasks. Sites are not counted: an
-/// interned site stays, and a site of its own goes with its one task, so
-/// spawns and exits write to no line they would share.
+/// interned site stays, and a site of its own goes when its task's slot is
+/// taken again, so spawns and exits write to no line they would share.
 pub(super) struct Site {
     pub(super) origin: Origin,
     pub(super) kind: Kind,
