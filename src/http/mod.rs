@@ -80,6 +80,7 @@ use crate::{Context, TaskHandle};
 mod body;
 mod conn;
 mod context;
+mod defaults;
 mod engine;
 mod health;
 mod in_flight;
@@ -90,11 +91,12 @@ mod server;
 mod watchdog;
 
 pub use context::{MissingContext, RequestContext};
-pub use health::{health_routes, live, ready};
-pub use server::{
+pub use defaults::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS, Server,
+    DEFAULT_MAX_CONNECTIONS,
 };
+pub use health::{health_routes, live, ready};
+pub use server::Server;
 
 /// The listen backlog of [`bind`]: how many connections the kernel queues
 /// before the server accepts them.
