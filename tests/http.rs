@@ -403,6 +403,41 @@ fn idle_connections_are_closed_after_the_grace() {
     );
 }
 
+/// At the drain, a keep-alive connection that was quiet for longer than the
+/// grace (a pool's spare) is closed at once, while one that has just been
+/// used gets the grace.
+#[test]
+fn quiet_connections_are_closed_at_once() {
+    const GRACE: Duration = Duration::from_millis(600);
+    // The watchdog looks every 500 ms (a quarter of the header timeout).
+    let server = Server::new(hi())
+        .grace(GRACE)
+        .header_read_timeout(Duration::from_secs(2));
+    with_server(server, |ctx, addr, server| async move {
+        let mut quiet = Client::connect(addr).await.unwrap();
+        assert!(!quiet.request("GET", "/", "").await.unwrap().closes());
+        // Three looks or more: quiet for a full second at least.
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        let mut recent = Client::connect(addr).await.unwrap();
+        assert!(!recent.request("GET", "/", "").await.unwrap().closes());
+        let began = Instant::now();
+        ctx.shutdown();
+        assert!(quiet.closed_within(Duration::from_secs(5)).await);
+        let quiet_closed = began.elapsed();
+        assert!(recent.closed_within(Duration::from_secs(5)).await);
+        let recent_closed = began.elapsed();
+        assert!(
+            quiet_closed < GRACE / 2,
+            "the quiet connection closed {quiet_closed:?} after the drain began"
+        );
+        assert!(
+            recent_closed >= GRACE - Duration::from_millis(50),
+            "the connection just used closed {recent_closed:?} after the drain began, the grace is {GRACE:?}"
+        );
+        server.await.unwrap().unwrap();
+    });
+}
+
 /// The request's context is cancelled when the drain begins: a long poll
 /// answers at once; tasks it spawns are awaited.
 #[test]

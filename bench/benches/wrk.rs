@@ -19,8 +19,19 @@ use tokio::net::TcpStream;
 /// The servers of the throughput rows; the first is the one compared
 /// (`graceful_unlisted`: the cost of listing the requests in flight).
 const SERVERS: [&str; 4] = ["graceful", "graceful_unlisted", "axum", "axum_nodelay"];
-/// The servers of the keep-alive drain row.
-const DRAIN_SERVERS: [&str; 3] = ["graceful", "graceful_no_grace", "axum"];
+/// The contenders of the keep-alive drain row: the server, and how long
+/// its connections stay idle before SIGTERM. Idle for `QUIET`, they are a
+/// pool's spare connections, which graceful closes at once; `just
+/// answered`, they are a busy client's, which get the grace.
+const DRAIN: [(&str, &str, Duration); 4] = [
+    ("graceful", "graceful", QUIET),
+    ("axum", "axum", QUIET),
+    ("graceful_no_grace", "graceful_no_grace", QUIET),
+    ("graceful, just answered", "graceful", Duration::ZERO),
+];
+/// Longer than graceful's watchdog takes to count a connection quiet for
+/// the grace (two looks, 2.5 s apart by default).
+const QUIET: Duration = Duration::from_secs(6);
 /// Rounds of `wrk` per server, each `WRK_SECONDS` long.
 const ROUNDS: usize = 8;
 const WRK_SECONDS: u32 = 3;
@@ -228,23 +239,26 @@ fn main() {
 
     // Drain with IDLE idle keep-alive connections open.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut drain = vec![Vec::new(); DRAIN_SERVERS.len()];
+    let mut drain = vec![Vec::new(); DRAIN.len()];
     for round in 0..DRAIN_ROUNDS {
-        for j in 0..DRAIN_SERVERS.len() {
-            let i = (round + j) % DRAIN_SERVERS.len();
-            let (child, port) = start(DRAIN_SERVERS[i]);
+        for j in 0..DRAIN.len() {
+            let i = (round + j) % DRAIN.len();
+            let (_, kind, idle) = DRAIN[i];
+            let (child, port) = start(kind);
             let conns = rt.block_on(idle_connections(port));
+            std::thread::sleep(idle);
             drain[i].push(stop(child).as_secs_f64() * 1e3);
             drop(conns);
         }
     }
-    for (i, name) in DRAIN_SERVERS.iter().enumerate() {
+    for (i, (name, _, idle)) in DRAIN.iter().enumerate() {
         let ms = median(drain[i].clone());
+        let idle = idle.as_secs();
         println!(
-            "keep-alive drain/{name}: {ms:.1} ms from SIGTERM to exit with {IDLE} idle connections (median of {DRAIN_ROUNDS})"
+            "keep-alive drain/{name}: {ms:.1} ms from SIGTERM to exit with {IDLE} connections idle for {idle} s (median of {DRAIN_ROUNDS})"
         );
         json.push(format!(
-            r#"{{"row":"keep-alive drain","server":"{name}","ms":{ms},"idle":{IDLE},"rounds":{DRAIN_ROUNDS}}}"#
+            r#"{{"row":"keep-alive drain","server":"{name}","ms":{ms},"idle":{IDLE},"idle_s":{idle},"rounds":{DRAIN_ROUNDS}}}"#
         ));
     }
     let path = graceful_bench::paired::out_dir().join("wrk.json");

@@ -10,6 +10,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
+use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::UpgradeableConnection;
@@ -47,6 +48,9 @@ pub(super) struct Conn {
     pub(super) ticks: AtomicU64,
     /// `ticks` when the first bytes of the request head on its way arrived.
     pub(super) head_began: AtomicU64,
+    /// `ticks` when the connection last became idle: accepted, or its last
+    /// request in flight ended.
+    idle_since: AtomicU64,
 }
 
 impl Conn {
@@ -67,11 +71,27 @@ impl Conn {
         if self.registered.slot.end(id) == 0 {
             let read = self.read.load(Ordering::Relaxed);
             self.read_when_idle.store(read, Ordering::Relaxed);
+            let ticks = self.ticks.load(Ordering::Relaxed);
+            self.idle_since.store(ticks, Ordering::Relaxed);
         }
     }
 
     pub(super) fn in_flight(&self) -> usize {
         self.registered.slot.len()
+    }
+
+    /// Whether nothing came or went for at least `grace`, as the watchdog,
+    /// looking every `period`, saw it: nothing in flight, no head on its
+    /// way, and two looks or more since the connection became idle (at least
+    /// a period between the first and the last of them).
+    fn quiet_for(&self, grace: Duration, period: Option<Duration>) -> bool {
+        let Some(period) = period else {
+            return false;
+        };
+        let looks = self.ticks.load(Ordering::Relaxed) - self.idle_since.load(Ordering::Relaxed);
+        self.in_flight() == 0
+            && !self.reading_head()
+            && period * u32::try_from(looks.saturating_sub(1)).unwrap_or(u32::MAX) >= grace
     }
 
     /// Whether hyper holds part of a request head and waits for the rest.
@@ -104,6 +124,7 @@ pub(super) async fn serve<I, A>(
         http2: AtomicBool::new(false),
         ticks: AtomicU64::new(0),
         head_began: AtomicU64::new(0),
+        idle_since: AtomicU64::new(0),
     });
     let service = Service {
         router: conn.shared.router.clone(),
@@ -193,7 +214,7 @@ where
             sleep_waits = false;
         }
     }
-    drain(conn, connection).await
+    drain(conn, connection, watchdog.period).await
 }
 
 /// What ends a wait of [`serve_until_closed`].
@@ -203,8 +224,12 @@ enum Event {
     Watchdog,
 }
 
-/// The drain of one connection.
-async fn drain<I, A>(conn: &Conn, mut connection: Pin<&mut Connection<'_, I, A>>) -> Option<Ended>
+/// The drain of one connection, whose watchdog looks every `period`.
+async fn drain<I, A>(
+    conn: &Conn,
+    mut connection: Pin<&mut Connection<'_, I, A>>,
+    period: Option<Duration>,
+) -> Option<Ended>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: Clone + Send + Sync + 'static,
@@ -221,8 +246,13 @@ where
     }
 
     // Unless a request is in flight, the client may still send one within
-    // the grace: a keep-alive client's next request may be on the wire.
-    if in_flight == 0 && !grace.is_zero() {
+    // the grace: a keep-alive client's next request may be on the wire. One
+    // that was quiet for the grace already (an idle keep-alive connection
+    // of a pool, a load balancer's spare) is closed at once, as Go's and
+    // axum's `Shutdown` close idle connections: it is no more likely to send
+    // a request now than at the end of a grace, and a thousand of them
+    // would hold the exit for the whole of it.
+    if in_flight == 0 && !grace.is_zero() && !conn.quiet_for(grace, period) {
         let mut grace_ends = pin!(sleep_until(Instant::now() + grace));
         let ended = poll_fn(|cx| {
             if let Poll::Ready(ended) = connection.as_mut().poll(cx) {

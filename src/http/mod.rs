@@ -12,7 +12,7 @@
 //! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic |
 //! | the `http` scope is cancelled | accepts what the kernel already queued, then closes the listener: new connections are **refused** |
 //! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
-//! | | a connection that is not mid-request (new, idle keep-alive, part-way through a request head) has a [grace](Server::grace) of 1 s to send a request, answered with `Connection: close`; then it is closed |
+//! | | a connection that is not mid-request (new, idle keep-alive, part-way through a request head) has a [grace](Server::grace) of 1 s to send a request, answered with `Connection: close`; then it is closed. One that was quiet for the grace already (a pool's spare connection) is closed at once |
 //! | | every handler's [`RequestContext`] is cancelled, so streams and long polls end |
 //! | | in-flight requests run to completion, within the process deadline |
 //! | every connection closed | the task ends with a [`Served`] summary; the scope's hooks run |

@@ -151,7 +151,14 @@ impl Server {
     /// grace ends, the connection is closed. This closes the race in which
     /// a keep-alive client sends its next request just as the server closes
     /// the idle connection, and it bounds how long a partial request head
-    /// can hold the drain. A request body still arriving has the grace to
+    /// can hold the drain. A connection that had been quiet for the grace
+    /// already when the drain began is closed at once, as Go's `Shutdown`
+    /// closes idle connections: a pool's spare connections do not hold the
+    /// exit. (Quiet is as the connection's watchdog saw it: it looks every
+    /// quarter of the shorter of the [header read](Self::header_read_timeout)
+    /// and [idle](Self::idle_timeout) timeouts, 2.5 s by default, so a
+    /// connection counts as quiet after 2.5 to 5 s without a request; with
+    /// neither timeout, every connection gets the grace.) A request body still arriving has the grace to
     /// complete, and a client that reads none of its response for five
     /// graces is closed: no client can hold the drain, while one that reads
     /// slowly gets its whole response.
