@@ -21,7 +21,7 @@ use tokio::time::{Instant, sleep, sleep_until, timeout};
 use super::engine::Shared;
 use super::in_flight::Registered;
 use super::request::Service;
-use super::watchdog::{Counting, Verdict, Watchdog};
+use super::watchdog::{self, Counting, Verdict, Watchdog};
 use super::{listener, log};
 
 /// One connection's state, shared by its task, its service, its requests
@@ -184,10 +184,9 @@ where
                 return Poll::Ready(Event::Ended(ended));
             }
             if let Some(sleep) = sleep.as_mut().as_pin_mut() {
-                if (!sleep_waits || sleep.is_elapsed()) && sleep.poll(cx).is_ready() {
+                if watchdog::rang(sleep, &mut sleep_waits, cx) {
                     return Poll::Ready(Event::Watchdog);
                 }
-                sleep_waits = true;
             }
             Poll::Pending
         })

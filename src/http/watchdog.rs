@@ -10,14 +10,16 @@
 //! where a head begins, and one sleep per connection, re-armed every
 //! quarter of the shorter timeout, looks at those marks.
 
+use std::future::Future;
 use std::io;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context as Cx, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 use super::conn::Conn;
 use super::server::Options;
@@ -107,6 +109,24 @@ impl Watchdog {
     }
 }
 
+/// Whether the watchdog's timer `sleep` fired. It is polled at the first
+/// call after it was set (`waits` false), and then only once it says it
+/// elapsed: polled again at every wake-up of a busy connection, it would
+/// take the timer wheel's lock each time.
+///
+/// The poll is outside the task's coop budget: a first poll that found the
+/// budget spent (a busy connection's reads and writes spend it) would
+/// return `Pending` without arming the timer, and the watchdog of that
+/// connection would never look again: no header read or idle timeout, and
+/// at the drain, never counted quiet.
+pub(super) fn rang(sleep: Pin<&mut Sleep>, waits: &mut bool, cx: &mut Cx<'_>) -> bool {
+    if *waits && !sleep.is_elapsed() {
+        return false;
+    }
+    *waits = true;
+    pin!(tokio::task::unconstrained(sleep)).poll(cx).is_ready()
+}
+
 pin_project_lite::pin_project! {
     /// A connection's IO, counting what it reads.
     pub(super) struct Counting<I> {
@@ -185,4 +205,38 @@ fn wrote(conn: &Conn, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>
         Poll::Ready(_) => {}
     }
     polled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+
+    /// A first poll made with the task's budget spent still arms the timer.
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_is_armed_when_the_budget_is_spent() {
+        let mut sleep = pin!(tokio::time::sleep(Duration::from_secs(1)));
+        let mut waits = false;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..1_000 {
+            tx.send(()).unwrap();
+        }
+        poll_fn(|cx| {
+            // Receives until the budget is spent and `poll_recv` says `Pending`.
+            while rx.poll_recv(cx).is_ready() {}
+            assert!(!rang(sleep.as_mut(), &mut waits, cx));
+            Poll::Ready(())
+        })
+        .await;
+        let rings = poll_fn(|cx| {
+            if rang(sleep.as_mut(), &mut waits, cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), rings)
+            .await
+            .expect("the timer fired after its second");
+    }
 }
