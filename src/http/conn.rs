@@ -183,10 +183,10 @@ where
             if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
                 return Poll::Ready(Event::Ended(ended));
             }
-            if let Some(sleep) = sleep.as_mut().as_pin_mut() {
-                if watchdog::rang(sleep, &mut sleep_waits, cx) {
-                    return Poll::Ready(Event::Watchdog);
-                }
+            if let Some(sleep) = sleep.as_mut().as_pin_mut()
+                && watchdog::rang(sleep, &mut sleep_waits, cx)
+            {
+                return Poll::Ready(Event::Watchdog);
             }
             Poll::Pending
         })
