@@ -231,7 +231,10 @@ fn failed_upgrades_leave_the_old_process_serving() {
     let mut cmd = example("upgrade_fixture");
     cmd.env("FAIL_IF_EXISTS", &fail)
         .env("HANG_IF_EXISTS", &hang)
-        .env("GRACEFUL_UPGRADE_TIMEOUT", "1s");
+        // Long enough for the failing copy to start and exit on a loaded
+        // machine (1 s was not, once, with a debug build); the hung copy
+        // is waited for this long.
+        .env("GRACEFUL_UPGRADE_TIMEOUT", "5s");
     let mut p = start(cmd);
     let (pid, addr) = listening(&p.wait_for("listening on"));
     p.wait_for("ready pid"); // past its own look at the files
@@ -260,7 +263,7 @@ fn failed_upgrades_leave_the_old_process_serving() {
     let said = p.wait_for_stderr("upgrade failed");
     assert!(
         said.contains(&format!(
-            "the new process (pid {hung}) was not ready within 1.00s"
+            "the new process (pid {hung}) was not ready within 5.00s"
         )),
         "{said}"
     );
