@@ -91,7 +91,10 @@ impl Conn {
         let looks = self.ticks.load(Ordering::Relaxed) - self.idle_since.load(Ordering::Relaxed);
         self.in_flight() == 0
             && !self.reading_head()
-            && period * u32::try_from(looks.saturating_sub(1)).unwrap_or(u32::MAX) >= grace
+            && u32::try_from(looks.saturating_sub(1))
+                .ok()
+                .and_then(|n| period.checked_mul(n))
+                .is_none_or(|quiet| quiet >= grace)
     }
 
     /// Whether hyper holds part of a request head and waits for the rest.

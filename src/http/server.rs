@@ -158,8 +158,9 @@ impl Server {
     /// quarter of the shorter of the [header read](Self::header_read_timeout)
     /// and [idle](Self::idle_timeout) timeouts, 2.5 s by default, so a
     /// connection counts as quiet after 2.5 to 5 s without a request; with
-    /// neither timeout, every connection gets the grace.) A request body still arriving has the grace to
-    /// complete, and a client that reads none of its response for five
+    /// neither timeout, every connection gets the grace.) A request body
+    /// still arriving has the grace to complete, and a client that reads
+    /// none of its response for five
     /// graces is closed: no client can hold the drain, while one that reads
     /// slowly gets its whole response.
     ///
