@@ -87,7 +87,7 @@
 //!
 //! Measured (`BENCHMARKS.md` in the repository, reproduced by `bench/run`):
 //! spawn + join at 1.06-1.3x the shared-token floor (the registry's cost,
-//! which grows on a busy host; 1.06x in instructions), cancel + join of
+//! which grows on a busy host; 1.06-1.11x in instructions), cancel + join of
 //! 100 000 idle tasks at 0.85-1.06x and of 10 000 at 0.9-1.3x (1.06x in
 //! instructions), and 276 bytes of heap per idle task against the floor's
 //! 256.

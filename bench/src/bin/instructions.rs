@@ -1,5 +1,6 @@
 //! One lifecycle row for `bench/lifecycle-instructions`, to be run under
-//! callgrind: `instructions spawn_join|cancel_join <contender>`. Prints
+//! callgrind: `instructions spawn_join|cancel_join <contender>`
+//! (`instructions <row>` lists the row's contenders). Prints
 //! `ready <tasks>` just before the measured part and `done` after it, and
 //! each time waits for a line on stdin, so that the script can zero the
 //! counts and dump them around the measured part alone.
@@ -31,29 +32,42 @@ fn ready() {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [row, contender] = &args[..] else {
-        panic!("usage: instructions spawn_join|cancel_join <contender>");
+    let (row, contender) = match &args[..] {
+        [row] => (row, None),
+        [row, contender] => (row, Some(contender.as_str())),
+        _ => panic!("usage: instructions spawn_join|cancel_join [<contender>]"),
     };
+    /// Without a contender, the names of the row's contenders.
+    macro_rules! list {
+        ($($name:ident),*) => {
+            if contender.is_none() {
+                println!("{}", [$(stringify!($name)),*].join(" "));
+                return;
+            }
+        };
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
     macro_rules! spawn_join {
-        ($($name:ident),*) => {
-            match contender.as_str() {
-                $(stringify!($name) => rt.block_on(async {
+        ($($name:ident),*) => {{
+            list!($($name),*);
+            match contender {
+                $(Some(stringify!($name)) => rt.block_on(async {
                     spawn_join::$name(1).await;
                     handshake(&format!("ready {}", BATCHES as usize * BATCH));
                     spawn_join::$name(BATCHES).await
                 }),)*
-                other => panic!("no contender {other}"),
+                other => panic!("no contender {other:?}"),
             }
-        };
+        }};
     }
     macro_rules! cancel_join {
-        ($($name:ident),*) => {
-            match contender.as_str() {
-                $(stringify!($name) => rt.block_on(cancel_join::$name(IDLE, ready)),)*
-                other => panic!("no contender {other}"),
+        ($($name:ident),*) => {{
+            list!($($name),*);
+            match contender {
+                $(Some(stringify!($name)) => rt.block_on(cancel_join::$name(IDLE, ready)),)*
+                other => panic!("no contender {other:?}"),
             }
-        };
+        }};
     }
     match row.as_str() {
         "spawn_join" => spawn_join!(
