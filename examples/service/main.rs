@@ -8,6 +8,7 @@
 //! curl -i -d 'hello' localhost:3000/jobs         # 202 Accepted, body: the job id
 //! curl localhost:3000/jobs/1                     # the job: queued, claimed or done, and its result
 //! curl -i localhost:3000/ready                   # 200; 503 during a lame duck (GRACEFUL_LAME_DUCK=3s)
+//! kill -HUP <pid>                                # reload the settings file (SETTINGS=...)
 //! kill -USR2 <pid>                               # upgrade: a new process takes over, this one drains
 //! kill -TERM <pid>                               # or Ctrl-C
 //! ```
@@ -23,7 +24,9 @@
 //! `service.db` in the working directory), `WORKERS` (default 4), `JOB_MS`
 //! (simulated work per job, default 1), `MAX_PAGES` (a test knob: the
 //! database may not grow past this many 4 KiB pages, a full disk without
-//! root), and the runtime's `GRACEFUL_TIMEOUT` / `GRACEFUL_LAME_DUCK`.
+//! root), `SETTINGS` (a file of settings, read again on `SIGHUP`, which
+//! `systemctl reload` sends: see `settings.rs`), and the runtime's
+//! `GRACEFUL_TIMEOUT` / `GRACEFUL_LAME_DUCK`.
 //!
 //! The scopes say the order of the shutdown:
 //!
@@ -51,13 +54,16 @@
 
 mod api;
 mod db;
+mod settings;
 mod summary;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use graceful::{Context, Restart};
 
 use db::{Db, Limits};
+use settings::Settings;
 use summary::Summary;
 
 #[graceful::main]
@@ -65,7 +71,7 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let addr = env("ADDR", "127.0.0.1:3000");
     let path = env("DATABASE", "service.db");
     let workers: usize = env("WORKERS", "4").parse()?;
-    let job_time = Duration::from_millis(env("JOB_MS", "1").parse()?);
+    let settings = Arc::new(Settings::load()?); // JOB_MS, and the file SETTINGS names
     let limits = Limits {
         queue_bytes: 1 << 20, // jobs not processed yet: 1 MiB, so at most 1024 of them
         wait_for_room: Duration::from_secs(1), // then 503 "retry later"
@@ -95,6 +101,16 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     );
     ctx.describe(summary.in_flight(&ctx));
 
+    // `systemctl reload` (SIGHUP) reads the settings file again; a bad one
+    // keeps what the service had, and the runtime says why.
+    if settings.reloadable() {
+        let settings = settings.clone();
+        ctx.on_reload("settings", move || {
+            let settings = settings.clone();
+            async move { settings.reload() }
+        });
+    }
+
     // Workers: once cancelled (after the http scope drained), no job can
     // arrive any more; each empties the queue and stops. A worker that
     // fails (the database cannot be written) is restarted after a backoff
@@ -102,9 +118,9 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let workers_ctx = ctx.scope("workers");
     workers_ctx.defer("summary: queue", summary.queue_drained());
     for n in 1..=workers {
-        let db = db.clone();
+        let (db, settings) = (db.clone(), settings.clone());
         workers_ctx.spawn_restarting(format!("worker {n}"), Restart::new(), move |ctx| {
-            worker(ctx, n, db.clone(), job_time)
+            worker(ctx, n, db.clone(), settings.clone())
         });
     }
 
@@ -123,7 +139,7 @@ fn env(var: &str, default: &str) -> String {
 /// Claims jobs and commits their results until it is cancelled and the
 /// queue is empty. A job is done only once its result is committed: if the
 /// process dies before, the next start processes it again.
-async fn worker(ctx: Context, n: usize, db: Db, job_time: Duration) -> anyhow::Result<()> {
+async fn worker(ctx: Context, n: usize, db: Db, settings: Arc<Settings>) -> anyhow::Result<()> {
     let mut commits = Vec::new(); // of the results sent, not awaited yet
     loop {
         let jobs = db.claim(n).await?; // committed after the results sent before
@@ -138,6 +154,7 @@ async fn worker(ctx: Context, n: usize, db: Db, job_time: Duration) -> anyhow::R
             continue;
         }
         for job in jobs {
+            let job_time = settings.job_time();
             if !job_time.is_zero() {
                 tokio::time::sleep(job_time).await;
             }

@@ -9,9 +9,12 @@
 //! The protocol is a datagram per message on a Unix socket: a few lines,
 //! lighter than a dependency.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::report::console;
+use crate::sync::lock;
 
 /// The environment variable that names systemd's notification socket.
 ///
@@ -23,17 +26,36 @@ use crate::report::console;
 pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC_ENV: &str = "WATCHDOG_USEC";
 /// Where a new process started by an upgrade says it is ready: a Unix
-/// datagram socket of the old process.
+/// stream socket the old process listens on.
 pub(crate) const UPGRADE_NOTIFY_ENV: &str = "GRACEFUL_UPGRADE_NOTIFY";
 const WATCHDOG_PID_ENV: &str = "WATCHDOG_PID";
+/// What the new process of an upgrade says on its channel once it is
+/// ready, and what the old one answers once it has handed the service over
+/// (`MAINPID=`).
+pub(crate) const READY: &str = "READY=1";
+pub(crate) const HANDED_OVER: &str = "MAIN=1";
+
+#[cfg(unix)]
+type Socket = Option<Arc<std::os::unix::net::UnixDatagram>>;
+#[cfg(not(unix))]
+type Socket = Option<Arc<()>>;
 
 /// Where notifications go; `None` when the service manager asked for none.
+///
+/// Only the service's main process speaks for it. The new process of an
+/// upgrade says nothing on `NOTIFY_SOCKET` until the old one has handed the
+/// service over (a failing new process would otherwise tell systemd the
+/// service is stopping while the old one serves), and the old one says
+/// nothing after that (its status would be taken for the new one's).
 pub(crate) struct Notifier {
+    socket: Socket,
+    /// Whether this process is the service's main process: false in the
+    /// new process of an upgrade until it is handed the service, and in
+    /// the old one from then on.
+    main: Arc<AtomicBool>,
+    /// The old process of an upgrade, until this one is ready.
     #[cfg(unix)]
-    socket: Option<std::os::unix::net::UnixDatagram>,
-    /// The old process of an upgrade, waiting for this one to be ready.
-    #[cfg(unix)]
-    parent: Option<std::os::unix::net::UnixDatagram>,
+    parent: Mutex<Option<std::os::unix::net::UnixStream>>,
     /// The watchdog period, if one is asked for this process.
     pub(crate) watchdog: Option<Duration>,
 }
@@ -56,6 +78,7 @@ impl Notifier {
         {
             let socket = std::env::var_os(NOTIFY_SOCKET_ENV).and_then(|path| {
                 platform::connect(&path)
+                    .map(Arc::new)
                     .map_err(|e| {
                         console(format_args!(
                             "graceful: {NOTIFY_SOCKET_ENV}={}: {e}; continuing without systemd notifications",
@@ -65,18 +88,31 @@ impl Notifier {
                     .ok()
             });
             let watchdog = watchdog.filter(|_| socket.is_some());
-            let parent =
-                std::env::var_os(UPGRADE_NOTIFY_ENV).and_then(|path| platform::connect(&path).ok());
+            let parent = std::env::var_os(UPGRADE_NOTIFY_ENV).and_then(|path| {
+                platform::connect_stream(&path)
+                    .map_err(|e| {
+                        console(format_args!(
+                            "graceful: {UPGRADE_NOTIFY_ENV}={}: {e}; the process that started this one cannot hear that it is ready",
+                            path.to_string_lossy()
+                        ))
+                    })
+                    .ok()
+            });
             Notifier {
                 socket,
-                parent,
+                main: Arc::new(AtomicBool::new(parent.is_none())),
+                parent: Mutex::new(parent),
                 watchdog,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = watchdog;
-            Notifier { watchdog: None }
+            Notifier {
+                socket: None,
+                main: Arc::new(AtomicBool::new(true)),
+                watchdog: None,
+            }
         }
     }
 
@@ -85,56 +121,115 @@ impl Notifier {
     #[cfg(feature = "test-util")]
     pub(crate) fn off() -> Notifier {
         Notifier {
-            #[cfg(unix)]
             socket: None,
+            main: Arc::new(AtomicBool::new(true)),
             #[cfg(unix)]
-            parent: None,
+            parent: Mutex::new(None),
             watchdog: None,
         }
     }
 
-    /// Sends one message (`KEY=value` lines). A failure is a `tracing`
-    /// warning (a socket that cannot be reached at all was said on stderr
-    /// at start); the process goes on.
+    /// Sends one message (`KEY=value` lines), if this process is the
+    /// service's main process. A failure is a `tracing` warning (a socket
+    /// that cannot be reached at all was said on stderr at start); the
+    /// process goes on.
     pub(crate) fn send(&self, message: &str) {
-        #[cfg(unix)]
-        if let Some(socket) = &self.socket
-            && let Err(e) = socket.send(message.as_bytes())
-        {
-            tracing::warn!(error = %e, message, "systemd notification failed");
+        if self.is_main() {
+            send(&self.socket, message);
         }
-        #[cfg(not(unix))]
-        let _ = message;
     }
 
-    /// Says the service is ready: to systemd, and to the old process of an
-    /// upgrade, if this one was started by one.
+    /// Says the service is ready: to systemd, or, in the new process of an
+    /// upgrade, to the old process, which hands the service over and
+    /// answers; this one then says `READY=1` to systemd and speaks for the
+    /// service from then on.
     pub(crate) fn ready(&self) {
-        self.send("READY=1\nSTATUS=running");
         #[cfg(unix)]
-        if let Some(parent) = &self.parent {
-            let _ = parent.send(b"READY=1");
+        if let Some(parent) = lock(&self.parent).take() {
+            let (socket, main) = (self.socket.clone(), self.main.clone());
+            let handed_over = move || {
+                use std::io::{BufRead, BufReader, Write};
+                (&parent).write_all(format!("{READY}\n").as_bytes())?;
+                let answered = BufReader::new(&parent)
+                    .lines()
+                    .map_while(Result::ok)
+                    .any(|line| line == HANDED_OVER);
+                if answered {
+                    main.store(true, Ordering::Release);
+                    send(&socket, "READY=1\nSTATUS=running");
+                } else {
+                    tracing::warn!("the old process of the upgrade ended before it handed the service over");
+                }
+                std::io::Result::Ok(())
+            };
+            let spawned = std::thread::Builder::new()
+                .name("graceful upgrade".into())
+                .spawn(move || {
+                    if let Err(error) = handed_over() {
+                        tracing::warn!(%error, "cannot tell the old process of the upgrade that this one is ready");
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start the thread that waits for the old process");
+            }
+            return;
         }
+        self.send("READY=1\nSTATUS=running");
+    }
+
+    /// The old process of an upgrade hands the service over to `pid`
+    /// (`MAINPID=`) and says nothing more.
+    pub(crate) fn hand_over(&self, pid: u32) {
+        self.send(&format!("MAINPID={pid}"));
+        self.main.store(false, Ordering::Release);
+    }
+
+    /// Whether this process is the service's main process: not the new
+    /// process of an upgrade before it is handed the service, nor the old
+    /// one after.
+    pub(crate) fn is_main(&self) -> bool {
+        self.main.load(Ordering::Acquire)
     }
 
     /// Whether notifications are sent at all.
     pub(crate) fn is_on(&self) -> bool {
-        #[cfg(unix)]
-        return self.socket.is_some();
-        #[cfg(not(unix))]
-        false
+        self.socket.is_some()
     }
+}
+
+/// Sends `message` on `socket`, if any.
+fn send(socket: &Socket, message: &str) {
+    #[cfg(unix)]
+    if let Some(socket) = socket
+        && let Err(e) = socket.send(message.as_bytes())
+    {
+        tracing::warn!(error = %e, message, "systemd notification failed");
+    }
+    #[cfg(not(unix))]
+    let _ = (socket, message);
 }
 
 #[cfg(unix)]
 mod platform {
     use std::ffi::OsStr;
-    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    use std::os::unix::net::{SocketAddr, UnixDatagram, UnixStream};
 
     /// A datagram socket connected to `path`, a file path or (Linux) an
     /// abstract name written `@name`: a socket nobody listens on is found
     /// now, not at the first message.
     pub(super) fn connect(path: &OsStr) -> std::io::Result<UnixDatagram> {
+        let socket = UnixDatagram::unbound()?;
+        socket.connect_addr(&address(path)?)?;
+        Ok(socket)
+    }
+
+    /// A stream connected to `path`, named as for [`connect`].
+    pub(super) fn connect_stream(path: &OsStr) -> std::io::Result<UnixStream> {
+        UnixStream::connect_addr(&address(path)?)
+    }
+
+    /// `path`: a file path, or (Linux) an abstract name written `@name`.
+    pub(crate) fn address(path: &OsStr) -> std::io::Result<SocketAddr> {
         let bytes = path.as_encoded_bytes();
         let addr = match bytes.strip_prefix(b"@") {
             #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -151,8 +246,6 @@ mod platform {
             }
             None => SocketAddr::from_pathname(path)?,
         };
-        let socket = UnixDatagram::unbound()?;
-        socket.connect_addr(&addr)?;
-        Ok(socket)
+        Ok(addr)
     }
 }

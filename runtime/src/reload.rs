@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::failure::{Failure, caught};
 use crate::lifecycle::Shared;
+use crate::report::console;
 use crate::sync::lock;
 use crate::task::TaskOutput;
 
@@ -59,6 +60,12 @@ impl Reloads {
             let Some(failure) = caught((hook.run)()).await else {
                 continue;
             };
+            // The operator who asked for the reload reads it now, not in
+            // the report at exit.
+            console(format_args!(
+                "graceful: reload hook `{}` {failure}; the process goes on with what it had",
+                hook.name
+            ));
             shared.isolated(Failure {
                 task: format!("reload: {}", hook.name),
                 scope: "main".into(),

@@ -260,8 +260,17 @@ impl Supervisor {
         }
         #[cfg(all(unix, feature = "upgrade"))]
         if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
-            let root = crate::context::Context::new(self.root.clone());
-            self.upgrader.start(root, self.shared.clone());
+            if self.shared.notifier.is_main() {
+                let root = crate::context::Context::new(self.root.clone());
+                self.upgrader
+                    .start(root, self.shared.clone(), sig, delivery.at);
+            } else {
+                // A signal to every process of the service reaches the new
+                // process of an upgrade too: it is the old one's to act on.
+                console(format_args!(
+                    "graceful: {sig} ignored: this process is the new one of an upgrade and does not have the service yet"
+                ));
+            }
             return Ok(());
         }
         if self.signals.shutdown.contains(&sig) {
@@ -269,6 +278,13 @@ impl Supervisor {
         }
         if Some(sig) == self.signals.dump {
             self.dump(sig);
+        } else if sig == Signal::Hangup {
+            // Heard under a service manager, whose reload sends it: it must
+            // not end a program that has nothing to reload.
+            tracing::warn!(signal = %sig, "no reload hook: signal ignored");
+            console(format_args!(
+                "graceful: {sig} ignored: this program has no reload hook (ctx.on_reload)"
+            ));
         } else {
             tracing::info!(signal = %sig, "signal ignored");
         }

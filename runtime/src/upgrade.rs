@@ -19,7 +19,8 @@
 //! new process's messages sent before that.
 
 use std::ffi::OsString;
-use std::os::unix::net::UnixDatagram;
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -27,13 +28,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use command_fds::{CommandFdExt, FdMapping};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::oneshot;
 
 use crate::context::Context;
 use crate::lifecycle::Shared;
-use crate::notify::UPGRADE_NOTIFY_ENV;
+use crate::notify::{HANDED_OVER, NOTIFY_SOCKET_ENV, READY, UPGRADE_NOTIFY_ENV};
 use crate::report::{Reason, Secs, console};
 use crate::sockets::{self, LISTEN_FDS_ENV};
+use crate::supervisor::SIGNAL_WINDOW;
 
 /// The binary an upgrade starts, over [`crate::Runtime::upgrade_binary`].
 pub(crate) const UPGRADE_BINARY_ENV: &str = "GRACEFUL_UPGRADE_BINARY";
@@ -123,13 +127,53 @@ pub(crate) struct Upgrader {
     /// The binary this process was started from, read at start: once a
     /// deploy replaced the file, `/proc/self/exe` names a deleted file.
     exe: Option<PathBuf>,
+    /// Whether the new process is made systemd's child rather than this
+    /// one's: under systemd (`NOTIFY_SOCKET`), read at start.
+    orphan: bool,
     busy: AtomicBool,
+}
+
+/// How the new process is started: by `/bin/sh`, which
+///
+/// 1. ignores the upgrade signal (`$1`) for it: an ignored signal stays
+///    ignored across `exec`, until the new runtime installs its own
+///    handler, so a signal sent to every process of the unit
+///    (`systemctl kill -s USR2`) cannot end the new process before that,
+///    nor start a second upgrade;
+/// 2. under systemd (`$2` is `orphan`), goes through `setsid --fork`, whose
+///    parent exits at once: the new process is then the child of systemd
+///    (PID 1, or the service manager that reaps orphans), not of this
+///    process. `MAINPID=` must name a process systemd can wait for: for
+///    one that is not its child, systemd 252 says "Supervising process N
+///    which is not our child" and, at the next stop, sends `SIGTERM` and
+///    `SIGKILL` at once, with no drain;
+/// 3. writes the new process's pid on its standard output (a pipe to this
+///    process), then starts the binary (`$3`, with the arguments after it)
+///    with the standard output this process has, handed down as fd 9 + n.
+///
+/// Rust's standard library has no safe way to fork twice; a shell does it
+/// in a process of its own.
+const LAUNCH: &str = r#"trap '' "$1"
+if [ "$2" = orphan ]; then
+    shift 2
+    exec setsid --fork /bin/sh -c 'echo $$; exec "$0" "$@" >&OUT OUT>&-' "$0" "$@"
+fi
+shift 2
+echo $$
+exec "$0" "$@" >&OUT OUT>&-"#;
+
+/// The new process, as started.
+struct Started {
+    pid: u32,
+    /// Its exit status, if it is this process's child.
+    exited: Option<oneshot::Receiver<std::io::Result<ExitStatus>>>,
 }
 
 impl Upgrader {
     pub(crate) fn new(config: Config) -> Arc<Upgrader> {
         Arc::new(Upgrader {
             exe: std::env::current_exe().ok(),
+            orphan: cfg!(target_os = "linux") && std::env::var_os(NOTIFY_SOCKET_ENV).is_some(),
             config,
             busy: AtomicBool::new(false),
         })
@@ -139,23 +183,34 @@ impl Upgrader {
         self.config.signal
     }
 
-    /// Starts an upgrade as a task of `root`, unless one is under way.
-    pub(crate) fn start(self: &Arc<Self>, root: Context, shared: Arc<Shared>) {
+    /// Starts an upgrade as a task of `root`, unless one is under way: the
+    /// signal `sig`, delivered `at`. The new process is started only once
+    /// [`SIGNAL_WINDOW`] has passed since then, so that the copies of the
+    /// signal that a service manager sends to every process of the service
+    /// have all arrived (and are ignored) before there is a new process.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        root: Context,
+        shared: Arc<Shared>,
+        sig: crate::Signal,
+        at: tokio::time::Instant,
+    ) {
         if self.busy.swap(true, Ordering::AcqRel) {
-            tracing::warn!("upgrade already under way; signal ignored");
+            tracing::warn!(signal = %sig, "upgrade already under way; signal ignored");
+            console(format_args!(
+                "graceful: {sig} ignored: an upgrade is already under way"
+            ));
             return;
         }
         let this = self.clone();
         let ctx = root.clone();
         root.spawn_with(crate::Policy::Isolated, "upgrade", async move {
-            let upgraded = this.upgrade(&ctx).await;
+            tokio::time::sleep_until(at + SIGNAL_WINDOW).await;
+            let upgraded = this.upgrade(&ctx, &shared).await;
             // Before saying why: a signal sent once that is read may upgrade again.
             this.busy.store(false, Ordering::Release);
             match upgraded {
-                Ok(pid) => {
-                    shared.notifier.send(&format!("MAINPID={pid}"));
-                    shared.request(Reason::Upgraded { pid });
-                }
+                Ok(pid) => shared.request(Reason::Upgraded { pid }),
                 Err(why) => {
                     tracing::error!(%why, "upgrade failed");
                     console(format_args!(
@@ -166,65 +221,43 @@ impl Upgrader {
         });
     }
 
-    /// Starts the new binary and waits until it is ready: its pid.
-    async fn upgrade(&self, ctx: &Context) -> Result<u32, String> {
+    /// Starts the new binary, waits until it is ready and hands the
+    /// service over to it: its pid.
+    async fn upgrade(&self, ctx: &Context, shared: &Shared) -> Result<u32, String> {
         let binary = self
             .config
             .binary
             .clone()
             .or_else(|| self.exe.clone())
             .ok_or("the path of this program's binary is unknown")?;
-        let (ready_socket, ready_name) = ready_socket().map_err(|e| format!("{e}"))?;
-        let offered = sockets::offered().map_err(|e| format!("listening sockets: {e}"))?;
-        let names: Vec<String> = offered.iter().map(|o| o.name.clone()).collect();
-        let mappings = offered
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| FdMapping {
-                parent_fd: o.fd,
-                child_fd: sockets::child_fd(i),
-            })
-            .collect();
-        let mut cmd = Command::new(&binary);
-        cmd.args(std::env::args_os().skip(1))
-            .stdin(Stdio::null())
-            .env(LISTEN_FDS_ENV, names.len().to_string())
-            .env("LISTEN_FDNAMES", names.join(":"))
-            .env_remove("LISTEN_PID") // the new pid is not known before
-            // systemd's WATCHDOG_PID names this process: kept, it would stop
-            // the new one from pinging, and the watchdog would kill the
-            // service once this one exits. Without it, the new process pings
-            // (NotifyAccess=all lets it).
-            .env_remove("WATCHDOG_PID")
-            .env(UPGRADE_NOTIFY_ENV, &ready_name)
-            .fd_mappings(mappings)
-            .map_err(|e| e.to_string())?;
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        drop(cmd); // the duplicates of the sockets
-        let pid = child.id();
+        executable(&binary).map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let (listener, name) = ready_socket().map_err(|e| format!("{e}"))?;
+        let started = self.launch(&binary, &name)?;
+        let pid = started.pid;
         console(format_args!(
             "graceful: upgrade: started {} (pid {pid}), waiting until it is ready",
             binary.display()
         ));
-        let (exited_tx, exited) = oneshot::channel::<std::io::Result<ExitStatus>>();
-        std::thread::spawn(move || drop(exited_tx.send(child.wait())));
-        let ready = wait_for_ready(ready_socket, self.config.timeout);
-        let timeout = Secs(self.config.timeout);
+        let timeout = self.config.timeout;
         let failed = tokio::select! {
-            ready = ready => match ready {
-                Ok(()) => return Ok(pid),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
-                    format!("the new process (pid {pid}) was not ready within {timeout}")
+            ready = tokio::time::timeout(timeout, wait_for_ready(&listener)) => match ready {
+                Ok(Ok(mut channel)) => {
+                    // Under systemd the service is the new process's from
+                    // now on; then this one says nothing more to systemd.
+                    shared.notifier.hand_over(pid);
+                    let answer = format!("{HANDED_OVER}\n");
+                    if let Err(e) = channel.write_all(answer.as_bytes()).await {
+                        tracing::warn!(error = %e, pid, "cannot tell the new process it has the service");
+                    }
+                    return Ok(pid);
                 }
-                Err(e) => format!("cannot hear whether the new process (pid {pid}) is ready: {e}"),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(format!("the new process (pid {pid}) ended before it was ready"));
+                }
+                Ok(Err(e)) => format!("cannot hear whether the new process (pid {pid}) is ready: {e}"),
+                Err(_) => format!("the new process (pid {pid}) was not ready within {}", Secs(timeout)),
             },
-            status = exited => {
-                let status = match status {
-                    Ok(Ok(status)) => status.to_string(),
-                    _ => "unknown status".into(),
-                };
+            status = ended(started) => {
                 return Err(format!("the new process (pid {pid}) ended ({status}) before it was ready"));
             }
             () = ctx.shutdown_requested() => format!("the shutdown began before the new process (pid {pid}) was ready"),
@@ -232,12 +265,130 @@ impl Upgrader {
         terminate(pid);
         Err(format!("{failed}; sent it SIGTERM"))
     }
+
+    /// Starts the new process through [`LAUNCH`], with the listening
+    /// sockets from fd 3 on.
+    fn launch(&self, binary: &std::path::Path, ready: &OsString) -> Result<Started, String> {
+        let offered = sockets::offered().map_err(|e| format!("listening sockets: {e}"))?;
+        let names: Vec<String> = offered.iter().map(|o| o.name.clone()).collect();
+        let stdout_fd = sockets::child_fd(offered.len());
+        let stdout = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| format!("standard output: {e}"))?;
+        let mut mappings: Vec<FdMapping> = offered
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| FdMapping {
+                parent_fd: o.fd,
+                child_fd: sockets::child_fd(i),
+            })
+            .collect();
+        mappings.push(FdMapping {
+            parent_fd: stdout,
+            child_fd: stdout_fd,
+        });
+        let sig = self.config.signal.map_or("USR2", |s| s.name().trim_start_matches("SIG"));
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(LAUNCH.replace("OUT", &stdout_fd.to_string()))
+            .arg(binary) // $0
+            .arg(sig)
+            .arg(if self.orphan { "orphan" } else { "child" })
+            .args(std::env::args_os().skip(1))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .env(LISTEN_FDS_ENV, names.len().to_string())
+            .env("LISTEN_FDNAMES", names.join(":"))
+            .env_remove("LISTEN_PID") // the new pid is not known before
+            // systemd's WATCHDOG_PID names this process: kept, it would stop
+            // the new one from pinging, and the watchdog would kill the
+            // service once this one exits. Without it, the new process pings
+            // once it has the service (NotifyAccess=all lets it).
+            .env_remove("WATCHDOG_PID")
+            .env(UPGRADE_NOTIFY_ENV, ready)
+            .fd_mappings(mappings)
+            .map_err(|e| e.to_string())?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start /bin/sh for {}: {e}", binary.display()))?;
+        drop(cmd); // the duplicates of the sockets
+        let mut line = String::new();
+        let read = child
+            .stdout
+            .take()
+            .map(|out| BufReader::new(out).read_line(&mut line));
+        let pid = match (read, line.trim().parse::<u32>()) {
+            (Some(Ok(_)), Ok(pid)) => pid,
+            _ => {
+                let status = child.wait().map_or("unknown status".into(), |s| s.to_string());
+                return Err(format!("cannot start {} ({status})", binary.display()));
+            }
+        };
+        let (exited_tx, exited) = oneshot::channel();
+        // The shell (here, or `setsid`'s parent) is reaped in any case.
+        std::thread::spawn(move || drop(exited_tx.send(child.wait())));
+        Ok(Started {
+            pid,
+            exited: (!self.orphan).then_some(exited),
+        })
+    }
+}
+
+/// Whether `path` is a file this process may execute.
+fn executable(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "not an executable file",
+        ));
+    }
+    Ok(())
+}
+
+/// Completes when the new process has ended: its exit status if it is
+/// this process's child; otherwise once it no longer exists (looked at
+/// every 50 ms).
+async fn ended(started: Started) -> String {
+    if let Some(exited) = started.exited {
+        return match exited.await {
+            Ok(Ok(status)) => status.to_string(),
+            _ => "unknown status".into(),
+        };
+    }
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if !alive(started.pid) {
+            return "its exit status went to its parent, systemd".into();
+        }
+    }
+}
+
+/// Whether `pid` exists and has not ended (a zombie has).
+fn alive(pid: u32) -> bool {
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    if kill(Pid::from_raw(raw), None).is_err() {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        return !rest.trim_start().starts_with('Z');
+    }
+    true
 }
 
 /// A socket only this process's child is told of, named for the
 /// environment: an abstract name on Linux, a file in the temporary
 /// directory elsewhere.
-fn ready_socket() -> std::io::Result<(UnixDatagram, OsString)> {
+fn ready_socket() -> std::io::Result<(UnixListener, OsString)> {
     let name = format!(
         "graceful-upgrade-{}-{}",
         std::process::id(),
@@ -247,41 +398,39 @@ fn ready_socket() -> std::io::Result<(UnixDatagram, OsString)> {
             .as_nanos()
     );
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
+    let (listener, name) = {
         use std::os::linux::net::SocketAddrExt;
         let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name)?;
-        let socket = UnixDatagram::bind_addr(&addr)?;
-        Ok((socket, format!("@{name}").into()))
-    }
+        let listener = std::os::unix::net::UnixListener::bind_addr(&addr)?;
+        (listener, OsString::from(format!("@{name}")))
+    };
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
+    let (listener, name) = {
         let path = std::env::temp_dir().join(format!("{name}.sock"));
-        let socket = UnixDatagram::bind(&path)?;
-        Ok((socket, path.into_os_string()))
-    }
+        let listener = std::os::unix::net::UnixListener::bind(&path)?;
+        (listener, path.into_os_string())
+    };
+    listener.set_nonblocking(true)?;
+    Ok((UnixListener::from_std(listener)?, name))
 }
 
-/// Completes when `READY=1` arrives on `socket`, or fails after `timeout`.
-async fn wait_for_ready(socket: UnixDatagram, timeout: Duration) -> std::io::Result<()> {
-    let (tx, rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let result = (|| {
-            socket.set_read_timeout(Some(timeout))?;
-            let mut buf = [0; 512];
-            loop {
-                let n = socket.recv(&mut buf)?;
-                if buf[..n]
-                    .split(|b| *b == b'\n')
-                    .any(|line| line == b"READY=1")
-                {
-                    return Ok(());
-                }
-            }
-        })();
-        let _ = tx.send(result);
-    });
-    rx.await
-        .unwrap_or_else(|_| Err(std::io::Error::other("the waiting thread died")))
+/// The new process's channel once it has said `READY=1` on it; an
+/// `UnexpectedEof` error if it closed the channel (ended) before.
+async fn wait_for_ready(listener: &UnixListener) -> std::io::Result<UnixStream> {
+    let (stream, _) = listener.accept().await?;
+    let (read, write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line == READY {
+            let stream = lines
+                .into_inner()
+                .into_inner()
+                .reunite(write)
+                .map_err(std::io::Error::other)?;
+            return Ok(stream);
+        }
+    }
+    Err(std::io::ErrorKind::UnexpectedEof.into())
 }
 
 fn terminate(pid: u32) {

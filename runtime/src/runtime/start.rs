@@ -83,6 +83,12 @@ impl Runtime {
         heard.extend(self.dump_signal.map(Heard::Signal));
         #[cfg(unix)]
         heard.extend([Heard::Signal(Signal::User2), Heard::FileTooLarge]);
+        // A service manager's reload is SIGHUP (systemd's `ExecReload=kill
+        // -HUP`): under one, it never ends the program, reload hook or not.
+        #[cfg(unix)]
+        if under_service_manager() {
+            heard.push(Heard::Signal(Signal::Hangup));
+        }
         #[cfg(all(unix, feature = "upgrade"))]
         heard.extend(self.upgrade.signal.map(Heard::Signal));
         Ok(listener::listen(heard)?)
@@ -127,6 +133,15 @@ impl Runtime {
             crate::upgrade::Upgrader::new(self.upgrade),
         )
     }
+}
+
+/// Whether a service manager started this process: systemd sets
+/// `INVOCATION_ID` for every unit and `NOTIFY_SOCKET` for `Type=notify`.
+#[cfg(unix)]
+fn under_service_manager() -> bool {
+    ["INVOCATION_ID", crate::NOTIFY_SOCKET_ENV]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some())
 }
 
 /// The installed handlers and what they hear.
