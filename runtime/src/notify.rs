@@ -156,7 +156,9 @@ impl Notifier {
                     .any(|line| line == HANDED_OVER);
                 if answered {
                     main.store(true, Ordering::Release);
-                    send(&socket, "READY=1\nSTATUS=running");
+                    // And a watchdog ping at once: the old process pings no
+                    // more, and this one's next ping may be half a period away.
+                    send(&socket, "READY=1\nSTATUS=running\nWATCHDOG=1");
                 } else {
                     tracing::warn!("the old process of the upgrade ended before it handed the service over");
                 }
