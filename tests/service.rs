@@ -534,6 +534,59 @@ fn a_read_only_database_stops_the_start() {
     );
 }
 
+/// The settings file (`SETTINGS`, as the systemd unit names it) is read at
+/// start and again on SIGHUP (`systemctl reload`): a good file changes the
+/// setting, a bad one is said with the file, line and key and changes
+/// nothing, and the service goes on. A bad file at start stops the start.
+#[test]
+fn sighup_reloads_the_settings_file() {
+    let (dir, db) = TempDir::with_db("service-settings");
+    let settings = dir.0.join("settings.conf");
+    std::fs::write(&settings, "# comment\nJOB_MS=1\n").unwrap();
+    let settings_env = settings.to_str().unwrap();
+    let mut s = service(&db, &[("SETTINGS", settings_env)]);
+    std::fs::write(&settings, "JOB_MS=7 # slower\n").unwrap();
+    s.p.signal(Signal::SIGHUP);
+    let line = s.p.wait_for("settings reloaded");
+    assert!(
+        line.contains(&format!(
+            "settings reloaded from {settings_env}: JOB_MS=7 (was 1)"
+        )),
+        "{line}"
+    );
+    std::fs::write(&settings, "JOB_MS=7\nJOBS_MS=8\n").unwrap();
+    s.p.signal(Signal::SIGHUP);
+    let said = s.p.wait_for_stderr("reload hook");
+    assert!(
+        said.contains(&format!(
+            "{settings_env}:2: unknown setting `JOBS_MS` (known: JOB_MS)"
+        )),
+        "{said}"
+    );
+    std::fs::write(&settings, "JOB_MS=2\n").unwrap();
+    s.p.signal(Signal::SIGHUP);
+    let line = s.p.wait_for("settings reloaded");
+    assert!(
+        line.contains("JOB_MS=2 (was 7)"),
+        "the bad file changed nothing: {line}"
+    );
+    s.p.signal(Signal::SIGTERM);
+    let exit = s.p.wait(Duration::from_secs(20));
+    assert_eq!(exit.code, Some(0), "{exit}");
+
+    std::fs::write(&settings, "JOB_MS=soon\n").unwrap();
+    let mut cmd = example("service");
+    cmd.env("ADDR", "127.0.0.1:0")
+        .env("DATABASE", &db)
+        .env("SETTINGS", &settings);
+    let exit = start(cmd).wait(Duration::from_secs(20));
+    assert_eq!(exit.code, Some(1), "{exit}");
+    assert!(
+        exit.stderr.contains(&format!("{settings_env}:1: JOB_MS")),
+        "{exit}"
+    );
+}
+
 /// The API by hand: 202 with an id, the job reported once done, 404 for an
 /// unknown id; `/ready` 503 within 50 ms of SIGTERM during a lame duck that
 /// still accepts jobs; those jobs are processed too.

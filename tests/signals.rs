@@ -124,18 +124,52 @@ fn sighup_runs_the_reload_hooks_without_stopping() {
     p.wait_for("reloaded 1");
     p.signal(Signal::SIGHUP);
     p.wait_for("reloaded 2");
+    // A failed reload is said at once, and the process goes on.
+    let said = p.wait_for_stderr("reload hook");
+    assert!(
+        said.contains("reload hook `config` returned an error: bad config 2; the process goes on with what it had"),
+        "{said}"
+    );
+    p.signal(Signal::SIGHUP);
+    p.wait_for("reloaded 3");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(EXIT);
+    assert_eq!(exit.code, Some(0), "an isolated failure: {exit}");
+}
+
+/// Under a service manager (systemd sets `INVOCATION_ID` for every unit),
+/// SIGHUP is its reload (`ExecReload=kill -HUP`): a program without a
+/// reload hook says so and goes on. (systemd counts a death by SIGHUP as a
+/// clean exit: `Restart=on-failure` would not bring it back.)
+#[test]
+fn sighup_under_a_service_manager_never_ends_the_program() {
+    let mut cmd = scenario("lingering");
+    cmd.env("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+        .env_remove("NOTIFY_SOCKET");
+    let mut p = start(cmd);
+    p.wait_for("ready");
+    p.signal(Signal::SIGHUP);
+    let said = p.wait_for_stderr("SIGHUP");
+    assert!(
+        said.contains("graceful: SIGHUP ignored: this program has no reload hook (ctx.on_reload)"),
+        "{said}"
+    );
     p.signal(Signal::SIGTERM);
     let exit = p.wait(EXIT);
     assert_eq!(exit.code, Some(0), "{exit}");
 }
 
-/// Without a reload hook the runtime leaves SIGHUP alone: the program keeps
+/// Without a reload hook, and not under a service manager, the runtime
+/// leaves SIGHUP alone: the program keeps
 /// the disposition it inherited. That is the default action (it dies),
 /// unless this test runs under `nohup` or a harness that ignores SIGHUP:
 /// then the program inherits "ignored", and it must keep that too.
 #[test]
 fn sighup_without_a_reload_hook_keeps_its_default_action() {
-    let mut p = start(scenario("lingering"));
+    // Not under a service manager, even if this test runs under one.
+    let mut cmd = scenario("lingering");
+    cmd.env_remove("INVOCATION_ID").env_remove("NOTIFY_SOCKET");
+    let mut p = start(cmd);
     p.wait_for("ready");
     p.signal(Signal::SIGHUP);
     if !sighup_ignored_here() {

@@ -160,7 +160,9 @@ impl Notifier {
                     // more, and this one's next ping may be half a period away.
                     send(&socket, "READY=1\nSTATUS=running\nWATCHDOG=1");
                 } else {
-                    tracing::warn!("the old process of the upgrade ended before it handed the service over");
+                    tracing::warn!(
+                        "the old process of the upgrade ended before it handed the service over"
+                    );
                 }
                 std::io::Result::Ok(())
             };

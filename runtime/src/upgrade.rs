@@ -239,6 +239,13 @@ impl Upgrader {
             binary.display()
         ));
         let timeout = self.config.timeout;
+        let mut ended = std::pin::pin!(ended(started));
+        let ended_before_ready = |status: Option<String>| match status {
+            Some(status) => {
+                format!("the new process (pid {pid}) ended ({status}) before it was ready")
+            }
+            None => format!("the new process (pid {pid}) ended before it was ready"),
+        };
         let failed = tokio::select! {
             ready = tokio::time::timeout(timeout, wait_for_ready(&listener)) => match ready {
                 Ok(Ok(mut channel)) => {
@@ -252,14 +259,17 @@ impl Upgrader {
                     return Ok(pid);
                 }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(format!("the new process (pid {pid}) ended before it was ready"));
+                    // It closed the channel: it is ending, and its exit
+                    // status (if it is this process's child) follows.
+                    match tokio::time::timeout(Duration::from_secs(1), &mut ended).await {
+                        Ok(status) => return Err(ended_before_ready(status)),
+                        Err(_) => format!("the new process (pid {pid}) closed its channel before it was ready"),
+                    }
                 }
                 Ok(Err(e)) => format!("cannot hear whether the new process (pid {pid}) is ready: {e}"),
                 Err(_) => format!("the new process (pid {pid}) was not ready within {}", Secs(timeout)),
             },
-            status = ended(started) => {
-                return Err(format!("the new process (pid {pid}) ended ({status}) before it was ready"));
-            }
+            status = &mut ended => return Err(ended_before_ready(status)),
             () = ctx.shutdown_requested() => format!("the shutdown began before the new process (pid {pid}) was ready"),
         };
         terminate(pid);
@@ -288,7 +298,10 @@ impl Upgrader {
             parent_fd: stdout,
             child_fd: stdout_fd,
         });
-        let sig = self.config.signal.map_or("USR2", |s| s.name().trim_start_matches("SIG"));
+        let sig = self
+            .config
+            .signal
+            .map_or("USR2", |s| s.name().trim_start_matches("SIG"));
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
             .arg(LAUNCH.replace("OUT", &stdout_fd.to_string()))
@@ -321,7 +334,9 @@ impl Upgrader {
         let pid = match (read, line.trim().parse::<u32>()) {
             (Some(Ok(_)), Ok(pid)) => pid,
             _ => {
-                let status = child.wait().map_or("unknown status".into(), |s| s.to_string());
+                let status = child
+                    .wait()
+                    .map_or("unknown status".into(), |s| s.to_string());
                 return Err(format!("cannot start {} ({status})", binary.display()));
             }
         };
@@ -348,22 +363,20 @@ fn executable(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Completes when the new process has ended: its exit status if it is
-/// this process's child; otherwise once it no longer exists (looked at
-/// every 50 ms).
-async fn ended(started: Started) -> String {
+/// Completes when the new process has ended: with its exit status if it
+/// is this process's child; otherwise (its parent has the status) once it
+/// no longer exists, looked at every 50 ms.
+async fn ended(started: Started) -> Option<String> {
     if let Some(exited) = started.exited {
-        return match exited.await {
+        return Some(match exited.await {
             Ok(Ok(status)) => status.to_string(),
             _ => "unknown status".into(),
-        };
+        });
     }
-    loop {
+    while alive(started.pid) {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        if !alive(started.pid) {
-            return "its exit status went to its parent, systemd".into();
-        }
     }
+    None
 }
 
 /// Whether `pid` exists and has not ended (a zombie has).
