@@ -272,7 +272,7 @@ impl Upgrader {
             status = &mut ended => return Err(ended_before_ready(status)),
             () = ctx.shutdown_requested() => format!("the shutdown began before the new process (pid {pid}) was ready"),
         };
-        terminate(pid);
+        terminate(ctx, pid, KILL_AFTER);
         Err(format!("{failed}; sent it SIGTERM"))
     }
 
@@ -446,12 +446,33 @@ async fn wait_for_ready(listener: &UnixListener) -> std::io::Result<UnixStream> 
     Err(std::io::ErrorKind::UnexpectedEof.into())
 }
 
-fn terminate(pid: u32) {
+/// How long a new process that failed has to end after `SIGTERM`, before
+/// it gets `SIGKILL`: it holds the listening sockets.
+const KILL_AFTER: Duration = Duration::from_secs(5);
+
+/// Sends `pid` `SIGTERM`, and `SIGKILL` if it still runs `after` that (a
+/// task of `ctx`: a drain that began meanwhile waits for it).
+fn terminate(ctx: &Context, pid: u32, after: Duration) {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    if let Ok(pid) = i32::try_from(pid) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-    }
+    let Ok(raw) = i32::try_from(pid) else {
+        return;
+    };
+    let _ = kill(Pid::from_raw(raw), Signal::SIGTERM);
+    ctx.spawn_with(crate::Policy::Isolated, "upgrade: end the new process", async move {
+        let deadline = tokio::time::Instant::now() + after;
+        while alive(pid) {
+            if tokio::time::Instant::now() >= deadline {
+                let _ = kill(Pid::from_raw(raw), Signal::SIGKILL);
+                console(format_args!(
+                    "graceful: upgrade: the new process (pid {pid}) did not end within {} of SIGTERM; sent it SIGKILL",
+                    Secs(after)
+                ));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
 }
 
 impl std::fmt::Debug for Upgrader {
