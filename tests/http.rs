@@ -554,3 +554,18 @@ fn a_panicking_handler_fails_only_its_request() {
         server.await.unwrap().unwrap();
     });
 }
+
+/// A taken port: the error names the address (the OS's message does not).
+#[tokio::test]
+async fn bind_on_a_taken_port_names_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = graceful::http::bind(addr).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot bind {addr}: ")),
+        "{error}"
+    );
+}

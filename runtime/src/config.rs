@@ -67,6 +67,23 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     })
 }
 
+/// The deadline in `var`, if it is set: a duration that is not zero (a
+/// zero deadline would end every shutdown, or every upgrade, at once).
+pub(crate) fn deadline_from_env(
+    var: &'static str,
+    get: impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<Duration>, ConfigError> {
+    let deadline = from_env(var, &get)?;
+    if deadline.is_some_and(|d| d.is_zero()) {
+        return Err(ConfigError::BadDuration {
+            var,
+            value: get(var).unwrap_or_default(),
+            reason: "is zero: a zero deadline would end it at once; write e.g. 30s".to_owned(),
+        });
+    }
+    Ok(deadline)
+}
+
 /// The duration in `var`, if it is set; read through `get`.
 pub(crate) fn from_env(
     var: &'static str,

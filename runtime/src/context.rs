@@ -237,10 +237,13 @@ impl Context {
     /// Registers a reload hook: on `SIGHUP`, every reload hook runs, one
     /// after the other in the order they were registered, while the
     /// service goes on (re-read a configuration file, reopen log files).
-    /// A hook that fails is reported as an isolated failure. Once a reload
-    /// hook exists, `SIGHUP` reloads even if it is also a shutdown signal;
-    /// without one, `SIGHUP` does what it did (its default action, or a
-    /// shutdown if listed in [`Runtime::signals`](crate::Runtime::signals)).
+    /// A hook that fails is said on stderr at once and reported as an
+    /// isolated failure. Once a reload hook exists, `SIGHUP` reloads even
+    /// if it is also a shutdown signal; without one, `SIGHUP` is a shutdown
+    /// if listed in [`Runtime::signals`](crate::Runtime::signals), else,
+    /// under a service manager (`INVOCATION_ID` or `NOTIFY_SOCKET` set),
+    /// said on stderr and ignored (`systemctl reload` must not stop a
+    /// service), else its default action.
     /// Nothing is reloaded once the shutdown began. (Windows has no
     /// `SIGHUP`: the hooks are kept but no signal runs them.)
     ///

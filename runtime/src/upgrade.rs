@@ -11,12 +11,20 @@
 //! refused at any moment: the sockets never close.
 //!
 //! If the new process cannot start, exits, or is not ready within the
-//! upgrade timeout (it is then sent `SIGTERM`), the old process says why
-//! on stderr and goes on serving.
+//! upgrade timeout (it is then sent `SIGTERM`, and `SIGKILL` 5 s later if
+//! it still runs), the old process says why on stderr and goes on serving.
 //!
-//! Under systemd, the old process tells it `MAINPID=` the new one, so the
-//! unit follows the new process; the unit needs `NotifyAccess=all` for the
-//! new process's messages sent before that.
+//! Under systemd (`NOTIFY_SOCKET`), the new process is made systemd's
+//! child rather than this one's (see [`LAUNCH`]), and the service is
+//! handed over in three steps on a private stream socket
+//! (`GRACEFUL_UPGRADE_NOTIFY`): the new process says `READY=1` on it; the
+//! old one tells systemd `MAINPID=` the new one, stops speaking to systemd,
+//! and answers `MAIN=1`; the new one then tells systemd `READY=1` and its
+//! status, and pings the watchdog from then on (the unit needs
+//! `NotifyAccess=all`). Until then the new process says nothing to
+//! systemd, so a new binary that fails cannot stop the unit; and the old
+//! one's last status is not taken for the new one's. `deploy/systemd-check`
+//! checks all of it against a real systemd.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};

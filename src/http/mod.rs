@@ -234,7 +234,8 @@ fn bind_new(addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
         socket.set_reuseaddr(true)?;
         match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
             Ok(listener) => return Ok(listener),
-            Err(e) => last = Some(e),
+            // The address, which the OS's message leaves out.
+            Err(e) => last = Some(io::Error::new(e.kind(), format!("cannot bind {addr}: {e}"))),
         }
     }
     Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))

@@ -28,14 +28,14 @@ impl Runtime {
         mut self,
         get: impl Fn(&'static str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        if let Some(timeout) = config::from_env(TIMEOUT_ENV, &get)? {
+        if let Some(timeout) = config::deadline_from_env(TIMEOUT_ENV, &get)? {
             self.timeout = timeout;
         }
         if let Some(lame_duck) = config::from_env(LAME_DUCK_ENV, &get)? {
             self.lame_duck = lame_duck;
         }
         #[cfg(all(unix, feature = "upgrade"))]
-        if let Some(timeout) = config::from_env(crate::UPGRADE_TIMEOUT_ENV, &get)? {
+        if let Some(timeout) = config::deadline_from_env(crate::UPGRADE_TIMEOUT_ENV, &get)? {
             self.upgrade.timeout = timeout;
         }
         #[cfg(all(unix, feature = "upgrade"))]
@@ -190,6 +190,18 @@ mod tests {
         assert_eq!(
             error("2.5"),
             "GRACEFUL_TIMEOUT=2.5 is not a duration: write e.g. 30s, 1500ms or 1m 30s"
+        );
+        // As `timeout = "0s"` in the attribute is refused.
+        assert_eq!(
+            error("0s"),
+            "GRACEFUL_TIMEOUT=0s is zero: a zero deadline would end it at once; write e.g. 30s"
+        );
+        let lame_duck_only = |var| (var == LAME_DUCK_ENV).then(|| "0s".to_owned());
+        let rt = Runtime::new().overrides_from(lame_duck_only).unwrap();
+        assert_eq!(
+            rt.lame_duck,
+            Duration::ZERO,
+            "GRACEFUL_LAME_DUCK=0s is no lame duck"
         );
     }
 }
