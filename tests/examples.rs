@@ -109,6 +109,21 @@ fn stuck_task_deadline_follows_graceful_timeout() {
     assert!(exit.stderr.contains("deadline of 500ms passed"), "{exit}");
 }
 
+/// A deadline equal to the progress interval (5 s): the deadline report,
+/// not a progress line at the same instant naming the same task.
+#[test]
+fn no_progress_line_at_the_deadline() {
+    let mut cmd = example("stuck_task");
+    cmd.env("GRACEFUL_TIMEOUT", "5s");
+    let mut p = start(cmd);
+    p.wait_for("stuck_task: started");
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(30));
+    assert_eq!(exit.code, Some(124), "{exit}");
+    assert!(exit.stderr.contains("deadline of 5.00s passed"), "{exit}");
+    assert!(!exit.stderr.contains("still draining"), "{exit}");
+}
+
 #[test]
 fn stuck_task_second_sigint_exits_130_at_once() {
     let mut p = start(example("stuck_task"));

@@ -227,7 +227,8 @@ impl Runtime {
     }
 
     /// How often a drain that takes long names the tasks still running
-    /// (default every 5 s).
+    /// (default every 5 s); never less than a second (or one period, if
+    /// shorter) before the deadline, whose report names them.
     ///
     /// ```
     /// use graceful::Runtime;

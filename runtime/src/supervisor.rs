@@ -46,6 +46,9 @@ pub const SIGNAL_WINDOW: Duration = Duration::from_millis(50);
 /// flood stderr.
 const DUMP_EVERY: Duration = Duration::from_secs(1);
 
+/// No progress line this close to the deadline: its report follows.
+const PROGRESS_QUIET: Duration = Duration::from_secs(1);
+
 /// Which signal does what, as the builder says.
 pub(crate) struct Signals {
     pub(crate) shutdown: Vec<Signal>,
@@ -216,7 +219,12 @@ impl Supervisor {
                 }
                 Some(delivery) = self.deliveries.recv() => self.heard(delivery)?,
                 _ = progress.tick(), if progress_since.is_some() => {
-                    self.progress(progress_since.unwrap_or(deadline));
+                    // The deadline's report, due within a moment, names the
+                    // same tasks: not two lines at one instant.
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left >= PROGRESS_QUIET.min(every) {
+                        self.progress(progress_since.unwrap_or(deadline));
+                    }
                 }
             }
         }
