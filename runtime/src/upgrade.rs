@@ -156,8 +156,9 @@ pub(crate) struct Upgrader {
 ///    which is not our child" and, at the next stop, sends `SIGTERM` and
 ///    `SIGKILL` at once, with no drain;
 /// 3. writes the new process's pid on its standard output (a pipe to this
-///    process), then starts the binary (`$3`, with the arguments after it)
-///    with the standard output this process has, handed down as fd 9 + n.
+///    process), then starts the binary (`$0`, with the arguments after
+///    `$2`) with the standard output this process has, handed down as fd
+///    `OUT`, the one after the sockets.
 ///
 /// Rust's standard library has no safe way to fork twice; a shell does it
 /// in a process of its own.
@@ -231,7 +232,7 @@ impl Upgrader {
 
     /// Starts the new binary, waits until it is ready and hands the
     /// service over to it: its pid.
-    async fn upgrade(&self, ctx: &Context, shared: &Shared) -> Result<u32, String> {
+    async fn upgrade(self: &Arc<Self>, ctx: &Context, shared: &Shared) -> Result<u32, String> {
         let binary = self
             .config
             .binary
@@ -240,7 +241,11 @@ impl Upgrader {
             .ok_or("the path of this program's binary is unknown")?;
         executable(&binary).map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let (listener, name) = ready_socket().map_err(|e| format!("{e}"))?;
-        let started = self.launch(&binary, &name)?;
+        // It waits for the shell's first line: not on a worker of the runtime.
+        let (this, launched) = (self.clone(), (binary.clone(), name.clone()));
+        let started = tokio::task::spawn_blocking(move || this.launch(&launched.0, &launched.1))
+            .await
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))??;
         let pid = started.pid;
         console(format_args!(
             "graceful: upgrade: started {} (pid {pid}), waiting until it is ready",
