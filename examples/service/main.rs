@@ -72,6 +72,16 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let path = env("DATABASE", "service.db");
     let workers: usize = env("WORKERS", "4").parse()?;
     let settings = Arc::new(Settings::load()?); // JOB_MS, and the file SETTINGS names
+    // `systemctl reload` (SIGHUP) reads the settings file again; a bad one
+    // keeps what the service had, and the runtime says why. Registered
+    // first: from here on, SIGHUP reloads.
+    if settings.reloadable() {
+        let settings = settings.clone();
+        ctx.on_reload("settings", move || {
+            let settings = settings.clone();
+            async move { settings.reload() }
+        });
+    }
     let limits = Limits {
         queue_bytes: 1 << 20, // jobs not processed yet: 1 MiB, so at most 1024 of them
         wait_for_room: Duration::from_secs(1), // then 503 "retry later"
@@ -100,16 +110,6 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
         summary.database_closed(db.clone().close()),
     );
     ctx.describe(summary.in_flight(&ctx));
-
-    // `systemctl reload` (SIGHUP) reads the settings file again; a bad one
-    // keeps what the service had, and the runtime says why.
-    if settings.reloadable() {
-        let settings = settings.clone();
-        ctx.on_reload("settings", move || {
-            let settings = settings.clone();
-            async move { settings.reload() }
-        });
-    }
 
     // Workers: once cancelled (after the http scope drained), no job can
     // arrive any more; each empties the queue and stops. A worker that
