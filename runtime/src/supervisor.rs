@@ -270,8 +270,9 @@ impl Supervisor {
         if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
             if self.shared.notifier.is_main() {
                 let root = crate::context::Context::new(self.root.clone());
+                let not_before = delivery.at + SIGNAL_WINDOW;
                 self.upgrader
-                    .start(root, self.shared.clone(), sig, delivery.at);
+                    .start(root, self.shared.clone(), sig, not_before);
             } else {
                 // A signal to every process of the service reaches the new
                 // process of an upgrade too: it is the old one's to act on.
