@@ -1,6 +1,7 @@
 //! The configuration the environment can override at run time, and the
 //! error of a value that is not usable.
 
+use std::fmt;
 use std::time::Duration;
 
 /// The environment variable that overrides the shutdown deadline.
@@ -35,12 +36,11 @@ pub const UPGRADE_TIMEOUT_ENV: &str = "GRACEFUL_UPGRADE_TIMEOUT";
 /// assert!(matches!(error, ConfigError::BadDuration { var: "GRACEFUL_TIMEOUT", .. }));
 /// println!("{error}"); // GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// An environment override is not a duration, such as
     /// `GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s`.
-    #[error("{var}={value} {reason}")]
     BadDuration {
         /// The variable's name.
         var: &'static str,
@@ -50,8 +50,31 @@ pub enum ConfigError {
         reason: String,
     },
     /// The tokio runtime or a signal handler could not be set up.
-    #[error("cannot start: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::BadDuration { var, value, reason } => write!(f, "{var}={value} {reason}"),
+            ConfigError::Io(e) => write!(f, "cannot start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Io(e) => Some(e),
+            ConfigError::BadDuration { .. } => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for ConfigError {
+    fn from(e: std::io::Error) -> ConfigError {
+        ConfigError::Io(e)
+    }
 }
 
 /// A duration such as `30s`, `1500ms` or `1m 30s`; the error says, in our

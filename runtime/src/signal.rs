@@ -233,9 +233,21 @@ impl fmt::Display for Signal {
 /// assert_eq!(error, UnknownSignal("SIGFOO".into()));
 /// println!("{error}"); // unknown signal `SIGFOO`, expected one of: SIGINT, SIGTERM, ..
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown signal `{0}`, expected one of: {list}", list = known_names())]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownSignal(pub String);
+
+impl fmt::Display for UnknownSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown signal `{}`, expected one of: {}",
+            self.0,
+            known_names()
+        )
+    }
+}
+
+impl std::error::Error for UnknownSignal {}
 
 fn known_names() -> String {
     Signal::ALL

@@ -184,16 +184,25 @@ impl Panic {
 /// assert!(matches!(handle.await, Err(TaskError::Panicked(p)) if p.message == "unexpected token"));
 /// # });
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskError {
     /// The task panicked; the panic is also in the final report.
-    #[error("task {0}")]
     Panicked(Panic),
     /// The task was aborted through [`TaskHandle::abort`].
-    #[error("task was aborted")]
     Aborted,
 }
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(panic) => write!(f, "task {panic}"),
+            TaskError::Aborted => f.write_str("task was aborted"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
 
 /// A handle to a running task, returned by [`Context::spawn`](crate::Context::spawn)
 /// and by calls to `#[graceful::task]` functions.

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::RequestContext;
-use crate::State;
+use gracefully_runtime::State;
 
 /// Readiness handler: `200 ready` while the process runs, `503` from the
 /// moment shutdown is requested (the lame duck included), so that a load

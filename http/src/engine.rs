@@ -19,7 +19,7 @@ use super::in_flight::Registry;
 use super::listener::{self, Source};
 use super::server::Options;
 use super::{Served, conn, log};
-use crate::{Context, State};
+use gracefully_runtime::{Context, State};
 
 /// The pause after a failed accept (out of file descriptors or memory); it
 /// doubles with every failure in a row, up to [`ACCEPT_RETRY_MAX`].

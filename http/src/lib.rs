@@ -1,5 +1,5 @@
 //! Serving an axum router with graceful draining, readiness and liveness
-//! (feature `http`, on by default).
+//! (the facade's feature `http`).
 //!
 //! [`serve`] runs an [`axum::Router`] on a listener (TCP, a Unix domain
 //! socket, or any [`axum::serve::Listener`]) as a task of its own scope,
@@ -67,6 +67,14 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -75,7 +83,7 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::{Context, TaskHandle};
+use gracefully_runtime::{Context, TaskHandle};
 
 mod body;
 mod conn;
@@ -185,10 +193,10 @@ where
 /// process for `addr` is taken instead of binding: one from systemd's
 /// socket activation (`LISTEN_FDS`, a `.socket` unit), or from the old
 /// process of an
-/// [upgrade](crate::Runtime::upgrade_signal). See
-/// [`sockets::inherited`](crate::sockets::inherited) for how a socket
+/// [upgrade](gracefully_runtime::Runtime::upgrade_signal). See
+/// [`sockets::inherited`](gracefully_runtime::sockets::inherited) for how a socket
 /// matches `addr`; a malformed `LISTEN_FDS` is an error naming it. The
-/// listener is then [offered](crate::sockets::offer) to the next upgrade,
+/// listener is then [offered](gracefully_runtime::sockets::offer) to the next upgrade,
 /// until the server closes it.
 ///
 /// ```
@@ -205,7 +213,7 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListene
     {
         let mut inherited = None;
         for addr in &addrs {
-            inherited = crate::sockets::inherited(&addr.to_string())?;
+            inherited = gracefully_runtime::sockets::inherited(&addr.to_string())?;
             if inherited.is_some() {
                 break;
             }
@@ -217,7 +225,7 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListene
             }
             None => bind_new(addrs)?,
         };
-        crate::sockets::offer(&listener.local_addr()?.to_string(), &listener)?;
+        gracefully_runtime::sockets::offer(&listener.local_addr()?.to_string(), &listener)?;
         Ok(listener)
     }
     #[cfg(not(unix))]

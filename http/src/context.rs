@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::request;
-use crate::Context;
+use gracefully_runtime::Context;
 
 /// The [`Context`] of the request being handled: an axum extractor.
 ///
@@ -19,12 +19,12 @@ use crate::Context;
 /// connection close. Tasks it spawns belong to the `http` scope and are
 /// awaited before the server's parent scope is drained.
 ///
-/// Those tasks are **isolated** by default ([`Policy::Isolated`](crate::Policy::Isolated),
+/// Those tasks are **isolated** by default ([`Policy::Isolated`](gracefully_runtime::Policy::Isolated),
 /// the `http` scope's default): when one fails (a WebSocket whose client
 /// reset the connection), the failure is logged and counted in the final
 /// report, and the process goes on, so no client can stop the server.
 /// Start a task with [`Context::spawn_with`] and
-/// [`Policy::Critical`](crate::Policy::Critical) if its failure must stop
+/// [`Policy::Critical`](gracefully_runtime::Policy::Critical) if its failure must stop
 /// the process.
 ///
 /// Extraction fails with `500` ([`MissingContext`]) if the router is not

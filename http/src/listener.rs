@@ -91,7 +91,7 @@ impl Source for TcpListener {
         };
         // No longer handed to the next binary of an upgrade.
         #[cfg(unix)]
-        crate::sockets::withdraw(&listener);
+        gracefully_runtime::sockets::withdraw(&listener);
         sweep_std(
             || listener.accept(),
             |(tcp, addr)| {

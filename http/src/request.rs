@@ -19,7 +19,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 
 use super::body::Timed;
 use super::conn::Conn;
-use crate::Context;
+use gracefully_runtime::Context;
 
 thread_local! {
     /// The connection whose request's router future this thread is polling.

@@ -14,7 +14,7 @@ use super::defaults::{
 };
 use super::listener::{self, Dispatch, Source};
 use super::{Served, engine};
-use crate::{Context, Policy, TaskHandle};
+use gracefully_runtime::{Context, Policy, TaskHandle};
 
 /// A server's options: built with [`Server::new`] and its setters, started
 /// with [`Server::serve`]. [`serve`](super::serve) is
