@@ -45,6 +45,7 @@ pub struct Context {
     scope: Arc<Scope>,
 }
 
+mod restarting;
 mod spawn;
 
 impl Context {
@@ -272,7 +273,12 @@ impl Context {
         Fut::Output: TaskOutput,
     {
         let shared = self.scope.shared();
-        shared.reloads.add(name.into(), Location::caller(), hook);
+        shared.reloads.add(
+            name.into(),
+            Location::caller(),
+            self.scope.path().to_owned(),
+            hook,
+        );
         #[cfg(unix)]
         if let Some(handlers) = &shared.handlers {
             let hangup = crate::listener::Heard::Signal(crate::Signal::Hangup);

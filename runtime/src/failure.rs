@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 
-use crate::report::Secs;
+use crate::console::Secs;
 use crate::task::Panic;
 
 /// A definition site recorded by `#[graceful::task]`.

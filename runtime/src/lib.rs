@@ -39,11 +39,13 @@
 
 mod cancelled;
 mod config;
+mod console;
 mod context;
 mod failure;
 mod lifecycle;
 mod listener;
 mod notify;
+mod observe;
 mod policy;
 mod reload;
 mod report;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::failure::{Failure, Restarted};
 use crate::listener::Handlers;
 use crate::notify::Notifier;
+use crate::observe::Observer;
 use crate::reload::Reloads;
 use crate::report::Reason;
 use crate::sync::lock;
@@ -74,9 +75,9 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     /// systemd notifications (nothing without `NOTIFY_SOCKET`).
     pub(crate) notifier: Notifier,
-    /// What a test records of the drain; `None` outside tests.
-    #[cfg(feature = "test-util")]
-    pub(crate) recorder: Option<Arc<crate::testing::Recorder>>,
+    /// Told of every task's end, hook's run and scope's drain; the test
+    /// runtime installs one, production none.
+    pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -131,8 +132,7 @@ impl Shared {
             reloads: Reloads::default(),
             started: Instant::now(),
             notifier,
-            #[cfg(feature = "test-util")]
-            recorder: None,
+            observer: None,
         }
     }
 

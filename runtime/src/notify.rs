@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::report::console;
+use crate::console::console;
 use crate::sync::lock;
 
 /// The environment variable that names systemd's notification socket.

@@ -4,22 +4,8 @@
 //! again after a backoff, within a restart intensity, and escalates as
 //! critical past it.
 
-use std::collections::VecDeque;
-use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::Duration;
-
-use futures_util::FutureExt as _;
-use tokio::time::Instant;
-
-use crate::context::Context;
-use crate::failure::{FailureKind, Restarted};
-use crate::lifecycle::{Shared, State};
-use crate::report::{Count, Secs};
-use crate::task::{Panic, TaskOutput};
-use crate::tracked::Origin;
 
 /// What a task's failure (an `Err` output or a panic) does.
 ///
@@ -84,9 +70,9 @@ impl Policy {
 pub struct Restart {
     min: Duration,
     max: Duration,
-    restarts: u32,
-    window: Duration,
-    on_success: bool,
+    pub(crate) restarts: u32,
+    pub(crate) window: Duration,
+    pub(crate) on_success: bool,
 }
 
 impl Default for Restart {
@@ -191,7 +177,7 @@ impl Restart {
 
     /// The delay before restart number `n` (0-based): `min * 2^n`, capped
     /// at `max`, then drawn in its upper half.
-    fn delay(&self, n: u32, random: u64) -> Duration {
+    pub(crate) fn delay(&self, n: u32, random: u64) -> Duration {
         let full = self
             .min
             .checked_mul(1 << n.min(31))
@@ -204,149 +190,8 @@ impl Restart {
 
 /// A random number from the standard library's per-process hash keys:
 /// enough for jitter, without a dependency.
-fn random() -> u64 {
-    RandomState::new().hash_one(Instant::now())
-}
-
-/// Where a restarted task reports what happens to it: tracing events, its
-/// record in the final report, and the escalation.
-pub(crate) struct RestartLog {
-    pub(crate) origin: Origin,
-    pub(crate) scope: String,
-    pub(crate) shared: Arc<Shared>,
-    /// Its record among the lifecycle's restarts, once it has one.
-    index: Option<usize>,
-}
-
-impl RestartLog {
-    pub(crate) fn new(origin: Origin, scope: String, shared: Arc<Shared>) -> RestartLog {
-        RestartLog {
-            origin,
-            scope,
-            shared,
-            index: None,
-        }
-    }
-
-    fn record(
-        &mut self,
-        restarts: u32,
-        last_failure: Option<FailureKind>,
-        gave_up: Option<String>,
-    ) {
-        let record = Restarted {
-            task: self.origin.name.to_string(),
-            scope: self.scope.clone(),
-            spawned_at: self.origin.spawned_at.to_string(),
-            restarts,
-            last_failure,
-            gave_up,
-        };
-        self.index = Some(self.shared.restarted(self.index, record));
-    }
-
-    /// It failed (or returned) and starts again after `delay`.
-    fn restarting(&mut self, restarts: u32, failure: Option<FailureKind>, delay: Duration) {
-        let why = failure
-            .as_ref()
-            .map_or_else(|| "returned".to_owned(), ToString::to_string);
-        tracing::warn!(
-            task = %self.origin.name,
-            scope = %self.scope,
-            restarts,
-            ?delay,
-            error = %why,
-            "restarting task"
-        );
-        self.record(restarts, failure, None);
-    }
-
-    /// It failed past its restart intensity, or while the process shuts
-    /// down: the failure escalates as critical.
-    fn escalate(&mut self, restarts: u32, failure: FailureKind, why: String) {
-        if restarts > 0 {
-            self.record(restarts, Some(failure.clone()), Some(why));
-        }
-        self.shared
-            .fail(self.origin.failure(&self.scope, false, failure));
-    }
-}
-
-/// Runs `factory`'s futures one after the other as `restart` says, until
-/// one ends without needing a restart (its output is the task's output) or
-/// the failure escalates (the last output, or the last panic).
-pub(crate) async fn restarting<F, Fut>(
-    ctx: Context,
-    restart: Restart,
-    mut factory: F,
-    mut log: RestartLog,
-) -> Result<Fut::Output, Panic>
-where
-    F: FnMut(Context) -> Fut + Send + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: TaskOutput,
-{
-    let mut recent: VecDeque<Instant> = VecDeque::new();
-    let mut consecutive = 0u32;
-    let mut restarts = 0u32;
-    loop {
-        let started = Instant::now();
-        let attempt = AssertUnwindSafe(factory(ctx.clone())).catch_unwind().await;
-        let (output, failure) = match attempt {
-            Ok(output) => {
-                let failure = output.failure().map(FailureKind::Error);
-                (Ok(output), failure)
-            }
-            Err(payload) => {
-                let panic = Panic::from_payload(payload);
-                (Err(panic.clone()), Some(FailureKind::Panic(panic)))
-            }
-        };
-        if failure.is_none() && !restart.on_success {
-            return output;
-        }
-        if ctx.state() != State::Running || ctx.is_cancelled() {
-            // No restart once shutdown began: a success ends the task, a
-            // failure is a failure.
-            if let Some(failure) = failure {
-                log.escalate(restarts, failure, "failed during the shutdown".into());
-            }
-            return output;
-        }
-        // A run that outlasted the window starts the backoff over.
-        if started.elapsed() >= restart.window {
-            consecutive = 0;
-        }
-        let now = Instant::now();
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= restart.window)
-        {
-            recent.pop_front();
-        }
-        if recent.len() >= restart.restarts as usize {
-            let failure = failure.unwrap_or_else(|| FailureKind::Error("returned".into()));
-            let why = format!(
-                "gave up: {} within {}, the limit",
-                Count(recent.len(), "restart"),
-                Secs(restart.window)
-            );
-            log.escalate(restarts, failure, why);
-            return output;
-        }
-        let delay = restart.delay(consecutive, random());
-        consecutive = consecutive.saturating_add(1);
-        restarts += 1;
-        recent.push_back(now);
-        log.restarting(restarts, failure, delay);
-        if ctx
-            .run_until_cancelled(tokio::time::sleep(delay))
-            .await
-            .is_none()
-        {
-            return output;
-        }
-    }
+pub(crate) fn random() -> u64 {
+    RandomState::new().hash_one(std::time::Instant::now())
 }
 
 #[cfg(test)]

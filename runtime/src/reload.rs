@@ -7,9 +7,8 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use crate::console::console;
 use crate::failure::{Failure, caught};
-use crate::lifecycle::Shared;
-use crate::report::console;
 use crate::sync::lock;
 use crate::task::TaskOutput;
 
@@ -20,6 +19,9 @@ type Run = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> 
 struct Hook {
     name: Cow<'static, str>,
     at: &'static Location<'static>,
+    /// The path of the scope that registered it, where its failures are
+    /// reported.
+    scope: String,
     run: Run,
 }
 
@@ -32,8 +34,13 @@ pub(crate) struct Reloads {
 }
 
 impl Reloads {
-    pub(crate) fn add<F, Fut>(&self, name: Cow<'static, str>, at: &'static Location<'static>, f: F)
-    where
+    pub(crate) fn add<F, Fut>(
+        &self,
+        name: Cow<'static, str>,
+        at: &'static Location<'static>,
+        scope: String,
+        f: F,
+    ) where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutput,
@@ -42,7 +49,12 @@ impl Reloads {
             let fut = f();
             Box::pin(async move { fut.await.failure() })
         });
-        lock(&self.hooks).push(Hook { name, at, run });
+        lock(&self.hooks).push(Hook {
+            name,
+            at,
+            scope,
+            run,
+        });
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -50,9 +62,9 @@ impl Reloads {
     }
 
     /// Runs every hook once, after a reload in progress, if any. A hook
-    /// that fails is reported as an isolated failure: the process goes on
-    /// with what it had.
-    pub(crate) async fn run(&self, shared: &Shared) {
+    /// that fails is said on stderr at once and handed to `isolated` (an
+    /// isolated failure: the process goes on with what it had).
+    pub(crate) async fn run(&self, isolated: impl Fn(Failure)) {
         let _one = self.one_at_a_time.lock().await;
         let hooks = lock(&self.hooks).clone();
         for hook in hooks {
@@ -66,9 +78,9 @@ impl Reloads {
                 "graceful: reload hook `{}` {failure}; the process goes on with what it had",
                 hook.name
             ));
-            shared.isolated(Failure {
+            isolated(Failure {
                 task: format!("reload: {}", hook.name),
-                scope: "main".into(),
+                scope: hook.scope.clone(),
                 spawned_at: hook.at.to_string(),
                 defined_at: None,
                 hook: false,

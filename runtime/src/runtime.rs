@@ -11,10 +11,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{self, ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
+use crate::console::console;
 use crate::context::Context;
 use crate::lifecycle::Shared;
 use crate::listener::{self, Delivery, Handlers, Heard};
-use crate::report::{Report, console};
+use crate::report::Report;
 use crate::root::RootTask;
 use crate::scope::Scope;
 use crate::signal::Signal;
@@ -89,6 +90,8 @@ impl Default for Runtime {
 }
 
 mod start;
+#[cfg(all(unix, feature = "upgrade"))]
+mod upgrade_options;
 
 impl Runtime {
     /// The defaults: a 30 s deadline (Kubernetes' default grace period), no

@@ -21,10 +21,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at, sleep, sleep_until};
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
+use crate::console::{Secs, console};
 use crate::failure::Running;
 use crate::lifecycle::{Shared, State};
 use crate::listener::{Delivery, Heard};
-use crate::report::{Outcome, Reason, Report, Secs, console};
+use crate::report::{Outcome, Reason, Report};
 use crate::scope::Scope;
 use crate::signal::Signal;
 

@@ -182,7 +182,7 @@ where
     let recorder = Arc::new(Recorder::new());
     let handle = tokio::runtime::Handle::current();
     let mut shared = Shared::build(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
-    shared.recorder = Some(recorder.clone());
+    shared.observer = Some(recorder.clone());
     let shared = Arc::new(shared);
     let root = Scope::root(shared.clone(), "main");
     let (deliveries, heard) = mpsc::unbounded_channel();

@@ -19,10 +19,11 @@ use tokio::time::Instant;
 
 use live::{Live, Slots};
 
+use crate::console::Secs;
 use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::lifecycle::Shared;
+use crate::observe::Step;
 use crate::policy::Policy;
-use crate::report::Secs;
 use crate::sync::lock;
 use crate::task::{Panic, TaskOutput};
 
@@ -184,14 +185,10 @@ impl Registration {
 
 impl Registration {
     /// Whether the end of what this lists is watched: a `tracing`
-    /// subscriber logs it at debug level, or a test records it. Then its
+    /// subscriber logs it at debug level, or an observer is told. Then its
     /// name is read, under the lock, as it ends.
     fn watched(&self) -> bool {
-        #[cfg(feature = "test-util")]
-        if self.registry.shared.recorder.is_some() {
-            return true;
-        }
-        tracing::enabled!(tracing::Level::DEBUG)
+        self.registry.shared.observer.is_some() || tracing::enabled!(tracing::Level::DEBUG)
     }
 }
 
@@ -208,14 +205,12 @@ impl Drop for Registration {
             slots.end(self.key);
             entry
         };
-        #[cfg(feature = "test-util")]
-        if let Some(recorder) = &self.registry.shared.recorder {
-            use crate::testing::EventKind;
-            let kind = match entry.kind {
-                Kind::Hook => EventKind::HookRan,
-                _ => EventKind::TaskEnded,
+        if let Some(observer) = &self.registry.shared.observer {
+            let step = match entry.kind {
+                Kind::Hook => Step::HookRan,
+                _ => Step::TaskEnded,
             };
-            recorder.record(kind, &entry.name, &self.registry.path);
+            observer.observe(step, &entry.name, &self.registry.path);
         }
         if entry.kind != Kind::Hook {
             tracing::debug!(

@@ -7,7 +7,8 @@ use std::future::Future;
 use std::panic::Location;
 
 use super::Context;
-use crate::policy::{Policy, Restart, RestartLog, restarting};
+use super::restarting::{RestartLog, restarting};
+use crate::policy::{Policy, Restart};
 use crate::task::{TaskHandle, TaskOutput};
 use crate::tracked::{Kind, Origin};
 

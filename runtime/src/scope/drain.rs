@@ -12,6 +12,7 @@ use tokio_util::task::AbortOnDropHandle;
 use super::Scope;
 use crate::failure::{Failure, FailureKind, caught};
 use crate::lifecycle::State;
+use crate::observe::Step;
 use crate::sync::lock;
 use crate::tracked::{Entry, Kind, Origin};
 
@@ -37,10 +38,8 @@ impl Scope {
                     }
                     self.run_hooks().await;
                     tracing::debug!(scope = %self.path(), "scope drained");
-                    #[cfg(feature = "test-util")]
-                    if let Some(recorder) = &self.shared().recorder {
-                        let kind = crate::testing::EventKind::ScopeDrained;
-                        recorder.record(kind, self.path(), self.path());
+                    if let Some(observer) = &self.shared().observer {
+                        observer.observe(Step::ScopeDrained, self.path(), self.path());
                     }
                 })
                 .await;

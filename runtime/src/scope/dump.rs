@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Scope;
-use crate::report::Secs;
+use crate::console::Secs;
 use crate::sync::lock;
 
 impl Scope {

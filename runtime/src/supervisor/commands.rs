@@ -4,9 +4,9 @@
 use tokio::time::Instant;
 
 use super::{DUMP_EVERY, Supervisor};
+use crate::console::{Secs, console};
 use crate::context::Context;
 use crate::policy::Policy;
-use crate::report::{Secs, console};
 use crate::signal::Signal;
 
 impl Supervisor {
@@ -46,7 +46,7 @@ impl Supervisor {
         }
         let shared = self.shared.clone();
         Context::new(self.root.clone()).spawn_with(Policy::Isolated, "reload", async move {
-            shared.reloads.run(&shared).await;
+            shared.reloads.run(|failure| shared.isolated(failure)).await;
         });
     }
 }

@@ -1,7 +1,7 @@
 //! What a test records of the lifecycle: every task's end, every hook's
 //! run and every scope's drain, in the order they happened, at tokio's
 //! (under a paused clock, virtual) time. Only a test installs a
-//! [`Recorder`]; elsewhere there is none, and nothing is recorded.
+//! [`Recorder`] as the lifecycle's observer; elsewhere there is none.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::report::Secs;
+use crate::console::Secs;
+use crate::observe::{Observer, Step};
 use crate::sync::lock;
 
 /// What an [`Event`] says happened.
@@ -115,16 +116,6 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn record(&self, kind: EventKind, name: &str, scope: &str) {
-        let event = Event {
-            kind,
-            name: name.to_owned(),
-            scope: scope.to_owned(),
-            at: self.start.elapsed(),
-        };
-        lock(&self.events).push(event);
-    }
-
     pub(crate) fn events(&self) -> Vec<Event> {
         lock(&self.events).clone()
     }
@@ -132,5 +123,22 @@ impl Recorder {
     /// Since the start of the test, in tokio's time.
     pub(crate) fn elapsed(&self) -> Duration {
         self.start.elapsed()
+    }
+}
+
+impl Observer for Recorder {
+    fn observe(&self, step: Step, name: &str, scope: &str) {
+        let kind = match step {
+            Step::TaskEnded => EventKind::TaskEnded,
+            Step::HookRan => EventKind::HookRan,
+            Step::ScopeDrained => EventKind::ScopeDrained,
+        };
+        let event = Event {
+            kind,
+            name: name.to_owned(),
+            scope: scope.to_owned(),
+            at: self.start.elapsed(),
+        };
+        lock(&self.events).push(event);
     }
 }

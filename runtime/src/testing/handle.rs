@@ -13,9 +13,10 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::events::{Event, Recorder};
 use super::leftover::Leftover;
+use crate::console::Secs;
 use crate::lifecycle::Shared;
 use crate::listener::{Delivery, Heard};
-use crate::report::{Report, Secs};
+use crate::report::Report;
 use crate::scope::Scope;
 use crate::signal::Signal;
 use crate::sync::lock;

@@ -11,9 +11,9 @@ use std::time::Duration;
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::sync::oneshot;
 
+use crate::console::{Secs, console};
 use crate::context::Context;
 use crate::notify::UPGRADE_NOTIFY_ENV;
-use crate::report::{Secs, console};
 use crate::sockets::{self, LISTEN_FDS_ENV};
 
 /// How the new process is started: by `/bin/sh`, which
