@@ -10,10 +10,10 @@ use syn::{Expr, FnArg, LitStr, Path};
 
 use crate::errors::Errors;
 use crate::item::{FnItem, respan, with_output_type};
-use crate::options::{self, CRATE, Key, Spec};
+use crate::options::{self, CRATE, OptionKey, Spec};
 use crate::signature::{self, Attr};
 use crate::types::{is_context, tokens};
-use crate::values::{self, Flavor};
+use crate::values::{self, FlavorOption};
 
 const ATTR: Attr = Attr {
     path: "graceful::main",
@@ -32,7 +32,7 @@ pub(crate) enum MainKey {
     Crate,
 }
 
-impl Key for MainKey {
+impl OptionKey for MainKey {
     const ALL: &'static [MainKey] = &[
         MainKey::Timeout,
         MainKey::LameDuck,
@@ -57,19 +57,19 @@ impl Key for MainKey {
 
 /// The options, each `None` when not given (or given wrong).
 #[derive(Default)]
-struct Config {
+struct MainConfig {
     timeout: Option<Duration>,
     lame_duck: Option<Duration>,
     /// The signal names as written, each spelled once.
     signals: Option<Vec<LitStr>>,
-    flavor: Option<Flavor>,
+    flavor: Option<FlavorOption>,
     worker_threads: Option<(usize, Ident)>,
     krate: Option<Path>,
 }
 
-impl Config {
-    fn parse(args: TokenStream, errors: &mut Errors) -> Config {
-        let mut config = Config::default();
+impl MainConfig {
+    fn parse(args: TokenStream, errors: &mut Errors) -> MainConfig {
+        let mut config = MainConfig::default();
         options::parse(
             args,
             ATTR.path,
@@ -92,7 +92,7 @@ impl Config {
                 }
             },
         );
-        if let (Some((_, ident)), Some(Flavor::CurrentThread)) =
+        if let (Some((_, ident)), Some(FlavorOption::CurrentThread)) =
             (&config.worker_threads, config.flavor)
         {
             errors.at(
@@ -124,7 +124,7 @@ pub(crate) fn deadline(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option
 /// expanded without that option.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let config = Config::parse(args, &mut errors);
+    let config = MainConfig::parse(args, &mut errors);
     let f = match FnItem::parse_or_keep(item, ATTR.path, &mut errors) {
         Ok(f) => f,
         Err(kept) => return kept,
@@ -189,7 +189,7 @@ fn check(f: &FnItem, errors: &mut Errors) {
     signature::check_output(sig, &ATTR, errors);
 }
 
-fn generate(f: &FnItem, config: &Config) -> TokenStream {
+fn generate(f: &FnItem, config: &MainConfig) -> TokenStream {
     let FnItem {
         attrs,
         vis,
@@ -215,10 +215,10 @@ fn generate(f: &FnItem, config: &Config) -> TokenStream {
         let signals = names.iter().map(|name| signal_tokens(&krate, name));
         runtime = quote!(#runtime.signals([#(#signals),*]));
     }
-    if let Some(Flavor::CurrentThread) = config.flavor {
+    if let Some(FlavorOption::CurrentThread) = config.flavor {
         runtime = quote!(#runtime.flavor(#krate::Flavor::CurrentThread));
     }
-    if let Some(Flavor::MultiThread) = config.flavor {
+    if let Some(FlavorOption::MultiThread) = config.flavor {
         runtime = quote!(#runtime.flavor(#krate::Flavor::MultiThread));
     }
     if let Some((n, _)) = &config.worker_threads {

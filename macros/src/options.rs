@@ -11,7 +11,7 @@ use crate::errors::Errors;
 
 /// The keys one attribute accepts: an enum, which its parser `match`es
 /// exhaustively.
-pub(crate) trait Key: Copy + PartialEq + 'static {
+pub(crate) trait OptionKey: Copy + PartialEq + 'static {
     /// Every key, in the order the unknown-key message lists them.
     const ALL: &'static [Self];
 
@@ -49,7 +49,7 @@ pub(crate) const CRATE: Spec = Spec {
 /// the key as written and its value to `on`. Unknown keys (with the list of
 /// valid ones), duplicated keys, keys without a value and syntax errors go
 /// to `errors`.
-pub(crate) fn parse<K: Key>(
+pub(crate) fn parse<K: OptionKey>(
     args: TokenStream,
     attr: &str,
     errors: &mut Errors,
@@ -97,7 +97,7 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn unknown<K: Key>(path: &Path, attr: &str) -> String {
+fn unknown<K: OptionKey>(path: &Path, attr: &str) -> String {
     let written = quote::quote!(#path).to_string().replace(' ', "");
     let names = K::ALL.iter().map(|k| k.spec().name);
     let valid: Vec<String> = names.clone().map(|name| format!("`{name}`")).collect();

@@ -13,23 +13,23 @@ use crate::values::{lit_str, one_of, parse_duration, string};
 
 /// What a task's failure does, without a restart.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Policy {
+pub(crate) enum PolicyOption {
     Critical,
     Isolated,
 }
 
-impl Policy {
+impl PolicyOption {
     /// The runtime's `Policy` variant.
     pub(crate) fn variant(self) -> &'static str {
         match self {
-            Policy::Critical => "Critical",
-            Policy::Isolated => "Isolated",
+            PolicyOption::Critical => "Critical",
+            PolicyOption::Isolated => "Isolated",
         }
     }
 }
 
 /// `"critical"` or `"isolated"`.
-pub(crate) fn policy(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<Policy> {
+pub(crate) fn policy(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<PolicyOption> {
     if lit_str(value).is_some_and(|lit| lit.value() == "restart") {
         errors.at(
             value,
@@ -38,8 +38,8 @@ pub(crate) fn policy(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<P
         return None;
     }
     let choices = [
-        ("critical", Policy::Critical),
-        ("isolated", Policy::Isolated),
+        ("critical", PolicyOption::Critical),
+        ("isolated", PolicyOption::Isolated),
     ];
     one_of(value, spec, "policy", &choices, errors)
 }

@@ -12,14 +12,14 @@ use crate::item::{respan, span_of};
 use crate::values::duration_tokens;
 
 /// The restart options as given; `None` for a default.
-pub(crate) struct Restart {
+pub(crate) struct RestartOption {
     /// `restart = "always"`: also after the task returned `Ok`.
     pub(crate) on_any_return: bool,
     pub(crate) backoff: Option<(Duration, Duration)>,
     pub(crate) intensity: Option<(u32, Duration)>,
 }
 
-impl Restart {
+impl RestartOption {
     /// `Restart::new()` with each option given: a constant expression.
     pub(crate) fn to_tokens(&self, krate: &Path) -> TokenStream {
         let mut restart = quote!(#krate::Restart::new());

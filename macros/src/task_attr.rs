@@ -9,9 +9,9 @@ use syn::{FnArg, GenericParam, LitStr, Pat, PatType, Path, Receiver};
 
 use crate::errors::Errors;
 use crate::item::{FnItem, respan, with_output_type};
-use crate::options::{self, CRATE, Key, Spec};
-use crate::policy::{self, Policy};
-use crate::restart::{Restart, rerun};
+use crate::options::{self, CRATE, OptionKey, Spec};
+use crate::policy::{self, PolicyOption};
+use crate::restart::{RestartOption, rerun};
 use crate::signature::{self, Attr};
 use crate::types::{Role, check_owned, check_owned_except, is_context, tokens};
 use crate::values;
@@ -38,7 +38,7 @@ enum TaskKey {
     Crate,
 }
 
-impl Key for TaskKey {
+impl OptionKey for TaskKey {
     const ALL: &'static [TaskKey] = &[
         TaskKey::Name,
         TaskKey::Policy,
@@ -65,8 +65,8 @@ impl Key for TaskKey {
 #[derive(Default)]
 struct Config {
     name: Option<LitStr>,
-    policy: Option<Policy>,
-    restart: Option<Restart>,
+    policy: Option<PolicyOption>,
+    restart: Option<RestartOption>,
     krate: Option<Path>,
 }
 
@@ -125,7 +125,7 @@ impl Config {
                 }
             }
         }
-        config.restart = on.map(|on_any_return| Restart {
+        config.restart = on.map(|on_any_return| RestartOption {
             on_any_return,
             backoff,
             intensity,

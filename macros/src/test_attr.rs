@@ -13,11 +13,11 @@ mod output;
 use crate::errors::Errors;
 use crate::item::{FnItem, with_output_type};
 use crate::main_attr::{MainKey, deadline};
-use crate::options::{self, CRATE, Key, Spec};
+use crate::options::{self, CRATE, OptionKey, Spec};
 use crate::signature::{self, Attr};
 use crate::types::{is_context, tokens};
 use crate::values::duration_tokens;
-use crate::values::{self, Flavor};
+use crate::values::{self, FlavorOption};
 
 const ATTR: Attr = Attr {
     path: "graceful::test",
@@ -36,7 +36,7 @@ enum TestKey {
     Crate,
 }
 
-impl Key for TestKey {
+impl OptionKey for TestKey {
     const ALL: &'static [TestKey] = &[
         TestKey::Timeout,
         TestKey::LameDuck,
@@ -66,7 +66,7 @@ struct Config {
     timeout: Option<Duration>,
     lame_duck: Option<Duration>,
     start_paused: Option<bool>,
-    flavor: Option<Flavor>,
+    flavor: Option<FlavorOption>,
     worker_threads: Option<usize>,
     krate: Option<Path>,
     /// Where `flavor` and `worker_threads` are written, for the checks of
@@ -107,7 +107,7 @@ impl Config {
     /// `multi_thread` needs the real clock, `worker_threads` needs
     /// `multi_thread`.
     fn check_flavor(&mut self, errors: &mut Errors) {
-        let multi_thread = self.flavor == Some(Flavor::MultiThread);
+        let multi_thread = self.flavor == Some(FlavorOption::MultiThread);
         if let Some(at) = &self.flavor_at
             && multi_thread
             && self.start_paused != Some(false)
@@ -285,8 +285,8 @@ fn generate(f: &FnItem, params: &Params<'_>, config: &Config) -> TokenStream {
             .map(|d| quote!(.lame_duck(#d))),
         (config.start_paused == Some(false)).then(|| quote!(.start_paused(false))),
         config.flavor.map(|flavor| match flavor {
-            Flavor::CurrentThread => quote!(.flavor(#krate::Flavor::CurrentThread)),
-            Flavor::MultiThread => quote!(.flavor(#krate::Flavor::MultiThread)),
+            FlavorOption::CurrentThread => quote!(.flavor(#krate::Flavor::CurrentThread)),
+            FlavorOption::MultiThread => quote!(.flavor(#krate::Flavor::MultiThread)),
         }),
         config.worker_threads.map(|n| {
             let n = Literal::usize_unsuffixed(n);

@@ -94,15 +94,15 @@ pub(crate) fn count(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<us
 
 /// The tokio scheduler `#[graceful::main]` builds.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flavor {
+pub(crate) enum FlavorOption {
     MultiThread,
     CurrentThread,
 }
 
 /// The spellings of [`Flavor`], for [`one_of`].
-pub(crate) const FLAVORS: &[(&str, Flavor)] = &[
-    ("multi_thread", Flavor::MultiThread),
-    ("current_thread", Flavor::CurrentThread),
+pub(crate) const FLAVORS: &[(&str, FlavorOption)] = &[
+    ("multi_thread", FlavorOption::MultiThread),
+    ("current_thread", FlavorOption::CurrentThread),
 ];
 
 /// The string `value` must be, one of `choices`; an unknown one is named as

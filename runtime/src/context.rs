@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::cancelled::{Cancelled, RunUntilCancelled};
-use crate::lifecycle::State;
 use crate::policy::Policy;
+use crate::process::State;
 use crate::report::Reason;
 use crate::scope::Scope;
 use crate::task::TaskOutput;

@@ -12,24 +12,24 @@ use crate::failure::{Failure, caught};
 use crate::sync::lock;
 use crate::task::TaskOutput;
 
-type Run = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
+type ReloadFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
 
 /// A registered reload hook.
 #[derive(Clone)]
-struct Hook {
+struct ReloadHook {
     name: Cow<'static, str>,
     at: &'static Location<'static>,
     /// The path of the scope that registered it, where its failures are
     /// reported.
     scope: String,
-    run: Run,
+    run: ReloadFn,
 }
 
 /// The reload hooks of a process, run one after the other in the order
 /// they were registered; one reload at a time.
 #[derive(Default)]
 pub(crate) struct Reloads {
-    hooks: Mutex<Vec<Hook>>,
+    hooks: Mutex<Vec<ReloadHook>>,
     one_at_a_time: tokio::sync::Mutex<()>,
 }
 
@@ -45,11 +45,11 @@ impl Reloads {
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutput,
     {
-        let run: Run = Arc::new(move || {
+        let run: ReloadFn = Arc::new(move || {
             let fut = f();
             Box::pin(async move { fut.await.failure() })
         });
-        lock(&self.hooks).push(Hook {
+        lock(&self.hooks).push(ReloadHook {
             name,
             at,
             scope,

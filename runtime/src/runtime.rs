@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use crate::config::{self, ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
 use crate::console::console;
 use crate::context::Context;
-use crate::lifecycle::Shared;
 use crate::listener::{self, Delivery, Handlers, Heard};
+use crate::process::Process;
 use crate::report::Report;
 use crate::root::RootTask;
 use crate::scope::Scope;
@@ -77,7 +77,7 @@ pub struct Runtime {
     pub(crate) flavor: Option<Flavor>,
     worker_threads: Option<usize>,
     #[cfg(all(unix, feature = "upgrade"))]
-    pub(crate) upgrade: crate::upgrade::Config,
+    pub(crate) upgrade: crate::upgrade::UpgradeConfig,
     /// Whether a test starts with tokio's clock paused.
     #[cfg(feature = "test-util")]
     pub(crate) start_paused: bool,
@@ -117,7 +117,7 @@ impl Runtime {
             flavor: None,
             worker_threads: None,
             #[cfg(all(unix, feature = "upgrade"))]
-            upgrade: crate::upgrade::Config::default(),
+            upgrade: crate::upgrade::UpgradeConfig::default(),
             #[cfg(feature = "test-util")]
             start_paused: true,
         }

@@ -49,13 +49,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::failure::{Note, Running};
-use crate::lifecycle::Shared;
 use crate::policy::Policy;
+use crate::process::Process;
 use crate::sync::lock;
 use crate::task::{TaskHandle, TaskOutput};
 use crate::tracked::{Entry, Guarded, Kind, Origin, Registry};
 
-type Hook = (
+type DeferredHook = (
     Cow<'static, str>,
     &'static Location<'static>,
     Pin<Box<dyn Future<Output = Option<String>> + Send>>,
@@ -66,7 +66,7 @@ struct Inner {
     children: Vec<Arc<Scope>>,
     /// Length of `children` after the last pruning, to prune only when doubled.
     pruned_len: usize,
-    hooks: Vec<Hook>,
+    hooks: Vec<DeferredHook>,
     /// Set once the hooks have run; later hooks run at once as tasks.
     hooks_done: bool,
     /// Children already drained by a drain of this scope.
@@ -104,7 +104,7 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    fn new(path: String, shared: Arc<Shared>, policy: Policy) -> Arc<Scope> {
+    fn new(path: String, shared: Arc<Process>, policy: Policy) -> Arc<Scope> {
         let tracker = TaskTracker::new();
         tracker.close();
         Arc::new(Scope {
@@ -119,7 +119,7 @@ impl Scope {
         })
     }
 
-    pub(crate) fn root(shared: Arc<Shared>, name: &str) -> Arc<Scope> {
+    pub(crate) fn root(shared: Arc<Process>, name: &str) -> Arc<Scope> {
         Scope::new(name.to_owned(), shared, Policy::Critical)
     }
 
@@ -139,7 +139,7 @@ impl Scope {
         &self.registry.path
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Process> {
         &self.registry.shared
     }
 

@@ -23,8 +23,8 @@ use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use crate::console::{Secs, console};
 use crate::failure::Running;
-use crate::lifecycle::{Shared, State};
 use crate::listener::{Delivery, Heard};
+use crate::process::{Process, State};
 use crate::report::{Outcome, Reason, Report};
 use crate::scope::Scope;
 use crate::signal::Signal;
@@ -68,7 +68,7 @@ pub(crate) struct Limits {
 pub(crate) struct Supervisor {
     limits: Limits,
     signals: Signals,
-    shared: Arc<Shared>,
+    shared: Arc<Process>,
     root: Arc<Scope>,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     /// When the first shutdown signal was heard.
@@ -100,7 +100,7 @@ impl Supervisor {
     pub(crate) fn new(
         limits: Limits,
         signals: Signals,
-        shared: Arc<Shared>,
+        shared: Arc<Process>,
         root: Arc<Scope>,
         deliveries: mpsc::UnboundedReceiver<Delivery>,
         #[cfg(all(unix, feature = "upgrade"))] upgrader: Arc<crate::upgrade::Upgrader>,

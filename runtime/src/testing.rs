@@ -29,8 +29,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::context::Context;
-use crate::lifecycle::Shared;
 use crate::notify::Notifier;
+use crate::process::Process;
 use crate::report::Reason;
 use crate::runtime::{Flavor, Runtime};
 use crate::scope::Scope;
@@ -43,7 +43,7 @@ mod leftover;
 pub(crate) use events::Recorder;
 pub use events::{Event, EventKind};
 pub use handle::Test;
-use handle::{Ending, State};
+use handle::{Ending, TestState};
 use leftover::Leftover;
 
 /// What a test's body may return: `()` or `Result<(), E>` with `E: Debug`,
@@ -181,7 +181,7 @@ where
     remember_panic_locations();
     let recorder = Arc::new(Recorder::new());
     let handle = tokio::runtime::Handle::current();
-    let mut shared = Shared::build(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
+    let mut shared = Process::build(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
     shared.observer = Some(recorder.clone());
     let shared = Arc::new(shared);
     let root = Scope::root(shared.clone(), "main");
@@ -201,7 +201,7 @@ where
         let _ = ended.send(Some(Arc::new(Ending { report, leftovers })));
     });
 
-    let state = Arc::new(State {
+    let state = Arc::new(TestState {
         deliveries,
         shared: shared.clone(),
         root: root.clone(),

@@ -3,7 +3,7 @@
 //! its panic and reports its failure.
 //!
 //! A failure goes from the task's guard to its registration, which knows
-//! the task's name, its scope's path and the process-wide [`Shared`] it
+//! the task's name, its scope's path and the process-wide [`Process`] it
 //! reports to: it never reaches back up to the scope.
 
 use std::borrow::Cow;
@@ -21,9 +21,9 @@ use live::{Live, Slots};
 
 use crate::console::Secs;
 use crate::failure::{Failure, FailureKind, Running, Site};
-use crate::lifecycle::Shared;
 use crate::observe::Step;
 use crate::policy::Policy;
+use crate::process::Process;
 use crate::sync::lock;
 use crate::task::{Panic, TaskOutput};
 
@@ -81,7 +81,7 @@ pub(crate) struct Entry {
 pub(crate) struct Registry {
     /// The path of the scope, such as `main/http`.
     pub(crate) path: String,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Process>,
     live: Mutex<Live>,
     /// Where each live task's site is, which the task marks ended as it
     /// ends, without the lock.
@@ -89,7 +89,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(path: String, shared: Arc<Shared>) -> Registry {
+    pub(crate) fn new(path: String, shared: Arc<Process>) -> Registry {
         Registry {
             path,
             shared,

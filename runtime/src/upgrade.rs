@@ -37,8 +37,8 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::console::{Secs, console};
 use crate::context::Context;
-use crate::lifecycle::Shared;
 use crate::notify::{HANDED_OVER, NOTIFY_SOCKET_ENV, READY};
+use crate::process::Process;
 use crate::report::Reason;
 
 mod launch;
@@ -50,7 +50,7 @@ pub(crate) const UPGRADE_BINARY_ENV: &str = "GRACEFUL_UPGRADE_BINARY";
 
 /// How an upgrade is done, as the builder says.
 #[derive(Clone, Debug)]
-pub(crate) struct Config {
+pub(crate) struct UpgradeConfig {
     /// `None`: no upgrade.
     pub(crate) signal: Option<crate::Signal>,
     /// `None`: the binary this process was started from.
@@ -58,11 +58,11 @@ pub(crate) struct Config {
     pub(crate) timeout: Duration,
 }
 
-impl Default for Config {
+impl Default for UpgradeConfig {
     /// `SIGUSR2` (nginx's signal for its binary upgrade; `SIGHUP` reloads,
     /// `SIGUSR1` dumps), this program's binary, 30 s to become ready.
-    fn default() -> Config {
-        Config {
+    fn default() -> UpgradeConfig {
+        UpgradeConfig {
             signal: Some(crate::Signal::User2),
             binary: None,
             timeout: Duration::from_secs(30),
@@ -72,7 +72,7 @@ impl Default for Config {
 
 /// The upgrades of one process: one at a time.
 pub(crate) struct Upgrader {
-    config: Config,
+    config: UpgradeConfig,
     /// The binary this process was started from, read at start: once a
     /// deploy replaced the file, `/proc/self/exe` names a deleted file.
     exe: Option<PathBuf>,
@@ -83,7 +83,7 @@ pub(crate) struct Upgrader {
 }
 
 impl Upgrader {
-    pub(crate) fn new(config: Config) -> Arc<Upgrader> {
+    pub(crate) fn new(config: UpgradeConfig) -> Arc<Upgrader> {
         Arc::new(Upgrader {
             exe: std::env::current_exe().ok(),
             orphan: cfg!(target_os = "linux") && std::env::var_os(NOTIFY_SOCKET_ENV).is_some(),
@@ -105,7 +105,7 @@ impl Upgrader {
     pub(crate) fn start(
         self: &Arc<Self>,
         root: Context,
-        shared: Arc<Shared>,
+        shared: Arc<Process>,
         sig: crate::Signal,
         not_before: tokio::time::Instant,
     ) {
@@ -137,7 +137,7 @@ impl Upgrader {
 
     /// Starts the new binary, waits until it is ready and hands the
     /// service over to it: its pid.
-    async fn upgrade(self: &Arc<Self>, ctx: &Context, shared: &Shared) -> Result<u32, String> {
+    async fn upgrade(self: &Arc<Self>, ctx: &Context, shared: &Process) -> Result<u32, String> {
         let binary = self
             .config
             .binary

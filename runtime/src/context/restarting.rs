@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use crate::console::{Count, Secs};
 use crate::context::Context;
 use crate::failure::{FailureKind, Restarted};
-use crate::lifecycle::{Shared, State};
 use crate::policy::{Restart, random};
+use crate::process::{Process, State};
 use crate::task::{Panic, TaskOutput};
 use crate::tracked::Origin;
 
@@ -24,13 +24,13 @@ use crate::tracked::Origin;
 pub(crate) struct RestartLog {
     pub(crate) origin: Origin,
     pub(crate) scope: String,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<Process>,
     /// Its record among the lifecycle's restarts, once it has one.
     index: Option<usize>,
 }
 
 impl RestartLog {
-    pub(crate) fn new(origin: Origin, scope: String, shared: Arc<Shared>) -> RestartLog {
+    pub(crate) fn new(origin: Origin, scope: String, shared: Arc<Process>) -> RestartLog {
         RestartLog {
             origin,
             scope,

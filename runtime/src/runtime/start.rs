@@ -99,7 +99,7 @@ impl Runtime {
     pub(super) fn prepare(self, (handlers, deliveries): Listening) -> (Supervisor, Context) {
         remember_panic_locations();
         let handle = tokio::runtime::Handle::current();
-        let shared = Shared::new(!self.lame_duck.is_zero(), handle, Some(handlers));
+        let shared = Process::new(!self.lame_duck.is_zero(), handle, Some(handlers));
         let root = Scope::root(shared.clone(), "main");
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
         let ctx = Context::new(root.clone());
@@ -109,7 +109,7 @@ impl Runtime {
     /// The supervisor of this configuration, of `root`'s lifecycle.
     pub(crate) fn supervisor(
         self,
-        shared: Arc<Shared>,
+        shared: Arc<Process>,
         root: Arc<Scope>,
         deliveries: mpsc::UnboundedReceiver<Delivery>,
     ) -> Supervisor {

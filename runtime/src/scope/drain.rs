@@ -11,8 +11,8 @@ use tokio_util::task::AbortOnDropHandle;
 
 use super::Scope;
 use crate::failure::{Failure, FailureKind, caught};
-use crate::lifecycle::State;
 use crate::observe::Step;
+use crate::process::State;
 use crate::sync::lock;
 use crate::tracked::{Entry, Kind, Origin};
 

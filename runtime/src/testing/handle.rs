@@ -14,8 +14,8 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use super::events::{Event, Recorder};
 use super::leftover::Leftover;
 use crate::console::Secs;
-use crate::lifecycle::Shared;
 use crate::listener::{Delivery, Heard};
+use crate::process::Process;
 use crate::report::Report;
 use crate::scope::Scope;
 use crate::signal::Signal;
@@ -50,13 +50,13 @@ use crate::sync::lock;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Clone)]
 pub struct Test {
-    pub(super) state: Arc<State>,
+    pub(super) state: Arc<TestState>,
 }
 
 /// The lifecycle as the test sees it.
-pub(super) struct State {
+pub(super) struct TestState {
     pub(super) deliveries: mpsc::UnboundedSender<Delivery>,
-    pub(super) shared: Arc<Shared>,
+    pub(super) shared: Arc<Process>,
     pub(super) root: Arc<Scope>,
     pub(super) recorder: Arc<Recorder>,
     /// Keeps the lifecycle from ending by itself while the body runs,
@@ -76,7 +76,7 @@ pub(super) struct Ending {
     pub(super) leftovers: Vec<Leftover>,
 }
 
-impl State {
+impl TestState {
     /// The body no longer keeps the lifecycle from ending by itself.
     pub(super) fn release(&self) {
         lock(&self.hold).take();

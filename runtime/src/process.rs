@@ -1,6 +1,8 @@
-//! The process-wide lifecycle: where the process is ([`State`]), why the
-//! shutdown began, and every failure so far. One [`Shared`] per runtime,
-//! reached by every scope; it alone writes the state.
+//! The hub of one runtime's process: where it is in its lifecycle
+//! ([`State`]), why the shutdown began, every failure and restart so far,
+//! and what every scope reaches (the tokio handle, the signal handlers, the
+//! reload hooks, the systemd notifier, the observer). One [`Process`] per
+//! runtime, reached by every scope; it alone writes the state.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -50,7 +52,7 @@ impl State {
 }
 
 /// What every scope of one runtime shares.
-pub(crate) struct Shared {
+pub(crate) struct Process {
     /// Cancelled when shutdown is requested (signal, `shutdown()`, failure).
     pub(crate) requested: CancellationToken,
     /// Cancelled at the first failure, to cut a lame duck short.
@@ -95,13 +97,13 @@ struct Isolated {
 #[repr(align(64))]
 struct Epoch(AtomicU64);
 
-impl Shared {
+impl Process {
     pub(crate) fn new(
         lame_duck: bool,
         handle: tokio::runtime::Handle,
         handlers: Option<Arc<Handlers>>,
-    ) -> Arc<Shared> {
-        Arc::new(Shared::build(
+    ) -> Arc<Process> {
+        Arc::new(Process::build(
             lame_duck,
             handle,
             handlers,
@@ -116,8 +118,8 @@ impl Shared {
         handle: tokio::runtime::Handle,
         handlers: Option<Arc<Handlers>>,
         notifier: Notifier,
-    ) -> Shared {
-        Shared {
+    ) -> Process {
+        Process {
             requested: CancellationToken::new(),
             failed: CancellationToken::new(),
             reason: OnceLock::new(),
