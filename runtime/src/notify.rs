@@ -183,6 +183,7 @@ impl Notifier {
 
     /// The old process of an upgrade hands the service over to `pid`
     /// (`MAINPID=`) and says nothing more.
+    #[cfg(all(unix, feature = "upgrade"))]
     pub(crate) fn hand_over(&self, pid: u32) {
         self.send(&format!("MAINPID={pid}"));
         self.main.store(false, Ordering::Release);

@@ -13,8 +13,10 @@
 //! stamp on the datagram it sent, see `listener.rs`), not when a thread or
 //! the runtime got round to reading it.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -85,6 +87,14 @@ pub(crate) struct Supervisor {
 /// Why a phase did not run to its end: the report to exit with.
 type Cut = Box<Report>;
 
+/// What woke a phase up.
+enum Woke {
+    PhaseEnded,
+    DeadlinePassed,
+    Heard(Delivery),
+    Progress,
+}
+
 /// Completes once no task runs and nothing else holds the lifecycle open.
 async fn idle(root: &Arc<Scope>, held: Option<&TaskTracker>) {
     loop {
@@ -143,12 +153,28 @@ impl Supervisor {
             });
         }
         let held = self.held.clone();
+        let mut requested = pin!(shared.requested.cancelled());
+        let mut idle = pin!(idle(&root, held.as_ref()));
+        // Each of `requested` and `idle` completes once: the shutdown's
+        // reason is set by then, and the loop ends.
         while shared.triggered().is_none() {
-            tokio::select! {
+            let heard = poll_fn(|cx| {
+                if let Poll::Ready(Some(delivery)) = self.deliveries.poll_recv(cx) {
+                    return Poll::Ready(Some(delivery));
+                }
+                if requested.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                if idle.as_mut().poll(cx).is_ready() {
+                    shared.request(Reason::Finished);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await;
+            if let Some(delivery) = heard {
                 // Nothing forces the exit before the shutdown began.
-                Some(delivery) = self.deliveries.recv() => drop(self.heard(delivery)),
-                () = shared.requested.cancelled() => {}
-                () = idle(&root, held.as_ref()) => shared.request(Reason::Finished),
+                drop(self.heard(delivery));
             }
         }
         let (reason, triggered) = shared
@@ -177,11 +203,16 @@ impl Supervisor {
             let delay = self.limits.lame_duck;
             tracing::info!(?delay, "lame duck: not ready, still serving");
             let lame_duck = async {
-                tokio::select! {
-                    () = sleep(delay) => {}
-                    () = shared.failed.cancelled() => {}
-                    () = root.all_ended() => {}
-                }
+                let mut over = pin!(sleep(delay));
+                let mut failed = pin!(shared.failed.cancelled());
+                let mut ended = pin!(root.all_ended());
+                poll_fn(|cx| {
+                    let any = over.as_mut().poll(cx).is_ready()
+                        || failed.as_mut().poll(cx).is_ready()
+                        || ended.as_mut().poll(cx).is_ready();
+                    if any { Poll::Ready(()) } else { Poll::Pending }
+                })
+                .await;
             };
             self.phase(deadline, None, lame_duck).await?;
         }
@@ -209,17 +240,37 @@ impl Supervisor {
         progress_since: Option<Instant>,
         phase: impl Future<Output = ()>,
     ) -> Result<(), Cut> {
-        tokio::pin!(phase);
+        let mut phase = pin!(phase);
+        let mut deadline_passed = pin!(sleep_until(deadline));
         let every = self.limits.progress_every;
         let mut progress = interval_at(Instant::now() + every, every);
         loop {
-            tokio::select! {
-                () = &mut phase => return Ok(()),
-                () = sleep_until(deadline) => {
-                    return Err(Box::new(self.abort(Outcome::DeadlineExceeded { timeout: self.limits.timeout })));
+            // In this order: a phase that ended as the deadline passed
+            // ended in time.
+            let woke = poll_fn(|cx| {
+                if phase.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woke::PhaseEnded);
                 }
-                Some(delivery) = self.deliveries.recv() => self.heard(delivery)?,
-                _ = progress.tick(), if progress_since.is_some() => {
+                if deadline_passed.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woke::DeadlinePassed);
+                }
+                if let Poll::Ready(Some(delivery)) = self.deliveries.poll_recv(cx) {
+                    return Poll::Ready(Woke::Heard(delivery));
+                }
+                if progress_since.is_some() && progress.poll_tick(cx).is_ready() {
+                    return Poll::Ready(Woke::Progress);
+                }
+                Poll::Pending
+            })
+            .await;
+            match woke {
+                Woke::PhaseEnded => return Ok(()),
+                Woke::DeadlinePassed => {
+                    let timeout = self.limits.timeout;
+                    return Err(Box::new(self.abort(Outcome::DeadlineExceeded { timeout })));
+                }
+                Woke::Heard(delivery) => self.heard(delivery)?,
+                Woke::Progress => {
                     // The deadline's report, due within a moment, names the
                     // same tasks: not two lines at one instant.
                     let left = deadline.saturating_duration_since(Instant::now());

@@ -27,9 +27,12 @@
 //! checks all of it against a real systemd.
 
 use std::ffi::OsString;
+use std::future::{Future, poll_fn};
 use std::path::PathBuf;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -159,15 +162,30 @@ impl Upgrader {
             binary.display()
         ));
         let timeout = self.config.timeout;
-        let mut ended = std::pin::pin!(ended(started));
+        let mut ended = pin!(ended(started));
         let ended_before_ready = |status: Option<String>| match status {
             Some(status) => {
                 format!("the new process (pid {pid}) ended ({status}) before it was ready")
             }
             None => format!("the new process (pid {pid}) ended before it was ready"),
         };
-        let failed = tokio::select! {
-            ready = tokio::time::timeout(timeout, wait_for_ready(&listener)) => match ready {
+        let mut ready = pin!(tokio::time::timeout(timeout, wait_for_ready(&listener)));
+        let mut shutdown = pin!(ctx.shutdown_requested());
+        let first = poll_fn(|cx| {
+            if let Poll::Ready(ready) = ready.as_mut().poll(cx) {
+                return Poll::Ready(Launched::Answered(ready));
+            }
+            if let Poll::Ready(status) = ended.as_mut().poll(cx) {
+                return Poll::Ready(Launched::Ended(status));
+            }
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Launched::ShutdownBegan);
+            }
+            Poll::Pending
+        })
+        .await;
+        let failed = match first {
+            Launched::Answered(ready) => match ready {
                 Ok(Ok(mut channel)) => {
                     // Under systemd the service is the new process's from
                     // now on; then this one says nothing more to systemd.
@@ -183,18 +201,36 @@ impl Upgrader {
                     // status (if it is this process's child) follows.
                     match tokio::time::timeout(Duration::from_secs(1), &mut ended).await {
                         Ok(status) => return Err(ended_before_ready(status)),
-                        Err(_) => format!("the new process (pid {pid}) closed its channel before it was ready"),
+                        Err(_) => format!(
+                            "the new process (pid {pid}) closed its channel before it was ready"
+                        ),
                     }
                 }
-                Ok(Err(e)) => format!("cannot hear whether the new process (pid {pid}) is ready: {e}"),
-                Err(_) => format!("the new process (pid {pid}) was not ready within {}", Secs(timeout)),
+                Ok(Err(e)) => {
+                    format!("cannot hear whether the new process (pid {pid}) is ready: {e}")
+                }
+                Err(_) => format!(
+                    "the new process (pid {pid}) was not ready within {}",
+                    Secs(timeout)
+                ),
             },
-            status = &mut ended => return Err(ended_before_ready(status)),
-            () = ctx.shutdown_requested() => format!("the shutdown began before the new process (pid {pid}) was ready"),
+            Launched::Ended(status) => return Err(ended_before_ready(status)),
+            Launched::ShutdownBegan => {
+                format!("the shutdown began before the new process (pid {pid}) was ready")
+            }
         };
         terminate(ctx, pid, KILL_AFTER);
         Err(format!("{failed}; sent it SIGTERM"))
     }
+}
+
+/// What happened first once the new process was started.
+enum Launched<R> {
+    /// It answered on the ready channel, or the upgrade timeout passed.
+    Answered(R),
+    /// It ended, with this exit status if known.
+    Ended(Option<String>),
+    ShutdownBegan,
 }
 
 /// A socket only this process's child is told of, named for the
