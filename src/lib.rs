@@ -115,10 +115,9 @@ pub use gracefully_runtime::{Event, EventKind, Test, TestOutput};
 
 #[doc(inline)]
 pub use gracefully_runtime::{
-    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, LAME_DUCK_ENV, MainOutput,
-    NOTIFY_SOCKET_ENV, Note, Outcome, Panic, Policy, Reason, Report, Restart, Restarted,
-    RunUntilCancelled, Running, Runtime, SIGNAL_WINDOW, Signal, State, TIMEOUT_ENV, TaskError,
-    TaskHandle, TaskOutput, UPGRADE_TIMEOUT_ENV, UnknownSignal,
+    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, MainOutput, Note, Outcome,
+    Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled, Running, Runtime, Signal,
+    State, TaskError, TaskHandle, TaskOutput, UnknownSignal, env,
 };
 
 #[cfg(all(unix, feature = "upgrade"))]

@@ -131,7 +131,7 @@ fn stuck_task_second_sigint_exits_130_at_once() {
     p.signal(Signal::SIGINT);
     p.wait_for_stderr("send SIGINT again to force exit");
     // After the window in which copies of the first are the same request.
-    std::thread::sleep(graceful::SIGNAL_WINDOW + Duration::from_millis(20));
+    std::thread::sleep(graceful::Signal::WINDOW + Duration::from_millis(20));
     let sent = Instant::now();
     p.signal(Signal::SIGINT);
     let exit = p.wait(EXIT);

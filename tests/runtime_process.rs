@@ -98,7 +98,7 @@ fn second_signal_forces_the_exit_with_128_plus_n() {
         p.signal(sig);
         p.wait_for_stderr("shutting down");
         // After the window in which copies of the first are the same request.
-        std::thread::sleep(graceful::SIGNAL_WINDOW + Duration::from_millis(20));
+        std::thread::sleep(graceful::Signal::WINDOW + Duration::from_millis(20));
         let second = std::time::Instant::now();
         p.signal(sig);
         let exit = p.wait(Duration::from_secs(10));

@@ -44,7 +44,7 @@ fn copies_within_the_window_are_one_request() {
 
 #[test]
 fn a_signal_after_the_window_forces_the_exit() {
-    let gap = graceful::SIGNAL_WINDOW + Duration::from_millis(50);
+    let gap = graceful::Signal::WINDOW + Duration::from_millis(50);
     for _ in 0..10 {
         let (exit, after) = two_signals(Signal::SIGTERM, Signal::SIGTERM, gap);
         assert_eq!(exit.code, Some(143), "{exit}");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use graceful::{Context, Outcome, Reason, SIGNAL_WINDOW, Signal, State, Test};
+use graceful::{Context, Outcome, Reason, Signal, State, Test};
 use in_process::{events, worker};
 
 mod in_process;
@@ -28,7 +28,7 @@ async fn a_simulated_sigterm_starts_the_shutdown(ctx: Context, test: Test) {
 async fn copies_within_the_signal_window_are_one_request(ctx: Context, test: Test) {
     worker(&ctx, "flusher", Duration::from_secs(2));
     test.signal(Signal::Interrupt);
-    test.advance(SIGNAL_WINDOW / 2).await;
+    test.advance(Signal::WINDOW / 2).await;
     test.signal(Signal::Terminate); // a wrapper forwarding it as SIGTERM
     let report = test.report().await;
     assert_eq!(report.outcome, Outcome::Completed, "{report}");
@@ -52,7 +52,7 @@ async fn a_second_signal_after_the_window_forces_the_exit(ctx: Context, test: Te
 async fn a_second_ctrl_c_exits_with_130(ctx: Context, test: Test) {
     worker(&ctx, "flusher", Duration::from_secs(2));
     test.signal(Signal::Interrupt);
-    test.advance(SIGNAL_WINDOW * 2).await;
+    test.advance(Signal::WINDOW * 2).await;
     test.signal(Signal::Interrupt);
     assert_eq!(test.report().await.exit_code(), 130);
 }

@@ -4,34 +4,13 @@
 use std::fmt;
 use std::time::Duration;
 
-/// The environment variable that overrides the shutdown deadline.
-///
-/// ```
-/// assert_eq!(graceful::TIMEOUT_ENV, "GRACEFUL_TIMEOUT"); // GRACEFUL_TIMEOUT=25s ./service
-/// ```
-pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
-/// The environment variable that overrides the lame-duck delay.
-///
-/// ```
-/// assert_eq!(graceful::LAME_DUCK_ENV, "GRACEFUL_LAME_DUCK"); // GRACEFUL_LAME_DUCK=5s ./service
-/// ```
-pub const LAME_DUCK_ENV: &str = "GRACEFUL_LAME_DUCK";
-
-/// How long the new process of an upgrade has to become ready; overrides
-/// [`Runtime::upgrade_timeout`](crate::Runtime::upgrade_timeout).
-///
-/// ```
-/// assert_eq!(graceful::UPGRADE_TIMEOUT_ENV, "GRACEFUL_UPGRADE_TIMEOUT");
-/// ```
-pub const UPGRADE_TIMEOUT_ENV: &str = "GRACEFUL_UPGRADE_TIMEOUT";
-
 /// A configuration that cannot be used.
 ///
 /// ```rust,standalone_crate
-/// use graceful::{ConfigError, Runtime, TIMEOUT_ENV};
+/// use graceful::{ConfigError, Runtime, env};
 ///
 /// // Safety: a process of its own, one thread so far.
-/// unsafe { std::env::set_var(TIMEOUT_ENV, "soon") };
+/// unsafe { std::env::set_var(env::TIMEOUT, "soon") };
 /// let Err(error) = Runtime::new().env_overrides() else { unreachable!() };
 /// assert!(matches!(error, ConfigError::BadDuration { var: "GRACEFUL_TIMEOUT", .. }));
 /// println!("{error}"); // GRACEFUL_TIMEOUT=soon is not a duration: write e.g. 30s, 1500ms or 1m 30s

@@ -8,6 +8,26 @@
 //! the examples are written against the facade's paths (`graceful::..`),
 //! as user code reads.
 //!
+//! # Layers
+//!
+//! The modules form layers with no way back up: a module may use the
+//! modules of the layers below it, never those above (`.ci/module-cycles`
+//! checks that no two modules import each other, even through others).
+//!
+//! | layer | modules | what they own |
+//! |---|---|---|
+//! | 6. entry points | `runtime`, `testing` | the builder, `run`/`block_on`/`supervise`/`test`: the start (handlers first, then tokio), the exit |
+//! | 5. driver | `supervisor` | the lifecycle's order: trigger, lame duck, drain, deadline, a second signal, the report |
+//! | 4. satellites | `upgrade`, `sockets` | the binary upgrade and socket inheritance, over `Context` and the notifier |
+//! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
+//! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
+//! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer |
+//! | 0. edges and vocabulary | `listener` (OS signals), `notify` (systemd), `observe`, `signal`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
+//!
+//! Test instrumentation is passed in: the test runtime installs an observer
+//! (`observe::Observer`) in the process hub; production installs none, and
+//! both run the same code.
+//!
 //! # Lifecycle
 //!
 //! 1. **Start**: signal handlers are installed, then `main` runs as the root
@@ -41,6 +61,7 @@ mod cancelled;
 mod config;
 mod console;
 mod context;
+pub mod env;
 mod failure;
 mod listener;
 mod notify;
@@ -66,16 +87,14 @@ mod tracked;
 mod upgrade;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
-pub use config::{ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV, UPGRADE_TIMEOUT_ENV};
+pub use config::ConfigError;
 pub use context::Context;
 pub use failure::{Failure, FailureKind, Note, Restarted, Running};
-pub use notify::NOTIFY_SOCKET_ENV;
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Outcome, Reason, Report};
 pub use runtime::{Flavor, Runtime};
 pub use signal::{Signal, UnknownSignal};
-pub use supervisor::SIGNAL_WINDOW;
 pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

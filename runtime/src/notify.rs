@@ -14,16 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::console::console;
+use crate::env::NOTIFY_SOCKET;
 use crate::sync::lock;
 
-/// The environment variable that names systemd's notification socket.
-///
-/// ```
-/// // Set by systemd for a unit with `Type=notify`; the runtime then sends
-/// // READY=1, STOPPING=1, STATUS= and WATCHDOG=1 to it.
-/// assert_eq!(graceful::NOTIFY_SOCKET_ENV, "NOTIFY_SOCKET");
-/// ```
-pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC_ENV: &str = "WATCHDOG_USEC";
 /// Where a new process started by an upgrade says it is ready: a Unix
 /// stream socket the old process listens on.
@@ -76,12 +69,12 @@ impl Notifier {
             .map(Duration::from_micros);
         #[cfg(unix)]
         {
-            let socket = std::env::var_os(NOTIFY_SOCKET_ENV).and_then(|path| {
+            let socket = std::env::var_os(NOTIFY_SOCKET).and_then(|path| {
                 platform::connect(&path)
                     .map(Arc::new)
                     .map_err(|e| {
                         console(format_args!(
-                            "graceful: {NOTIFY_SOCKET_ENV}={}: {e}; continuing without systemd notifications",
+                            "graceful: {NOTIFY_SOCKET}={}: {e}; continuing without systemd notifications",
                             path.to_string_lossy()
                         ))
                     })

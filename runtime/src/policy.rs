@@ -11,11 +11,11 @@ use std::time::Duration;
 ///
 /// | policy | on failure | default for |
 /// |---|---|---|
-/// | [`Critical`](Policy::Critical) | reported; starts the shutdown of the whole process; exit code 1 | tasks started by `main`, by `#[graceful::task]` and by [`Context::spawn`] |
+/// | [`Critical`](Policy::Critical) | reported; starts the shutdown of the whole process; exit code 1 | tasks started by `main`, by `#[graceful::task]` and by [`Context::spawn`](crate::Context::spawn) |
 /// | [`Isolated`](Policy::Isolated) | reported (a `tracing` event and a count in the final report); the process goes on | tasks spawned from a request's context (`graceful::http::RequestContext`) |
 ///
 /// Whatever the policy, a task is cancelled and awaited by the drain. To
-/// start a task again when it fails, see [`Context::spawn_restarting`].
+/// start a task again when it fails, see [`Context::spawn_restarting`](crate::Context::spawn_restarting).
 ///
 /// ```
 /// use graceful::{Policy, Runtime};
@@ -47,7 +47,7 @@ impl Policy {
     }
 }
 
-/// How a task started with [`Context::spawn_restarting`] is started again:
+/// How a task started with [`Context::spawn_restarting`](crate::Context::spawn_restarting) is started again:
 /// after an exponential backoff with jitter, at most `restarts` times within
 /// a sliding `window` (an Erlang/OTP supervisor's restart intensity). Past
 /// the limit, the failure escalates as critical: the process shuts down

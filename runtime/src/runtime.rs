@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{self, ConfigError, LAME_DUCK_ENV, TIMEOUT_ENV};
+use crate::config::{self, ConfigError};
 use crate::console::console;
 use crate::context::Context;
+use crate::env::{LAME_DUCK, TIMEOUT};
 use crate::listener::{self, Delivery, Handlers, Heard};
 use crate::process::Process;
 use crate::report::Report;
@@ -164,7 +165,7 @@ impl Runtime {
 
     /// The signals that start a shutdown (default `SIGINT` and `SIGTERM`);
     /// with an empty set, no signal does. Copies of these signals that
-    /// arrive within [`SIGNAL_WINDOW`](crate::SIGNAL_WINDOW) of the first
+    /// arrive within [`Signal::WINDOW`](crate::Signal::WINDOW) of the first
     /// are the same request; one after it forces the exit (see
     /// [`force_on_second_signal`](Self::force_on_second_signal)).
     ///

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A signal that can trigger a graceful shutdown.
 ///
@@ -55,6 +56,18 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// Copies of shutdown signals that arrive within this window of the first
+    /// one are one request; a shutdown signal after it forces the exit.
+    ///
+    /// 50 ms: longer than the few milliseconds a wrapper, a terminal or a
+    /// process manager takes to forward a signal, even on a loaded machine, and
+    /// shorter than the fastest human double press of Ctrl-C (about 100 ms).
+    ///
+    /// ```
+    /// assert_eq!(graceful::Signal::WINDOW, std::time::Duration::from_millis(50));
+    /// ```
+    pub const WINDOW: Duration = Duration::from_millis(50);
+
     /// Every signal this platform supports, in a stable order.
     ///
     /// ```

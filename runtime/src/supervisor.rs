@@ -5,7 +5,7 @@
 //!
 //! # Near-simultaneous signals
 //!
-//! Copies of a shutdown signal that arrive within [`SIGNAL_WINDOW`] of the
+//! Copies of a shutdown signal that arrive within [`Signal::WINDOW`] of the
 //! first one are the same request (a terminal and a wrapper script both
 //! forwarding one Ctrl-C; a process manager signalling every process of a
 //! group); any shutdown signal after the window forces the exit. The times
@@ -32,18 +32,6 @@ use crate::scope::Scope;
 use crate::signal::Signal;
 
 mod commands;
-
-/// Copies of shutdown signals that arrive within this window of the first
-/// one are one request; a shutdown signal after it forces the exit.
-///
-/// 50 ms: longer than the few milliseconds a wrapper, a terminal or a
-/// process manager takes to forward a signal, even on a loaded machine, and
-/// shorter than the fastest human double press of Ctrl-C (about 100 ms).
-///
-/// ```
-/// assert_eq!(graceful::SIGNAL_WINDOW, std::time::Duration::from_millis(50));
-/// ```
-pub const SIGNAL_WINDOW: Duration = Duration::from_millis(50);
 
 /// At most one task dump per this period; a storm of dump signals cannot
 /// flood stderr.
@@ -322,7 +310,7 @@ impl Supervisor {
         if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
             if self.shared.notifier.is_main() {
                 let root = crate::context::Context::new(self.root.clone());
-                let not_before = delivery.at + SIGNAL_WINDOW;
+                let not_before = delivery.at + Signal::WINDOW;
                 self.upgrader
                     .start(root, self.shared.clone(), sig, not_before);
             } else {
@@ -362,7 +350,7 @@ impl Supervisor {
             self.shared.request(Reason::Signal(sig));
             return Ok(());
         };
-        if at.saturating_duration_since(first) < SIGNAL_WINDOW {
+        if at.saturating_duration_since(first) < Signal::WINDOW {
             tracing::info!(signal = %sig, "signal within the window of the first: the same request");
             return Ok(());
         }

@@ -40,16 +40,14 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::console::{Secs, console};
 use crate::context::Context;
-use crate::notify::{HANDED_OVER, NOTIFY_SOCKET_ENV, READY};
+use crate::env::NOTIFY_SOCKET;
+use crate::notify::{HANDED_OVER, READY};
 use crate::process::Process;
 use crate::report::Reason;
 
 mod launch;
 
 use launch::{KILL_AFTER, ended, executable, launch, terminate};
-
-/// The binary an upgrade starts, over [`crate::Runtime::upgrade_binary`].
-pub(crate) const UPGRADE_BINARY_ENV: &str = "GRACEFUL_UPGRADE_BINARY";
 
 /// How an upgrade is done, as the builder says.
 #[derive(Clone, Debug)]
@@ -89,7 +87,7 @@ impl Upgrader {
     pub(crate) fn new(config: UpgradeConfig) -> Arc<Upgrader> {
         Arc::new(Upgrader {
             exe: std::env::current_exe().ok(),
-            orphan: cfg!(target_os = "linux") && std::env::var_os(NOTIFY_SOCKET_ENV).is_some(),
+            orphan: cfg!(target_os = "linux") && std::env::var_os(NOTIFY_SOCKET).is_some(),
             config,
             busy: AtomicBool::new(false),
         })

@@ -28,18 +28,18 @@ impl Runtime {
         mut self,
         get: impl Fn(&'static str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        if let Some(timeout) = config::deadline_from_env(TIMEOUT_ENV, &get)? {
+        if let Some(timeout) = config::deadline_from_env(TIMEOUT, &get)? {
             self.timeout = timeout;
         }
-        if let Some(lame_duck) = config::from_env(LAME_DUCK_ENV, &get)? {
+        if let Some(lame_duck) = config::from_env(LAME_DUCK, &get)? {
             self.lame_duck = lame_duck;
         }
         #[cfg(all(unix, feature = "upgrade"))]
-        if let Some(timeout) = config::deadline_from_env(crate::UPGRADE_TIMEOUT_ENV, &get)? {
+        if let Some(timeout) = config::deadline_from_env(crate::env::UPGRADE_TIMEOUT, &get)? {
             self.upgrade.timeout = timeout;
         }
         #[cfg(all(unix, feature = "upgrade"))]
-        if let Some(binary) = get(crate::upgrade::UPGRADE_BINARY_ENV).filter(|b| !b.is_empty()) {
+        if let Some(binary) = get(crate::env::UPGRADE_BINARY).filter(|b| !b.is_empty()) {
             self.upgrade.binary = Some(binary.into());
         }
         Ok(self)
@@ -139,7 +139,7 @@ impl Runtime {
 /// `INVOCATION_ID` for every unit and `NOTIFY_SOCKET` for `Type=notify`.
 #[cfg(unix)]
 fn under_service_manager() -> bool {
-    ["INVOCATION_ID", crate::NOTIFY_SOCKET_ENV]
+    ["INVOCATION_ID", crate::env::NOTIFY_SOCKET]
         .iter()
         .any(|var| std::env::var_os(var).is_some())
 }
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn env_values_are_durations_or_say_what_to_write() {
         let env = |var| match var {
-            TIMEOUT_ENV => Some("1m 30s".to_owned()),
+            TIMEOUT => Some("1m 30s".to_owned()),
             _ => Some(" 1500ms ".to_owned()),
         };
         let rt = Runtime::new().overrides_from(env).unwrap();
@@ -196,7 +196,7 @@ mod tests {
             error("0s"),
             "GRACEFUL_TIMEOUT=0s is zero: a zero deadline would end it at once; write e.g. 30s"
         );
-        let lame_duck_only = |var| (var == LAME_DUCK_ENV).then(|| "0s".to_owned());
+        let lame_duck_only = |var| (var == LAME_DUCK).then(|| "0s".to_owned());
         let rt = Runtime::new().overrides_from(lame_duck_only).unwrap();
         assert_eq!(
             rt.lame_duck,

@@ -94,7 +94,7 @@ impl TestState {
 impl Test {
     /// Delivers `signal` to the lifecycle as if the operating system had,
     /// stamped now (in tokio's time): the first shutdown signal starts the
-    /// shutdown, a copy within [`SIGNAL_WINDOW`](crate::SIGNAL_WINDOW) is
+    /// shutdown, a copy within [`Signal::WINDOW`](crate::Signal::WINDOW) is
     /// the same request, a later one forces the exit; the dump signal
     /// prints the task dump; `SIGHUP` runs the reload hooks. The process's
     /// own signal handlers are never touched, so tests run in parallel.
@@ -106,7 +106,7 @@ impl Test {
     ///
     /// ```
     /// # #[cfg(unix)] {
-    /// use graceful::{Runtime, Signal, SIGNAL_WINDOW};
+    /// use graceful::{Runtime, Signal};
     ///
     /// Runtime::new().test(|ctx, test| async move {
     ///     let c = ctx.clone();
@@ -115,7 +115,7 @@ impl Test {
     ///         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     ///     });
     ///     test.signal(Signal::Interrupt);
-    ///     test.advance(SIGNAL_WINDOW * 2).await; // past the window: a second request
+    ///     test.advance(Signal::WINDOW * 2).await; // past the window: a second request
     ///     test.signal(Signal::Interrupt);
     ///     assert_eq!(test.report().await.exit_code(), 130); // forced
     /// });

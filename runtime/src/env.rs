@@ -1,0 +1,52 @@
+//! The environment variables the runtime reads, each at the start of the
+//! program (before the runtime starts a thread) and never written.
+//!
+//! | variable | what it does |
+//! |---|---|
+//! | [`TIMEOUT`] | overrides the shutdown deadline ([`Runtime::timeout`](crate::Runtime::timeout)) |
+//! | [`LAME_DUCK`] | overrides the lame duck ([`Runtime::lame_duck`](crate::Runtime::lame_duck)) |
+//! | [`UPGRADE_TIMEOUT`] | overrides how long the new process of an upgrade has to become ready |
+//! | [`UPGRADE_BINARY`] | overrides the binary an upgrade starts |
+//! | [`NOTIFY_SOCKET`] | systemd's notification socket: `READY=1`, `STOPPING=1`, `STATUS=`, `WATCHDOG=1` go there |
+//!
+//! A value that is not a duration, or a zero deadline, is a start-up error
+//! naming the variable ([`ConfigError`](crate::ConfigError)).
+
+/// The environment variable that overrides the shutdown deadline.
+///
+/// ```
+/// assert_eq!(graceful::env::TIMEOUT, "GRACEFUL_TIMEOUT"); // GRACEFUL_TIMEOUT=25s ./service
+/// ```
+pub const TIMEOUT: &str = "GRACEFUL_TIMEOUT";
+
+/// The environment variable that overrides the lame-duck delay.
+///
+/// ```
+/// assert_eq!(graceful::env::LAME_DUCK, "GRACEFUL_LAME_DUCK"); // GRACEFUL_LAME_DUCK=5s ./service
+/// ```
+pub const LAME_DUCK: &str = "GRACEFUL_LAME_DUCK";
+
+/// How long the new process of an upgrade has to become ready; overrides
+/// `Runtime::upgrade_timeout` (feature `upgrade`).
+///
+/// ```
+/// assert_eq!(graceful::env::UPGRADE_TIMEOUT, "GRACEFUL_UPGRADE_TIMEOUT");
+/// ```
+pub const UPGRADE_TIMEOUT: &str = "GRACEFUL_UPGRADE_TIMEOUT";
+
+/// The binary an upgrade starts; overrides `Runtime::upgrade_binary`
+/// (feature `upgrade`).
+///
+/// ```
+/// assert_eq!(graceful::env::UPGRADE_BINARY, "GRACEFUL_UPGRADE_BINARY");
+/// ```
+pub const UPGRADE_BINARY: &str = "GRACEFUL_UPGRADE_BINARY";
+
+/// The environment variable that names systemd's notification socket.
+///
+/// ```
+/// // Set by systemd for a unit with `Type=notify`; the runtime then sends
+/// // READY=1, STOPPING=1, STATUS= and WATCHDOG=1 to it.
+/// assert_eq!(graceful::env::NOTIFY_SOCKET, "NOTIFY_SOCKET");
+/// ```
+pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
