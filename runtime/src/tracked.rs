@@ -266,6 +266,7 @@ where
 }
 
 mod live;
+mod sync;
 
 #[cfg(test)]
 mod tests {
