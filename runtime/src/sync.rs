@@ -32,3 +32,6 @@ pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
     let runs = runs.load(Ordering::Relaxed);
     eprintln!("loom: {runs} interleavings, at most {bound} preemptions");
 }
+
+#[cfg(all(test, graceful_loom))]
+mod models;
