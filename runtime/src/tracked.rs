@@ -10,21 +10,20 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Poll, ready};
 
 use futures_util::FutureExt as _;
 use futures_util::future::CatchUnwind;
 use tokio::time::Instant;
 
-use live::{Live, Slots};
+use live::{Place, Tasks};
 
 use crate::console::Secs;
 use crate::failure::{Failure, FailureKind, Running, Site};
 use crate::observe::Step;
 use crate::policy::Policy;
 use crate::process::Process;
-use crate::sync::lock;
 use crate::task::{Panic, TaskOutput};
 
 /// What a report says of a task or hook: its name, where it was spawned
@@ -77,15 +76,14 @@ pub(crate) struct Entry {
 
 /// The running tasks and hooks of one scope, and where their failures go.
 /// Tasks hold this rather than the scope, so that a task's exit writes to
-/// this lock only and not to the scope's reference count as well.
+/// its own slot only and not to the scope's reference count as well.
 pub(crate) struct Registry {
     /// The path of the scope, such as `main/http`.
     pub(crate) path: String,
     pub(crate) shared: Arc<Process>,
-    live: Mutex<Live>,
-    /// Where each live task's site is, which the task marks ended as it
-    /// ends, without the lock.
-    slots: Slots,
+    /// The live tasks: each marks its own slot ended as it ends, without
+    /// the lock that spawns and reports take.
+    tasks: Tasks,
 }
 
 impl Registry {
@@ -93,25 +91,24 @@ impl Registry {
         Registry {
             path,
             shared,
-            live: Mutex::new(Live::new()),
-            slots: Slots::new(),
+            tasks: Tasks::new(),
         }
     }
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
         let entry = live::New::from(entry);
-        let key = lock(&self.live).insert(&self.slots, entry);
+        let place = self.tasks.insert(entry);
         Registration {
             registry: self.clone(),
-            key,
+            place,
         }
     }
 
     /// Appends what runs here to `out`; `cancelled_at` is when the scope
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
-        out.extend(lock(&self.live).iter(&self.slots).map(|(e, age)| Running {
+        out.extend(self.tasks.view().iter().map(|(e, age)| Running {
             name: e.origin.name.to_string(),
             hook: e.kind == Kind::Hook,
             scope: self.path.clone(),
@@ -130,7 +127,7 @@ impl Registry {
     /// One line per live task or running hook, for the task dump.
     pub(crate) fn dump(&self, indent: &str, cancelled_at: Option<Instant>, out: &mut String) {
         use std::fmt::Write as _;
-        for (e, age) in lock(&self.live).iter(&self.slots) {
+        for (e, age) in self.tasks.view().iter() {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
@@ -161,7 +158,7 @@ impl Registry {
 /// dropped (abort, runtime shutdown).
 pub(crate) struct Registration {
     registry: Arc<Registry>,
-    key: usize,
+    place: Place,
 }
 
 impl Registration {
@@ -170,8 +167,8 @@ impl Registration {
     /// it already).
     pub(crate) fn fail(&self, failure: FailureKind) {
         let (failure, kind) = {
-            let live = lock(&self.registry.live);
-            let e = live.get(&self.registry.slots, self.key);
+            let view = self.registry.tasks.view();
+            let e = view.get(self.place);
             let hook = e.kind == Kind::Hook;
             (e.origin.failure(&self.registry.path, hook, failure), e.kind)
         };
@@ -194,17 +191,12 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let slots = &self.registry.slots;
+        let tasks = &self.registry.tasks;
         if !self.watched() {
-            slots.end(self.key);
+            tasks.end(self.place);
             return;
         }
-        let entry = {
-            let live = lock(&self.registry.live);
-            let entry = live.ended(slots, self.key);
-            slots.end(self.key);
-            entry
-        };
+        let entry = tasks.end_watched(self.place);
         if let Some(observer) = &self.registry.shared.observer {
             let step = match entry.kind {
                 Kind::Hook => Step::HookRan,
@@ -269,6 +261,7 @@ where
 }
 
 mod live;
+mod sync;
 
 #[cfg(test)]
 mod tests {
