@@ -20,9 +20,9 @@ use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::engine::Shared;
 use super::in_flight::Registered;
+use super::listener;
 use super::request::Service;
 use super::watchdog::{self, Counting, Verdict, Watchdog};
-use super::{listener, log};
 
 /// One connection's state, shared by its task, its service, its requests
 /// and its reads.
@@ -204,7 +204,7 @@ where
                 Verdict::Late(timeout) => {
                     let peer = conn.registered.peer();
                     tracing::debug!(%peer, ?timeout, "http: request head too slow, connection closed");
-                    log::stderr(format_args!(
+                    conn.shared.log.stderr(format_args!(
                         "connection from {peer}: no complete request head within {timeout:?}; closed"
                     ));
                     return None;
@@ -296,7 +296,7 @@ where
             stalled += 1;
             if stalled == STALLED_GRACES {
                 let peer = conn.registered.peer();
-                log::stderr(format_args!(
+                conn.shared.log.stderr(format_args!(
                     "connection from {peer}: the client read none of its response for {:?} during the shutdown; closed",
                     grace * STALLED_GRACES
                 ));
@@ -337,7 +337,9 @@ fn report_error(conn: &Conn, e: &(dyn std::error::Error + 'static)) {
             .and_then(|s| s.downcast_ref::<io::Error>())
             .is_some_and(listener::is_connection_error);
     if !client_left {
-        log::stderr(format_args!("connection from {peer}: {}", Chain(e)));
+        conn.shared
+            .log
+            .stderr(format_args!("connection from {peer}: {}", Chain(e)));
     }
 }
 

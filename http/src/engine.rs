@@ -17,8 +17,9 @@ use tokio_util::task::TaskTracker;
 
 use super::in_flight::Registry;
 use super::listener::{self, Source};
+use super::log::Throttle;
 use super::server::Options;
-use super::{Served, conn, log};
+use super::{Served, conn};
 use gracefully_runtime::{Context, State};
 
 /// The pause after a failed accept (out of file descriptors or memory); it
@@ -41,6 +42,8 @@ pub(super) struct Shared {
     draining: AtomicBool,
     pub(super) stats: Stats,
     pub(super) in_flight: Arc<Registry>,
+    /// Its lines on stderr, at most one a second.
+    pub(super) log: Throttle,
 }
 
 impl Shared {
@@ -105,6 +108,7 @@ pub(super) async fn run<S: Source>(
             stats: Stats::default(),
             in_flight,
             options,
+            log: Throttle::default(),
         }),
         connections: TaskTracker::new(),
         name,
@@ -112,7 +116,10 @@ pub(super) async fn run<S: Source>(
 
     if let Err(e) = accepting.accept_until_cancelled(&mut source).await {
         tracing::error!(listener = %accepting.name, error = %e, "http: listener unusable");
-        log::stderr(format_args!("{}: listener unusable: {e}", accepting.name));
+        accepting
+            .shared
+            .log
+            .stderr(format_args!("{}: listener unusable: {e}", accepting.name));
         // Let the connections we have finish before failing.
         accepting.shared.start_drain();
         accepting.wait_for_connections().await;
@@ -175,7 +182,7 @@ impl Accepting {
                 Err(e) => {
                     // Out of file descriptors or memory: back off, keep serving.
                     tracing::warn!(listener = %self.name, error = %e, ?pause, "http: accept failed, retrying");
-                    log::stderr(format_args!(
+                    self.shared.log.stderr(format_args!(
                         "{}: accept failed, retrying in {pause:?}: {e}",
                         self.name
                     ));
@@ -190,7 +197,7 @@ impl Accepting {
     fn full(&self) {
         let max = self.shared.options.max_connections;
         tracing::warn!(listener = %self.name, max, "http: at the maximum of open connections; new ones wait in the listen queue");
-        log::stderr(format_args!(
+        self.shared.log.stderr(format_args!(
             "{}: {max} connections open, the maximum; new ones wait in the listen queue",
             self.name
         ));

@@ -30,7 +30,7 @@
 //!
 //! Failed accepts (out of file descriptors) and connections that end in an
 //! error are `tracing` events; when no subscriber is installed, they also
-//! reach stderr, at most one line a second.
+//! reach stderr, at most one line a second per server.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
