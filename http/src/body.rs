@@ -45,7 +45,7 @@ impl Timed {
     }
 
     fn idle(&self) -> Option<Duration> {
-        self.conn.shared.options.body_read_timeout
+        self.conn.server.settings.body_read_timeout
     }
 }
 
@@ -72,13 +72,13 @@ impl Body for Timed {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let w = this.waiting.get_or_insert_with(|| {
-            let ctx = this.conn.shared.ctx.clone();
+            let ctx = this.conn.server.ctx.clone();
             Waiting {
                 timer: Box::pin(sleep_until(Instant::now() + idle.unwrap_or(NEVER))),
                 drain: Some(Box::pin(async move { ctx.cancelled().await })),
             }
         });
-        let grace = this.conn.shared.options.grace;
+        let grace = this.conn.server.settings.grace;
         if let Some(drain) = &mut w.drain
             && drain.as_mut().poll(cx).is_ready()
         {

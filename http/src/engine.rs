@@ -1,25 +1,23 @@
-//! The engine behind [`Server`](super::Server): the state its accept loop
-//! shares with its connections, and the three phases of a run: accept
-//! until cancelled; sweep the kernel's queue and close the listener; wait
-//! for the connections and say what was served.
+//! The engine behind [`Server`](super::Server): the three phases of a run.
+//! Accept until cancelled; sweep the kernel's queue and close the
+//! listener; wait for the connections and say what was served.
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use super::in_flight::Registry;
-use super::listener::{self, Source};
-use super::server::Options;
-use super::{Served, conn, log};
-use gracefully_runtime::{Context, State};
+use super::Served;
+use super::conn_task;
+use super::server_state::ServerState;
+use super::settings::Settings;
+use super::source::{self, Source};
+use gracefully_runtime::Context;
 
 /// The pause after a failed accept (out of file descriptors or memory); it
 /// doubles with every failure in a row, up to [`ACCEPT_RETRY_MAX`].
@@ -28,100 +26,36 @@ const ACCEPT_RETRY_FIRST: Duration = Duration::from_millis(10);
 /// The longest pause between two failed accepts.
 const ACCEPT_RETRY_MAX: Duration = Duration::from_millis(320);
 
-/// What the accept loop and every connection of one server share.
-pub(super) struct Shared {
-    /// The server's scope: cancelled when the drain begins, and the context
-    /// of every request.
-    pub(super) ctx: Context,
-    pub(super) router: Router,
-    pub(super) options: Options,
-    /// hyper's connection builder, configured once.
-    pub(super) hyper: auto::Builder<TokioExecutor>,
-    /// Set by the accept loop when the drain begins.
-    draining: AtomicBool,
-    pub(super) stats: Stats,
-    pub(super) in_flight: Arc<Registry>,
-}
-
-impl Shared {
-    fn start_drain(&self) {
-        self.draining.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the drain began: set by the accept loop, but a handler woken
-    /// by the same cancellation may answer first, so also ask the scope
-    /// (only while the process drains, to keep a lock off the hot path).
-    pub(super) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-            || (self.ctx.is_cancelled() && self.ctx.state() == State::Draining)
-    }
-}
-
-/// What a server counts, added up into [`Served`]. Requests are counted by
-/// their connection (no cache line shared between connections is written
-/// per request) and added here when the connection ends.
-#[derive(Default)]
-pub(super) struct Stats {
-    pub(super) connections: AtomicU64,
-    pub(super) requests: AtomicU64,
-    pub(super) in_flight_at_drain: AtomicU64,
-    pub(super) drained: AtomicU64,
-}
-
 /// Serves `source` until `ctx` is cancelled, then drains.
 pub(super) async fn run<S: Source>(
     ctx: Context,
     router: Router,
-    options: Options,
+    settings: Settings,
     mut source: S,
 ) -> io::Result<Served> {
     let name = source.name();
     tracing::info!(listener = %name, scope = %ctx.path(), "http: serving");
-    // The header read timeout is the connections' own (see `conn`).
-    let mut hyper = auto::Builder::new(TokioExecutor::new());
-    hyper.http1().header_read_timeout(None);
-    let mut http2 = hyper.http2();
-    http2.enable_connect_protocol();
-    if let Some((interval, timeout)) = options.http2_keep_alive {
-        http2
-            .timer(TokioTimer::new())
-            .keep_alive_interval(interval)
-            .keep_alive_timeout(timeout);
-    }
-    let in_flight = Arc::new(Registry::new(options.list_requests));
-    ctx.describe({
-        let in_flight = in_flight.clone();
-        move || in_flight.describe()
-    });
     let accepting = Accepting {
-        shared: Arc::new(Shared {
-            ctx,
-            // Its handlers made into routes once, as `axum::serve` has them
-            // (`into_make_service`); otherwise every request would box its
-            // handler again.
-            router: router.with_state(()),
-            hyper,
-            draining: AtomicBool::new(false),
-            stats: Stats::default(),
-            in_flight,
-            options,
-        }),
+        server: Arc::new(ServerState::new(ctx, router, settings)),
         connections: TaskTracker::new(),
         name,
     };
 
     if let Err(e) = accepting.accept_until_cancelled(&mut source).await {
         tracing::error!(listener = %accepting.name, error = %e, "http: listener unusable");
-        log::stderr(format_args!("{}: listener unusable: {e}", accepting.name));
+        accepting
+            .server
+            .log
+            .stderr(format_args!("{}: listener unusable: {e}", accepting.name));
         // Let the connections we have finish before failing.
-        accepting.shared.start_drain();
+        accepting.server.start_drain();
         accepting.wait_for_connections().await;
         return Err(e);
     }
 
     // The drain: from here on, every completed request counts as drained.
     let drain_began = Instant::now();
-    accepting.shared.start_drain();
+    accepting.server.start_drain();
     source.sweep_and_close(|io, addr| accepting.accept::<S>(io, addr, None));
     tracing::info!(
         listener = %accepting.name,
@@ -134,7 +68,7 @@ pub(super) async fn run<S: Source>(
 /// The accept loop's side of a running server: the state it shares with the
 /// connections, and the connections it started.
 struct Accepting {
-    shared: Arc<Shared>,
+    server: Arc<ServerState>,
     connections: TaskTracker,
     name: String,
 }
@@ -145,8 +79,8 @@ impl Accepting {
     /// the kernel's queue. Accept errors are retried; `Err` only if the
     /// listener itself is unusable.
     async fn accept_until_cancelled<S: Source>(&self, source: &mut S) -> io::Result<()> {
-        let ctx = &self.shared.ctx;
-        let open = Arc::new(Semaphore::new(self.shared.options.max_connections));
+        let ctx = &self.server.ctx;
+        let open = Arc::new(Semaphore::new(self.server.settings.max_connections));
         let mut pause = ACCEPT_RETRY_FIRST;
         loop {
             let permit = match open.clone().try_acquire_owned() {
@@ -170,12 +104,12 @@ impl Accepting {
                     pause = ACCEPT_RETRY_FIRST;
                     self.accept::<S>(io, addr, Some(permit));
                 }
-                Err(e) if listener::is_connection_error(&e) => {}
-                Err(e) if listener::is_fatal(&e) => return Err(e),
+                Err(e) if source::is_connection_error(&e) => {}
+                Err(e) if source::is_fatal(&e) => return Err(e),
                 Err(e) => {
                     // Out of file descriptors or memory: back off, keep serving.
                     tracing::warn!(listener = %self.name, error = %e, ?pause, "http: accept failed, retrying");
-                    log::stderr(format_args!(
+                    self.server.log.stderr(format_args!(
                         "{}: accept failed, retrying in {pause:?}: {e}",
                         self.name
                     ));
@@ -188,9 +122,9 @@ impl Accepting {
 
     /// Says that the server has as many connections as it may.
     fn full(&self) {
-        let max = self.shared.options.max_connections;
+        let max = self.server.settings.max_connections;
         tracing::warn!(listener = %self.name, max, "http: at the maximum of open connections; new ones wait in the listen queue");
-        log::stderr(format_args!(
+        self.server.log.stderr(format_args!(
             "{}: {max} connections open, the maximum; new ones wait in the listen queue",
             self.name
         ));
@@ -199,7 +133,7 @@ impl Accepting {
     /// Waits for every connection to close, and says what was served.
     async fn drained(self, drain_began: Instant) -> Served {
         self.wait_for_connections().await;
-        let stats = &self.shared.stats;
+        let stats = &self.server.stats;
         let served = Served {
             listener: self.name,
             connections: stats.connections.load(Ordering::Acquire),
@@ -221,14 +155,19 @@ impl Accepting {
     /// Serves one connection; `permit` counts it against the maximum (the
     /// connections swept from the queue at the drain are not counted).
     fn accept<S: Source>(&self, io: S::Io, addr: S::Addr, permit: Option<OwnedSemaphorePermit>) {
-        self.shared
+        self.server
             .stats
             .connections
             .fetch_add(1, Ordering::Relaxed);
         S::prepare(&io);
         let peer = S::peer(&addr);
-        self.connections
-            .spawn(conn::serve(self.shared.clone(), io, addr, peer, permit));
+        self.connections.spawn(conn_task::serve(
+            self.server.clone(),
+            io,
+            addr,
+            peer,
+            permit,
+        ));
     }
 
     async fn wait_for_connections(&self) {

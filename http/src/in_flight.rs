@@ -16,23 +16,23 @@ use slab::Slab;
 pub(super) const LISTED: usize = 20;
 
 /// Every connection's slot, while the connection is open.
-pub(super) struct Registry {
+pub(super) struct Roster {
     slots: Mutex<Slab<Arc<Slot>>>,
     /// Whether requests are listed, or only counted.
     listed: bool,
 }
 
-impl Registry {
-    /// A registry whose requests are listed by name, or (`listed` false)
+impl Roster {
+    /// A roster whose requests are listed by name, or (`listed` false)
     /// only counted.
-    pub(super) fn new(listed: bool) -> Registry {
-        Registry {
+    pub(super) fn new(listed: bool) -> Roster {
+        Roster {
             slots: Mutex::default(),
             listed,
         }
     }
 
-    /// A slot for a new connection from `peer`; it leaves the registry when
+    /// A slot for a new connection from `peer`; it leaves the roster when
     /// the [`Registered`] handle is dropped.
     pub(super) fn register(self: &Arc<Self>, peer: String) -> Registered {
         let requests = if self.listed {
@@ -43,7 +43,7 @@ impl Registry {
         let slot = Arc::new(Slot { peer, requests });
         let key = lock(&self.slots).insert(slot.clone());
         Registered {
-            registry: self.clone(),
+            roster: self.clone(),
             key,
             slot,
         }
@@ -87,9 +87,9 @@ impl Registry {
     }
 }
 
-/// One connection's place in the [`Registry`].
+/// One connection's place in the [`Roster`].
 pub(super) struct Registered {
-    registry: Arc<Registry>,
+    roster: Arc<Roster>,
     key: usize,
     pub(super) slot: Arc<Slot>,
 }
@@ -103,7 +103,7 @@ impl Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        lock(&self.registry.slots).try_remove(self.key);
+        lock(&self.roster.slots).try_remove(self.key);
     }
 }
 
@@ -183,16 +183,16 @@ mod tests {
 
     #[test]
     fn lists_the_oldest_requests_and_counts_the_rest() {
-        let registry = Arc::new(Registry::new(true));
+        let roster = Arc::new(Roster::new(true));
         let conns: Vec<_> = (0..30)
-            .map(|i| registry.register(format!("10.0.0.{i}:4000")))
+            .map(|i| roster.register(format!("10.0.0.{i}:4000")))
             .collect();
         for (i, conn) in conns.iter().enumerate() {
             let uri: Uri = format!("/item/{i}?secret=1").parse().unwrap();
             conn.slot.begin(0, &Method::GET, &uri);
         }
         conns[3].slot.end(0);
-        let lines = registry.describe();
+        let lines = roster.describe();
         assert_eq!(lines.len(), LISTED + 1);
         // The oldest first: the first connection's request began first.
         assert!(
@@ -204,14 +204,14 @@ mod tests {
         assert_eq!(lines[LISTED], "and 9 more requests in flight");
 
         drop(conns);
-        assert!(registry.describe().is_empty());
+        assert!(roster.describe().is_empty());
     }
 
     #[test]
     fn unlisted_requests_are_counted() {
-        let registry = Arc::new(Registry::new(false));
+        let roster = Arc::new(Roster::new(false));
         let conns: Vec<_> = (0..3)
-            .map(|i| registry.register(format!("10.0.0.{i}:4000")))
+            .map(|i| roster.register(format!("10.0.0.{i}:4000")))
             .collect();
         let uri: Uri = "/private/alice@example.com".parse().unwrap();
         for conn in &conns {
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(conns[0].slot.end(0), 1);
         assert_eq!(conns[0].slot.len(), 1);
         assert_eq!(
-            registry.describe(),
+            roster.describe(),
             ["5 requests in flight (not listed: `Server::list_requests(false)`)"]
         );
         for conn in &conns {
@@ -229,6 +229,6 @@ mod tests {
         }
         conns[1].slot.end(0);
         conns[2].slot.end(0);
-        assert!(registry.describe().is_empty());
+        assert!(roster.describe().is_empty());
     }
 }

@@ -30,7 +30,7 @@
 //!
 //! Failed accepts (out of file descriptors) and connections that end in an
 //! error are `tracing` events; when no subscriber is installed, they also
-//! reach stderr, at most one line a second.
+//! reach stderr, at most one line a second per server.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -66,6 +66,35 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Layers
+//!
+//! For those who work on this crate: each module may use the ones below
+//! it, never one above (CI's `.ci/module-cycles` checks that no two of them
+//! import each other, even through others). From the bottom up:
+//!
+//! 1. `defaults` (the public default values), `in_flight` (the roster of
+//!    requests in flight, for reports), `log` (a server's stderr throttle),
+//!    `source` (the listeners: accept, sweep the queue, close): each on
+//!    its own.
+//! 2. `settings`: the record of a [`Server`]'s setters.
+//! 3. `server_state`: what one server's accept loop and connections share
+//!    (its scope, router, settings, hyper's builder, counts, roster,
+//!    throttle).
+//! 4. `conn`: one connection's state (its reads, writes, requests in
+//!    flight, and the marks its watchdog reads).
+//! 5. `watchdog` (the connection's timer, and its IO that counts) and
+//!    `body` (a request body with time limits): they read a `conn`.
+//! 6. `request`: the hyper service of a connection, one request's
+//!    bookkeeping from the call to the end of its response.
+//! 7. `conn_task`: one connection's task: serves it, heeds the watchdog,
+//!    drains it; `request_context`: the [`RequestContext`] extractor, which
+//!    finds the context where `request` put it.
+//! 8. `engine`: one run of a server: the accept loop, the sweep and close
+//!    at the drain, the wait for the connections.
+//! 9. `server` ([`Server`], the builder that starts the engine) and
+//!    `health` (the handlers of [`health_routes`]): the public faces; this
+//!    file holds [`serve`], [`bind`] and [`Served`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
@@ -87,23 +116,26 @@ use gracefully_runtime::{Context, TaskHandle};
 
 mod body;
 mod conn;
-mod context;
+mod conn_task;
 mod defaults;
 mod engine;
 mod health;
 mod in_flight;
-mod listener;
 mod log;
 mod request;
+mod request_context;
 mod server;
+mod server_state;
+mod settings;
+mod source;
 mod watchdog;
 
-pub use context::{MissingContext, RequestContext};
 pub use defaults::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
 };
 pub use health::{health_routes, live, ready};
+pub use request_context::{MissingContext, RequestContext};
 pub use server::Server;
 
 /// The listen backlog of [`bind`]: how many connections the kernel queues

@@ -36,7 +36,7 @@ thread_local! {
 pub(super) fn request_context() -> Option<Context> {
     POLLING.with(|polling| {
         let conn = polling.take();
-        let ctx = conn.as_ref().map(|conn| conn.shared.ctx.clone());
+        let ctx = conn.as_ref().map(|conn| conn.server.ctx.clone());
         polling.set(conn);
         ctx
     })
@@ -102,9 +102,9 @@ pub(super) struct InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.conn.end(self.id);
-        let shared = &self.conn.shared;
-        if shared.is_draining() {
-            shared.stats.drained.fetch_add(1, Ordering::Relaxed);
+        let server = &self.conn.server;
+        if server.is_draining() {
+            server.stats.drained.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -136,7 +136,7 @@ impl Future for Counted {
         if *this.http1
             && request
                 .as_ref()
-                .is_some_and(|r| r.conn.shared.is_draining())
+                .is_some_and(|r| r.conn.server.is_draining())
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
         {
             response

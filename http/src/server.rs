@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 
-use super::defaults::{
-    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-};
-use super::listener::{self, Dispatch, Source};
+use super::settings::Settings;
+use super::source::{self, Dispatch, Source};
 use super::{Served, engine};
 use gracefully_runtime::{Context, Policy, TaskHandle};
 
@@ -22,11 +19,11 @@ use gracefully_runtime::{Context, Policy, TaskHandle};
 ///
 /// | option | default | what it bounds |
 /// |---|---|---|
-/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
-/// | [`idle_timeout`](Self::idle_timeout) | [2 min](DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
-/// | [`body_read_timeout`](Self::body_read_timeout) | [30 s](DEFAULT_BODY_READ_TIMEOUT) | a request body that stops arriving; at shutdown, the [grace](Self::grace) for the rest of a body |
-/// | [`grace`](Self::grace) | [1 s](DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
-/// | [`max_connections`](Self::max_connections) | [10 000](DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
+/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](super::DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
+/// | [`idle_timeout`](Self::idle_timeout) | [2 min](super::DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
+/// | [`body_read_timeout`](Self::body_read_timeout) | [30 s](super::DEFAULT_BODY_READ_TIMEOUT) | a request body that stops arriving; at shutdown, the [grace](Self::grace) for the rest of a body |
+/// | [`grace`](Self::grace) | [1 s](super::DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
+/// | [`max_connections`](Self::max_connections) | [10 000](super::DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
 /// | [`http2_keep_alive`](Self::http2_keep_alive) | off | an HTTP/2 peer that stopped answering |
 /// | [`connect_info`](Self::connect_info) | off | (whether handlers can extract the peer's address) |
 /// | [`list_requests`](Self::list_requests) | on | (whether reports list the requests in flight, or only count them) |
@@ -65,20 +62,7 @@ use gracefully_runtime::{Context, Policy, TaskHandle};
 /// ```
 pub struct Server {
     router: Router,
-    options: Options,
-}
-
-/// What the engine and the connections read of a [`Server`].
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Options {
-    pub(super) header_read_timeout: Option<Duration>,
-    pub(super) idle_timeout: Option<Duration>,
-    pub(super) grace: Duration,
-    pub(super) body_read_timeout: Option<Duration>,
-    pub(super) max_connections: usize,
-    pub(super) http2_keep_alive: Option<(Duration, Duration)>,
-    pub(super) connect_info: bool,
-    pub(super) list_requests: bool,
+    settings: Settings,
 }
 
 impl Server {
@@ -90,21 +74,12 @@ impl Server {
     pub fn new(router: Router) -> Server {
         Server {
             router,
-            options: Options {
-                header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
-                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-                grace: DEFAULT_GRACE,
-                body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
-                max_connections: DEFAULT_MAX_CONNECTIONS,
-                http2_keep_alive: None,
-                connect_info: false,
-                list_requests: true,
-            },
+            settings: Settings::default(),
         }
     }
 
     /// How long a client may take to send a request head ([10 s by
-    /// default](DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
+    /// default](super::DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
     /// closed. `None` turns the limit off.
     ///
     /// It counts from the first byte of the head, and for a connection's
@@ -121,12 +96,12 @@ impl Server {
     ///     .header_read_timeout(Duration::from_secs(10));
     /// ```
     pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
-        self.options.header_read_timeout = timeout.into();
+        self.settings.header_read_timeout = timeout.into();
         self
     }
 
     /// How long a connection may stay open with no request in flight
-    /// ([2 minutes by default](DEFAULT_IDLE_TIMEOUT)); then it is closed
+    /// ([2 minutes by default](super::DEFAULT_IDLE_TIMEOUT)); then it is closed
     /// gracefully (HTTP/2: `GOAWAY`). `None` turns the limit off. Like the
     /// [header read timeout](Self::header_read_timeout), it is checked
     /// every quarter of the shorter of the two, so a connection may stay
@@ -139,14 +114,14 @@ impl Server {
     ///     .idle_timeout(Duration::from_secs(75));
     /// ```
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
-        self.options.idle_timeout = timeout.into();
+        self.settings.idle_timeout = timeout.into();
         self
     }
 
     /// At shutdown, how long a connection that is not in the middle of a
     /// request (just accepted, idle between two keep-alive requests, or
     /// part-way through a request head) may still take to send a request
-    /// ([1 s by default](DEFAULT_GRACE)). A request that arrives in time is
+    /// ([1 s by default](super::DEFAULT_GRACE)). A request that arrives in time is
     /// served and answered with `Connection: close`; then, or when the
     /// grace ends, the connection is closed. This closes the race in which
     /// a keep-alive client sends its next request just as the server closes
@@ -170,12 +145,12 @@ impl Server {
     ///     .grace(Duration::from_millis(500));
     /// ```
     pub fn grace(mut self, grace: Duration) -> Server {
-        self.options.grace = grace;
+        self.settings.grace = grace;
         self
     }
 
     /// How long a request body may go without sending a byte ([30 s by
-    /// default](DEFAULT_BODY_READ_TIMEOUT), as nginx's
+    /// default](super::DEFAULT_BODY_READ_TIMEOUT), as nginx's
     /// `client_body_timeout`); `None` turns the limit off. Past it, reading
     /// the body fails: the handler gets the error (axum's body extractors
     /// answer `400 Bad Request`) and the connection is closed after the
@@ -192,12 +167,12 @@ impl Server {
     ///     .body_read_timeout(Duration::from_secs(60));
     /// ```
     pub fn body_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Server {
-        self.options.body_read_timeout = timeout.into();
+        self.settings.body_read_timeout = timeout.into();
         self
     }
 
     /// How many connections the server holds open at most ([10 000 by
-    /// default](DEFAULT_MAX_CONNECTIONS)). At the maximum the server stops
+    /// default](super::DEFAULT_MAX_CONNECTIONS)). At the maximum the server stops
     /// accepting: the next clients wait in the kernel's listen queue (see
     /// [`BACKLOG`](super::BACKLOG)) until a connection closes, rather than
     /// being dropped. Keep it below the process's file descriptor limit
@@ -212,7 +187,7 @@ impl Server {
     /// ```
     pub fn max_connections(mut self, max: usize) -> Server {
         assert!(max > 0, "`max_connections` must be at least 1");
-        self.options.max_connections = max.min(tokio::sync::Semaphore::MAX_PERMITS);
+        self.settings.max_connections = max.min(tokio::sync::Semaphore::MAX_PERMITS);
         self
     }
 
@@ -227,7 +202,7 @@ impl Server {
     ///     .http2_keep_alive(Duration::from_secs(30), Duration::from_secs(10));
     /// ```
     pub fn http2_keep_alive(mut self, interval: Duration, timeout: Duration) -> Server {
-        self.options.http2_keep_alive = Some((interval, timeout));
+        self.settings.http2_keep_alive = Some((interval, timeout));
         self
     }
 
@@ -255,7 +230,7 @@ impl Server {
     /// let server = graceful::http::Server::new(app).connect_info(true);
     /// ```
     pub fn connect_info(mut self, on: bool) -> Server {
-        self.options.connect_info = on;
+        self.settings.connect_info = on;
         self
     }
 
@@ -274,7 +249,7 @@ impl Server {
     /// let server = graceful::http::Server::new(axum::Router::new()).list_requests(false);
     /// ```
     pub fn list_requests(mut self, on: bool) -> Server {
-        self.options.list_requests = on;
+        self.settings.list_requests = on;
         self
     }
 
@@ -330,7 +305,7 @@ impl Server {
         L::Addr: Clone + fmt::Debug + Sync + 'static,
     {
         let scope = scope.clone().default_policy(Policy::Isolated);
-        let (name, run) = listener::dispatch(
+        let (name, run) = source::dispatch(
             listener,
             Start {
                 server: self,
@@ -345,18 +320,18 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("header_read_timeout", &self.options.header_read_timeout)
-            .field("idle_timeout", &self.options.idle_timeout)
-            .field("grace", &self.options.grace)
-            .field("max_connections", &self.options.max_connections)
-            .field("http2_keep_alive", &self.options.http2_keep_alive)
-            .field("connect_info", &self.options.connect_info)
-            .field("list_requests", &self.options.list_requests)
+            .field("header_read_timeout", &self.settings.header_read_timeout)
+            .field("idle_timeout", &self.settings.idle_timeout)
+            .field("grace", &self.settings.grace)
+            .field("max_connections", &self.settings.max_connections)
+            .field("http2_keep_alive", &self.settings.http2_keep_alive)
+            .field("connect_info", &self.settings.connect_info)
+            .field("list_requests", &self.settings.list_requests)
             .finish_non_exhaustive()
     }
 }
 
-type Run = Pin<Box<dyn Future<Output = io::Result<Served>> + Send>>;
+type ServerTask = Pin<Box<dyn Future<Output = io::Result<Served>> + Send>>;
 
 /// Builds the server's task for the listener's [`Source`].
 struct Start {
@@ -364,11 +339,11 @@ struct Start {
     scope: Context,
 }
 
-impl Dispatch<(String, Run)> for Start {
-    fn with<S: Source>(self, source: S) -> (String, Run) {
+impl Dispatch<(String, ServerTask)> for Start {
+    fn with<S: Source>(self, source: S) -> (String, ServerTask) {
         let name = source.name();
-        let Server { router, options } = self.server;
-        let run = engine::run(self.scope, router, options, source);
+        let Server { router, settings } = self.server;
+        let run = engine::run(self.scope, router, settings, source);
         (name, Box::pin(run))
     }
 }

@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use super::conn::Conn;
-use super::server::Options;
+use super::settings::Settings;
 
 /// Looks at a connection every quarter of its shortest timeout.
 pub(super) struct Watchdog {
@@ -49,15 +49,15 @@ pub(super) enum Verdict {
 }
 
 impl Watchdog {
-    pub(super) fn new(options: &Options) -> Watchdog {
-        let shortest = match (options.header_read_timeout, options.idle_timeout) {
+    pub(super) fn new(settings: &Settings) -> Watchdog {
+        let shortest = match (settings.header_read_timeout, settings.idle_timeout) {
             (Some(head), Some(idle)) => Some(head.min(idle)),
             (head, idle) => head.or(idle),
         };
         Watchdog {
             period: shortest.map(|d| d / 4),
-            header_read_timeout: options.header_read_timeout,
-            idle_timeout: options.idle_timeout,
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
             seen: 0,
             idle: 0,
             closing: false,

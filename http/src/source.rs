@@ -1,4 +1,4 @@
-//! Where connections come from. [`serve`](super::serve) takes any
+//! [`Source`]: where connections come from. [`serve`](super::serve) takes any
 //! [`axum::serve::Listener`]; tokio's TCP and Unix domain socket listeners
 //! are driven directly rather than through that trait, because its
 //! `accept` hides errors (axum logs them and sleeps a second) and cannot
