@@ -231,3 +231,75 @@ fn a_write_past_the_file_size_limit_fails_with_efbig() {
         "{exit}"
     );
 }
+
+/// Every signal is heard on one OS thread: a `current_thread` program runs
+/// on at most 2 (its own and that one), a multi-thread one on the threads
+/// tokio needs plus at most 1, before and after a handler is added (SIGHUP,
+/// for the reload hook that comes once the signals are heard), and after a
+/// reload. Signals of different kinds back to back (SIGUSR1, then SIGTERM)
+/// are each heard: a dump and the drain.
+#[test]
+fn signals_are_heard_on_one_thread() {
+    // The main thread, which is the current-thread runtime's, or blocks on
+    // the multi-thread one (the supervisor runs there, `block_on`'s future,
+    // not on a worker); the workers; the signals' thread. Tokio starts a
+    // blocking-pool thread only for `spawn_blocking` (or its fs and stdio),
+    // which these programs never call.
+    for (name, most) in [("current-thread", 1 + 1), ("two-workers", 1 + 2 + 1)] {
+        let mut p = start(scenario(name));
+        p.wait_for("ready");
+        let check = |p: &common::Proc, when| {
+            let threads = threads(p.pid());
+            assert!(
+                threads.len() <= most,
+                "{name} {when}: {} threads, at most {most}: {threads:?}",
+                threads.len()
+            );
+            // The name is cut to 15 bytes (`TASK_COMM_LEN`).
+            let signals = threads.iter().filter(|t| *t == "graceful signal").count();
+            assert!(signals <= 1, "{name} {when}: {threads:?}");
+        };
+        check(&p, "waiting for a signal");
+        p.wait_for("reload hook added");
+        check(&p, "with a handler added");
+        p.signal(Signal::SIGHUP);
+        p.wait_for("reloaded");
+        check(&p, "after a reload");
+        p.signal(Signal::SIGUSR1);
+        p.signal(Signal::SIGTERM);
+        let exit = p.wait(EXIT);
+        assert_eq!(exit.code, Some(0), "{name}: {exit}");
+        // Each is heard, in no set order: both pending at once, the kernel
+        // runs their handlers in an order of its own (Linux stacks the
+        // frames of the pending signals, so SIGTERM's handler runs first).
+        for said in [
+            "graceful: task dump (SIGUSR1)",
+            "SIGTERM received, shutting down",
+        ] {
+            assert!(exit.stderr.contains(said), "{name}: {said:?}: {exit}");
+        }
+        assert!(
+            exit.stdout.contains(&"polite stopped".to_string()),
+            "{name}: {exit}"
+        );
+    }
+}
+
+/// The names of the OS threads of process `pid` (`/proc/<pid>/task`),
+/// as many as `Threads:` in its `/proc/<pid>/status` says.
+fn threads(pid: u32) -> Vec<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let count: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Threads: in /proc/<pid>/status");
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|comm| comm.trim_end().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), count, "{names:?} against Threads: {count}");
+    names
+}

@@ -1,13 +1,18 @@
 //! The operating system's signals, heard from the first moment of `run`.
 //!
 //! On Unix each delivery of a handled signal makes its handler send one
-//! datagram to a socket (signal-hook's self-pipe), which the kernel stamps
-//! with the time it was sent (`SO_TIMESTAMP`); a thread of its own per
-//! signal reads it. So no delivery is lost or merged with another (tokio's
-//! signal streams merge the deliveries that fall between two polls), the
-//! time of each is when the handler ran, whatever the load on the runtime
-//! or the scheduler, and a signal that arrives before the runtime exists is
-//! kept until the supervisor reads it.
+//! datagram to a socket of that signal's own (signal-hook's self-pipe),
+//! which the kernel stamps with the time it was sent (`SO_TIMESTAMP`). One
+//! thread, `graceful signals`, waits on all of these sockets at once
+//! (`poll(2)`) and reads every datagram waiting in each that is ready. So
+//! no delivery is lost or merged with another (tokio's signal streams merge
+//! the deliveries that fall between two polls), the time of each is when
+//! the handler ran, whatever the load on the runtime or the scheduler, a
+//! signal that arrives before the runtime exists is kept until the
+//! supervisor reads it, and the signals cost the process one OS thread
+//! however many it hears: a `current_thread` program runs on 2 OS
+//! threads, a multi-thread one on its workers, the thread that blocks on
+//! the runtime, and this one.
 //!
 //! Deliveries are stamped in tokio's time, so that a test under a paused
 //! clock, which delivers its own, compares virtual times throughout.
@@ -43,17 +48,22 @@ pub(crate) struct Delivery {
 /// reload signal, once a reload hook exists). Dropping the last reference
 /// removes them.
 pub(crate) struct Handlers {
-    tx: mpsc::UnboundedSender<Delivery>,
-    installed: Mutex<Vec<(Heard, platform::Handler)>>,
+    installed: Mutex<Installed>,
+}
+
+/// The handlers, and what reads their deliveries.
+struct Installed {
+    handlers: Vec<(Heard, platform::Handler)>,
+    reader: platform::Reader,
 }
 
 impl Handlers {
     /// Installs `heard`'s handler, unless it is installed already.
     pub(crate) fn hear(&self, heard: Heard) -> std::io::Result<()> {
         let mut installed = lock(&self.installed);
-        if !installed.iter().any(|(h, _)| *h == heard) {
-            let handler = platform::install(heard, self.tx.clone())?;
-            installed.push((heard, handler));
+        if !installed.handlers.iter().any(|(h, _)| *h == heard) {
+            let handler = installed.reader.install(heard)?;
+            installed.handlers.push((heard, handler));
         }
         Ok(())
     }
@@ -61,9 +71,14 @@ impl Handlers {
 
 impl Drop for Handlers {
     fn drop(&mut self) {
-        for (_, handler) in lock(&self.installed).drain(..) {
-            platform::remove(handler);
+        let installed = self
+            .installed
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (_, handler) in installed.handlers.drain(..) {
+            installed.reader.remove(handler);
         }
+        // The reader is dropped next, once every handler is removed.
     }
 }
 
@@ -76,7 +91,7 @@ impl Drop for Handlers {
 /// milliseconds of a process, 6 in 9 000 starts here: the process
 /// went on as if nothing had come). Blocked, it waits, and is heard once
 /// the handlers are in place. This covers the start of a program, where
-/// this is the only thread; the reading threads, started meanwhile, keep
+/// this is the only thread; the reading thread, started meanwhile, keeps
 /// the signals blocked.
 pub(crate) fn listen(
     heard: impl IntoIterator<Item = Heard>,
@@ -84,8 +99,10 @@ pub(crate) fn listen(
     let heard: Vec<Heard> = heard.into_iter().collect();
     let (tx, deliveries) = mpsc::unbounded_channel();
     let handlers = Arc::new(Handlers {
-        tx,
-        installed: Mutex::default(),
+        installed: Mutex::new(Installed {
+            handlers: Vec::new(),
+            reader: platform::Reader::new(tx),
+        }),
     });
     let _blocked = platform::Blocked::new(&heard)?;
     for heard in heard {
@@ -94,15 +111,49 @@ pub(crate) fn listen(
     Ok((handlers, deliveries))
 }
 
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{Signal::SIGHUP, Signal::SIGQUIT, raise};
+
+    /// Real signals, raised on this thread (each handler has run when
+    /// `raise` returns): a burst of 20 is 20 deliveries, and a handler
+    /// added while the thread waits is heard too, after them; dropping the
+    /// handlers ends the thread.
+    #[test]
+    fn raised_signals_are_each_a_delivery() {
+        let quit = Heard::Signal(Signal::Quit);
+        let (handlers, mut deliveries) = listen([quit]).unwrap();
+        for _ in 0..20 {
+            raise(SIGQUIT).unwrap();
+        }
+        let hangup = Heard::Signal(Signal::Hangup);
+        handlers.hear(hangup).unwrap();
+        raise(SIGHUP).unwrap();
+        let heard: Vec<Heard> = (0..21)
+            .map(|_| deliveries.blocking_recv().unwrap().heard)
+            .collect();
+        let mut expected = vec![quit; 20];
+        expected.push(hangup);
+        assert_eq!(heard, expected);
+        drop(handlers);
+        assert!(deliveries.blocking_recv().is_none(), "the thread ended");
+    }
+}
+
 #[cfg(unix)]
 mod platform {
     use std::io::IoSliceMut;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::{AsFd, AsRawFd};
     use std::os::unix::net::UnixDatagram;
+    use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+    use std::thread::JoinHandle;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use tokio::time::Instant;
 
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
     use nix::sys::socket::{
         ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt::ReceiveTimestamp,
@@ -114,12 +165,13 @@ mod platform {
 
     use super::{Delivery, Heard};
 
-    /// The handler, and a clone of the socket it writes to, to stop the
-    /// reading thread once the handler is removed.
+    /// The handler, and a clone of the socket it writes to, to take that
+    /// socket from the reading thread once the handler is removed.
     pub(super) type Handler = (SigId, UnixDatagram);
 
-    /// What the reading thread reads: the handler writes one byte per
-    /// delivery (and an empty probe when registered); `remove` writes this.
+    /// What the reading thread reads from a handler's socket: the handler
+    /// writes one byte per delivery (and an empty probe when registered);
+    /// `remove` writes this, after the handler is gone.
     const STOP: &[u8] = b"stop";
 
     fn number(heard: Heard) -> i32 {
@@ -152,50 +204,211 @@ mod platform {
         }
     }
 
-    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<Handler> {
-        let number = number(heard);
-        let (read, write) = UnixDatagram::pair()?;
-        setsockopt(&read, ReceiveTimestamp, &true)?;
-        let stop = write.try_clone()?;
-        let id = signal_hook::low_level::pipe::register(number, write)?;
-        std::thread::Builder::new()
-            .name(format!("graceful signal {number}"))
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                // Ends when the handler is removed or nobody listens any more.
-                while let Some(at) = next_delivery(&read) {
-                    if tx.send(Delivery { heard, at }).is_err() {
+    /// The one thread that reads the sockets of every handler, started
+    /// with the first handler; it ends when this is dropped.
+    pub(super) struct Reader {
+        tx: UnboundedSender<Delivery>,
+        thread: Option<Thread>,
+    }
+
+    /// The running thread, and how to hand it a socket while it waits.
+    struct Thread {
+        /// The sockets to add; dropped to end the thread.
+        add: Sender<Source>,
+        /// One byte here wakes the thread to take what `add` holds.
+        wake: UnixDatagram,
+        handle: JoinHandle<()>,
+    }
+
+    /// A handler's socket, and what its deliveries are.
+    struct Source {
+        heard: Heard,
+        socket: UnixDatagram,
+    }
+
+    impl Reader {
+        pub(super) fn new(tx: UnboundedSender<Delivery>) -> Reader {
+            Reader { tx, thread: None }
+        }
+
+        pub(super) fn install(&mut self, heard: Heard) -> std::io::Result<Handler> {
+            let (read, write) = UnixDatagram::pair()?;
+            setsockopt(&read, ReceiveTimestamp, &true)?;
+            let stop = write.try_clone()?;
+            // Handed to the thread before the handler exists, so that a
+            // failed registration only has to take it back (`STOP`).
+            self.add(heard, read)?;
+            match signal_hook::low_level::pipe::register(number(heard), write) {
+                Ok(id) => Ok((id, stop)),
+                Err(e) => {
+                    let _ = stop.send(STOP);
+                    Err(e)
+                }
+            }
+        }
+
+        /// Has the thread (started if need be) read `socket` too.
+        fn add(&mut self, heard: Heard, socket: UnixDatagram) -> std::io::Result<()> {
+            let thread = match &mut self.thread {
+                Some(thread) => thread,
+                None => self.thread.insert(Thread::start(self.tx.clone())?),
+            };
+            thread
+                .add
+                .send(Source { heard, socket })
+                .map_err(|_| std::io::Error::other("the signals' thread ended"))?;
+            thread.wake.send(b"+")?;
+            Ok(())
+        }
+
+        /// Removes the handler; the thread forwards what its socket still
+        /// holds, then stops reading it.
+        pub(super) fn remove(&mut self, (id, stop): Handler) {
+            // Once this returns, no handler of `id` is running or will run
+            // (signal-hook waits for the handlers that hold the old table),
+            // so `STOP` is the last datagram on this socket.
+            signal_hook::low_level::unregister(id);
+            let _ = stop.send(STOP);
+        }
+    }
+
+    impl Drop for Reader {
+        fn drop(&mut self) {
+            let Some(Thread { add, wake, handle }) = self.thread.take() else {
+                return;
+            };
+            drop(add);
+            if wake.send(b"-").is_ok() {
+                let _ = handle.join();
+            }
+        }
+    }
+
+    impl Thread {
+        fn start(tx: UnboundedSender<Delivery>) -> std::io::Result<Thread> {
+            let (wake, woken) = UnixDatagram::pair()?;
+            let (add, added) = channel();
+            // The thread inherits this one's signal mask: started by
+            // `listen`, it keeps `listen`'s signals blocked, so their
+            // handlers run elsewhere. One that runs here (a signal added
+            // later) only interrupts `poll`, which waits again.
+            let handle = std::thread::Builder::new()
+                .name("graceful signals".into())
+                .stack_size(64 * 1024)
+                .spawn(move || read_all(&woken, &added, &tx))?;
+            Ok(Thread { add, wake, handle })
+        }
+    }
+
+    /// The thread: waits until a socket is ready and forwards every
+    /// delivery it holds; takes the sockets added meanwhile; ends once the
+    /// `Reader` is dropped.
+    fn read_all(woken: &UnixDatagram, added: &Receiver<Source>, tx: &UnboundedSender<Delivery>) {
+        let mut sources: Vec<Source> = Vec::new();
+        loop {
+            let ready: Vec<bool> = {
+                let sockets = std::iter::once(woken).chain(sources.iter().map(|s| &s.socket));
+                let mut fds: Vec<PollFd<'_>> = sockets
+                    .map(|socket| PollFd::new(socket.as_fd(), PollFlags::POLLIN))
+                    .collect();
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => continue,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot wait for signals: no more are heard");
                         return;
                     }
                 }
-            })?;
-        Ok((id, stop))
+                // Readable, or an error that the read then meets.
+                fds.iter().map(|fd| fd.any().unwrap_or(true)).collect()
+            };
+            // `ready` follows `sources` as they were polled; the sockets
+            // added below come after.
+            let mut ready_sockets = ready[1..].iter();
+            sources.retain(|source| {
+                let ready = ready_sockets.next().copied().unwrap_or(false);
+                !ready || forward(source, tx)
+            });
+            if ready[0] {
+                // Interrupted, the byte stays, and wakes the next `poll`.
+                let _ = woken.recv(&mut [0u8; 8]);
+                // Each wake is one byte after one `add` or the end: take
+                // them all, whichever wake this is.
+                loop {
+                    match added.try_recv() {
+                        Ok(source) => sources.push(source),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            // The handlers are removed: what their sockets
+                            // still hold, up to each STOP, goes out.
+                            for source in &sources {
+                                forward(source, tx);
+                            }
+                            return;
+                        }
+                    }
+                }
+            }
+        }
     }
 
-    /// Waits for the next delivery and returns when its handler sent it,
-    /// as an `Instant` (the time it was read, if the kernel gave no
-    /// timestamp); `None` once told to stop.
-    pub(super) fn next_delivery(socket: &UnixDatagram) -> Option<Instant> {
+    /// Forwards every delivery waiting in `source`'s socket; `false` once
+    /// it is to be read no more.
+    fn forward(source: &Source, tx: &UnboundedSender<Delivery>) -> bool {
+        loop {
+            match receive(&source.socket) {
+                Received::Sent(at) => {
+                    // Nobody listens any more: the thread goes on reading
+                    // until the handlers are removed.
+                    let _ = tx.send(Delivery {
+                        heard: source.heard,
+                        at,
+                    });
+                }
+                Received::Nothing => return true,
+                Received::Stop | Received::Failed => return false,
+            }
+        }
+    }
+
+    /// What one read of a handler's socket found.
+    #[derive(Debug, PartialEq)]
+    pub(super) enum Received {
+        /// A delivery, with when its handler sent it.
+        Sent(Instant),
+        /// No more datagrams for now.
+        Nothing,
+        /// The handler was removed.
+        Stop,
+        /// The socket cannot be read.
+        Failed,
+    }
+
+    /// Reads the next datagram waiting in `socket`, without waiting, and
+    /// returns when its handler sent it as an `Instant` (the time it was
+    /// read, if the kernel gave no timestamp).
+    pub(super) fn receive(socket: &UnixDatagram) -> Received {
         let mut bytes = [0u8; 8];
         let mut space = nix::cmsg_space!(TimeVal);
         let (sent, len) = loop {
             let mut iov = [IoSliceMut::new(&mut bytes)];
             let fd = socket.as_raw_fd();
-            match recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::empty()) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return None,
+            match recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT) {
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Received::Nothing,
+                Err(_) => return Received::Failed,
                 // signal-hook's probe when it registered the handler.
                 Ok(msg) if msg.bytes == 0 => continue,
                 Ok(msg) => break (timestamp(&msg), msg.bytes),
             }
         };
         if bytes[..len] == *STOP {
-            return None;
+            return Received::Stop;
         }
         let (now, wall) = (std::time::Instant::now(), SystemTime::now());
         let ago = sent.and_then(|sent| wall.duration_since(sent).ok());
         let at = ago.map_or(now, |ago| now.checked_sub(ago).unwrap_or(now));
-        Some(Instant::from_std(at))
+        Received::Sent(Instant::from_std(at))
     }
 
     fn timestamp(msg: &nix::sys::socket::RecvMsg<'_, '_, ()>) -> Option<SystemTime> {
@@ -205,11 +418,6 @@ mod platform {
             }
             _ => None,
         })
-    }
-
-    pub(super) fn remove((id, stop): Handler) {
-        signal_hook::low_level::unregister(id);
-        let _ = stop.send(STOP);
     }
 
     #[cfg(test)]
@@ -225,11 +433,79 @@ mod platform {
             write.send(b"X").unwrap();
             let sent = Instant::now();
             std::thread::sleep(Duration::from_millis(120));
-            let at = next_delivery(&read).unwrap();
+            let Received::Sent(at) = receive(&read) else {
+                panic!("no delivery");
+            };
             assert!(at <= sent, "stamped {:?} after it was sent", at - sent);
             assert!(sent - at < Duration::from_millis(50), "{:?}", sent - at);
+            assert_eq!(receive(&read), Received::Nothing);
             write.send(STOP).unwrap();
-            assert_eq!(next_delivery(&read), None);
+            assert_eq!(receive(&read), Received::Stop);
+        }
+
+        /// A socket as a handler's: the read half for the thread, the write
+        /// half to send deliveries on, as the handler would.
+        fn socket() -> (UnixDatagram, UnixDatagram) {
+            let (read, write) = UnixDatagram::pair().unwrap();
+            setsockopt(&read, ReceiveTimestamp, &true).unwrap();
+            (read, write)
+        }
+
+        /// One thread reads several sockets, each delivery apart however
+        /// many wait at once, a socket added while it waits too; a removed
+        /// socket's deliveries are forwarded up to its removal; the thread
+        /// ends when the reader is dropped.
+        #[test]
+        fn one_thread_reads_every_socket_and_merges_nothing() {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut reader = Reader::new(tx);
+            let terminate = Heard::Signal(crate::Signal::Terminate);
+            let dump = Heard::Signal(crate::Signal::User1);
+            let (read, user1) = socket();
+            reader.add(dump, read).unwrap();
+            let (read, term) = socket();
+            reader.add(terminate, read).unwrap();
+            // A burst, then another kind at once.
+            for _ in 0..20 {
+                user1.send(b"X").unwrap();
+            }
+            term.send(b"X").unwrap();
+            let got: Vec<Delivery> = (0..21).map(|_| rx.blocking_recv().unwrap()).collect();
+            let count = |heard| got.iter().filter(|d| d.heard == heard).count();
+            assert_eq!((count(dump), count(terminate)), (20, 1), "{got:?}");
+            let dumps: Vec<Instant> = got
+                .iter()
+                .filter(|d| d.heard == dump)
+                .map(|d| d.at)
+                .collect();
+            assert!(dumps.is_sorted(), "{dumps:?}");
+
+            // The thread is back in `poll`: a socket added now is read.
+            let hangup = Heard::Signal(crate::Signal::Hangup);
+            let (read, hup) = socket();
+            reader.add(hangup, read).unwrap();
+            hup.send(b"X").unwrap();
+            assert_eq!(rx.blocking_recv().unwrap().heard, hangup);
+
+            // Removed: what it held goes out, nothing after. (Sockets are
+            // read in turn: deliveries keep their order within a signal,
+            // not across signals sent microseconds apart.)
+            user1.send(b"X").unwrap();
+            user1.send(STOP).unwrap();
+            let _ = user1.send(b"X"); // not read: see the end
+            hup.send(b"X").unwrap();
+            let mut two =
+                [rx.blocking_recv().unwrap(), rx.blocking_recv().unwrap()].map(|d| number(d.heard));
+            two.sort();
+            assert_eq!(two, [number(hangup), number(dump)]);
+
+            // Sent before the end: forwarded; then the thread has ended
+            // (dropping the reader joins it) and its sender with it, and
+            // nothing else came.
+            term.send(b"X").unwrap();
+            drop(reader);
+            assert_eq!(rx.blocking_recv().unwrap().heard, terminate);
+            assert!(rx.blocking_recv().is_none());
         }
     }
 }
@@ -271,10 +547,29 @@ mod platform {
         }};
     }
 
+    /// Where the listening threads send what they hear.
+    pub(super) struct Reader {
+        tx: UnboundedSender<Delivery>,
+    }
+
+    impl Reader {
+        pub(super) fn new(tx: UnboundedSender<Delivery>) -> Reader {
+            Reader { tx }
+        }
+
+        pub(super) fn install(&mut self, heard: Heard) -> std::io::Result<Handler> {
+            install(heard, self.tx.clone())
+        }
+
+        pub(super) fn remove(&mut self, stop: Handler) {
+            let _ = stop.send(());
+        }
+    }
+
     /// Console events need a tokio reactor: each is heard on a thread with
     /// a small runtime of its own, so it is heard before the main runtime
-    /// exists too.
-    pub(super) fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<Handler> {
+    /// exists too. (One thread per event, unlike Unix's one for all.)
+    fn install(heard: Heard, tx: UnboundedSender<Delivery>) -> std::io::Result<Handler> {
         let (stop_tx, mut stop) = oneshot::channel();
         let (ready_tx, ready) = std::sync::mpsc::channel();
         std::thread::Builder::new()
@@ -302,9 +597,5 @@ mod platform {
             .recv()
             .map_err(|_| std::io::Error::other("the console listener ended"))??;
         Ok(stop_tx)
-    }
-
-    pub(super) fn remove(stop: Handler) {
-        let _ = stop.send(());
     }
 }
