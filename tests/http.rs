@@ -477,6 +477,102 @@ fn handlers_see_the_drain_through_their_context() {
     });
 }
 
+/// Behind layers that move the request to a task of their own (tower's
+/// `Buffer`, whose worker task calls the route; a middleware that runs the
+/// rest of the chain in a spawned task) the handler still gets its
+/// request's context, and it is cancelled when the drain begins: the long
+/// polls answer at once, with `Connection: close`.
+#[test]
+fn the_request_context_survives_layers_that_change_tasks() {
+    use axum::error_handling::HandleErrorLayer;
+    use axum::middleware::{self, Next};
+    use tower::ServiceBuilder;
+    use tower::buffer::BufferLayer;
+
+    let polling = Arc::new(AtomicUsize::new(0));
+    let long_poll = {
+        let polling = polling.clone();
+        move |RequestContext(ctx): RequestContext| async move {
+            polling.fetch_add(1, Ordering::SeqCst);
+            match ctx
+                .run_until_cancelled(tokio::time::sleep(Duration::from_secs(30)))
+                .await
+            {
+                Some(()) => "timeout".to_owned(),
+                None => format!("draining {}", ctx.path()),
+            }
+        }
+    };
+    async fn in_a_task_of_its_own(
+        req: axum::extract::Request,
+        next: Next,
+    ) -> axum::response::Response {
+        tokio::spawn(next.run(req)).await.unwrap()
+    }
+    let report = graceful::Runtime::new()
+        .signals([])
+        .timeout(Duration::from_secs(20))
+        .block_on(|ctx: graceful::Context| async move {
+            // In the runtime: the buffer's worker is a task.
+            let buffered = Router::new()
+                .route("/buffered", get(long_poll.clone()))
+                .layer(
+                    ServiceBuilder::new()
+                        .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
+                            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                        }))
+                        .layer(BufferLayer::new(16)),
+                );
+            let spawned = Router::new()
+                .route("/spawned", get(long_poll))
+                .layer(middleware::from_fn(in_a_task_of_its_own));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = graceful::http::serve(&ctx, listener, buffered.merge(spawned));
+            let mut clients = Vec::new();
+            for path in ["/buffered", "/spawned"] {
+                let mut c = Client::connect(addr).await.unwrap();
+                c.send("GET", path, "").await.unwrap();
+                clients.push((path, c));
+            }
+            eventually(
+                Duration::from_secs(5),
+                "both long polls to have their context",
+                || async { (polling.load(Ordering::SeqCst) == 2).then_some(()) },
+            )
+            .await;
+            let began = Instant::now();
+            ctx.shutdown();
+            for (path, mut c) in clients {
+                let r = c.response().await.unwrap();
+                assert_eq!(
+                    (r.status, r.body.as_str()),
+                    (200, "draining main/http"),
+                    "{path}"
+                );
+                assert!(r.closes(), "{path}: {r:?}");
+            }
+            assert!(began.elapsed() < Duration::from_secs(2));
+            let served = server.await.unwrap().unwrap();
+            assert_eq!((served.in_flight_at_drain, served.drained), (2, 2));
+        });
+    assert_eq!(report.exit_code(), 0, "{report}");
+}
+
+/// A request that did not come through `serve` (a router called directly)
+/// has no `RequestContext`: `500`, saying why.
+#[tokio::test]
+async fn a_request_not_served_has_no_context() {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    let missing = RequestContext::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().starts_with("no request context"));
+    assert_eq!(missing.into_response().status(), 500);
+}
+
 /// HTTP/2 (prior knowledge): requests in flight on one multiplexed
 /// connection complete after the drain began (hyper sends `GOAWAY`); the
 /// connection then closes and new connections are refused.

@@ -75,12 +75,13 @@
 //!
 //! 1. `defaults` (the public default values), `in_flight` (the roster of
 //!    requests in flight, for reports), `log` (a server's stderr throttle),
-//!    `source` (the listeners: accept, sweep the queue, close): each on
-//!    its own.
+//!    `source` (the listeners: accept, sweep the queue, close),
+//!    `request_context` (the [`RequestContext`] extractor, and the
+//!    extensions that carry it): each on its own.
 //! 2. `settings`: the record of a [`Server`]'s setters.
 //! 3. `server_state`: what one server's accept loop and connections share
-//!    (its scope, router, settings, hyper's builder, counts, roster,
-//!    throttle).
+//!    (its scope, router, settings, hyper's builder, counts, roster, its
+//!    requests' first extensions, throttle).
 //! 4. `conn`: one connection's state (its reads, writes, requests in
 //!    flight, and the marks its watchdog reads).
 //! 5. `watchdog` (the connection's timer, and its IO that counts) and
@@ -88,8 +89,7 @@
 //! 6. `request`: the hyper service of a connection, one request's
 //!    bookkeeping from the call to the end of its response.
 //! 7. `conn_task`: one connection's task: serves it, heeds the watchdog,
-//!    drains it; `request_context`: the [`RequestContext`] extractor, which
-//!    finds the context where `request` put it.
+//!    drains it.
 //! 8. `engine`: one run of a server: the accept loop, the sweep and close
 //!    at the drain, the wait for the connections.
 //! 9. `server` ([`Server`], the builder that starts the engine) and

@@ -1,8 +1,7 @@
 //! One request: the hyper service of a connection hands it its context and
-//! peer address and records it as in flight, from the call until its
-//! response body has been sent (or abandoned).
+//! peer address (as extensions) and records it as in flight, from the call
+//! until its response body has been sent (or abandoned).
 
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,40 +18,6 @@ use hyper::body::{Frame, Incoming, SizeHint};
 
 use super::body::Timed;
 use super::conn::Conn;
-use gracefully_runtime::Context;
-
-thread_local! {
-    /// The connection whose request's router future this thread is polling.
-    static POLLING: Cell<Option<Arc<Conn>>> = const { Cell::new(None) };
-}
-
-/// The context of the request whose router future this thread is polling,
-/// if its router is served by [`serve`](super::serve).
-///
-/// Found this way rather than in the request's extensions: axum's router
-/// inserts three extensions, which fill the first table of the map, and
-/// one more would allocate a second table for every request (with its
-/// boxed value, about 700 instructions, 5 % of a small handler's).
-pub(super) fn request_context() -> Option<Context> {
-    POLLING.with(|polling| {
-        let conn = polling.take();
-        let ctx = conn.as_ref().map(|conn| conn.server.ctx.clone());
-        polling.set(conn);
-        ctx
-    })
-}
-
-/// Puts back the connection [`POLLING`] held before, when a poll ends
-/// (unwinding included).
-struct Restore(Option<Arc<Conn>>);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        let outer = self.0.take();
-        // Dropped on a thread being torn down, there is nothing to restore.
-        let _ = POLLING.try_with(|polling| polling.set(outer));
-    }
-}
 
 /// The hyper service of one connection from a peer at `A`: adds the
 /// request's context and peer address, records the request, and calls the
@@ -77,6 +42,10 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
         let mut req = req.map(|body| Timed::new(body, conn.clone()));
         let http1 = req.version() < Version::HTTP_2;
         let id = conn.begin(&req, http1);
+        // The request's context (see `request_context::first_extensions`),
+        // and what hyper put there (an extended CONNECT's protocol).
+        let from_hyper = std::mem::replace(req.extensions_mut(), conn.server.extensions.clone());
+        req.extensions_mut().extend(from_hyper);
         if let Some(peer) = &self.peer {
             req.extensions_mut().insert(ConnectInfo(peer.clone()));
         }
@@ -125,11 +94,7 @@ impl Future for Counted {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let conn = this.request.as_ref().map(|r| r.conn.clone());
-        let restore = Restore(POLLING.replace(conn));
-        let polled = this.inner.poll(cx);
-        drop(restore);
-        let Ok(mut response) = std::task::ready!(polled);
+        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
         let request = this.request.take();
         // A response completed during the drain closes its HTTP/1 connection,
         // even if it was ready before hyper heard of the shutdown.

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::Router;
+use axum::http::Extensions;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 
 use super::in_flight::Roster;
 use super::log::Throttle;
+use super::request_context;
 use super::settings::Settings;
 use gracefully_runtime::{Context, State};
 
@@ -27,6 +29,9 @@ pub(super) struct ServerState {
     draining: AtomicBool,
     pub(super) stats: Stats,
     pub(super) in_flight: Arc<Roster>,
+    /// What every request's extensions start as: its
+    /// [`RequestContext`](super::RequestContext).
+    pub(super) extensions: Extensions,
     /// Its lines on stderr, at most one a second.
     pub(super) log: Throttle,
 }
@@ -52,6 +57,7 @@ impl ServerState {
             move || in_flight.describe()
         });
         ServerState {
+            extensions: request_context::first_extensions(&ctx),
             ctx,
             // Its handlers made into routes once, as `axum::serve` has them
             // (`into_make_service`); otherwise every request would box its

@@ -1,6 +1,6 @@
 //! A server of `graceful_bench::hello_router` on 127.0.0.1, for the HTTP
 //! rows driven from outside the process (`benches/wrk.rs`):
-//! `http_server graceful|graceful_no_grace|graceful_unlisted|axum|axum_nodelay`. Prints
+//! `http_server graceful|graceful_no_grace|graceful_unlisted|graceful_connect_info|axum|axum_nodelay`. Prints
 //! `ready <port>` once it listens, and drains and exits on SIGTERM.
 //!
 //! - `graceful`: `graceful::http::Server` with its defaults, except room
@@ -8,6 +8,8 @@
 //!   keep-alive row opens);
 //! - `graceful_no_grace`: the same with no shutdown grace for idle
 //!   connections (`Server::grace(Duration::ZERO)`);
+//! - `graceful_unlisted`, `graceful_connect_info`: the same with
+//!   `Server::list_requests(false)`, with `Server::connect_info(true)`;
 //! - `axum`: `axum::serve(..).with_graceful_shutdown(SIGTERM)`, as its docs
 //!   show it; `axum_nodelay`: the same with `TCP_NODELAY`, which graceful
 //!   sets on every connection.
@@ -28,7 +30,7 @@ fn main() {
     graceful_bench::raise_nofile();
     let kind = std::env::args().nth(1).expect("a server kind");
     match kind.as_str() {
-        "graceful" | "graceful_no_grace" | "graceful_unlisted" => {
+        "graceful" | "graceful_no_grace" | "graceful_unlisted" | "graceful_connect_info" => {
             graceful::Runtime::new().run(move |ctx| async move {
                 let mut server = graceful::http::Server::new(graceful_bench::hello_router())
                     .max_connections(20_000);
@@ -37,6 +39,9 @@ fn main() {
                 }
                 if kind == "graceful_unlisted" {
                     server = server.list_requests(false);
+                }
+                if kind == "graceful_connect_info" {
+                    server = server.connect_info(true);
                 }
                 server.serve(&ctx, listen().await);
             })
