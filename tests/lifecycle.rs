@@ -335,3 +335,32 @@ async fn late_tasks_in_a_drained_child_end_before_the_parents_hooks(ctx: Context
     assert!(worker.is_some() && summary.is_some(), "{events:?}");
     assert!(worker < close, "{events:?}");
 }
+
+/// A scope made while its parent's hooks run (by code that holds the
+/// parent's context, as an acceptor making a scope per connection does) is
+/// drained too, and its hook runs: before stop 23 it never ran (found by
+/// the loom model `loom_a_hook_deferred_while_a_scope_drains_runs`).
+#[graceful::test]
+async fn a_scope_made_while_its_parent_drains_is_drained(ctx: Context, test: Test) {
+    let http = ctx.scope("http");
+    let parent = http.clone();
+    http.defer("http hook", async move {
+        let late = parent.scope("late");
+        late.defer("late hook", async {});
+        worker(&late, "late task", Duration::from_secs(1));
+    });
+    ctx.shutdown();
+    let report = test.report().await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(
+        events(&test),
+        [
+            "hook `http hook` ran in `main/http` at 0ms",
+            "task `late task` ended in `main/http/late` at 1.00s",
+            "hook `late hook` ran in `main/http/late` at 1.00s",
+            "scope `main/http/late` drained at 1.00s",
+            "scope `main/http` drained at 1.00s",
+            "scope `main` drained at 1.00s",
+        ]
+    );
+}

@@ -111,15 +111,32 @@ impl Scope {
         }
     }
 
-    async fn run_hooks(&self) {
+    /// Runs the hooks, last registered first; then drains the child scopes
+    /// created since `stop` last took them (while a hook ran, or by code
+    /// outside this subtree, such as an acceptor in the root that makes a
+    /// scope per connection here). Those are not drained otherwise: this
+    /// scope drains once. A child created later still is born with its
+    /// hooks done (`Scope::child`), so its hooks run as they are deferred.
+    async fn run_hooks(self: &Arc<Self>) {
         loop {
-            let Some((name, at, hook)) = ({
+            let next = {
                 let mut inner = lock(&self.inner);
                 let next = inner.hooks.pop();
                 inner.hooks_done = next.is_none();
-                next
-            }) else {
-                return;
+                next.ok_or_else(|| {
+                    let from = inner.drained_children;
+                    inner.drained_children = inner.children.len();
+                    inner.children[from..].to_vec()
+                })
+            };
+            let (name, at, hook) = match next {
+                Ok(hook) => hook,
+                Err(late) => {
+                    for child in late {
+                        child.drain().await;
+                    }
+                    return;
+                }
             };
             tracing::info!(hook = %name, scope = %self.path(), "running hook");
             let registration = self.registry.register(Entry {
