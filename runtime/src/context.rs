@@ -281,7 +281,7 @@ impl Context {
         );
         #[cfg(unix)]
         if let Some(handlers) = &shared.handlers {
-            let hangup = crate::listener::Heard::Signal(crate::Signal::Hangup);
+            let hangup = crate::signal::os::Heard::Signal(crate::signal::table::RELOAD);
             if let Err(error) = handlers.hear(hangup) {
                 tracing::error!(%error, "cannot listen to SIGHUP: reload hooks will not run");
             }

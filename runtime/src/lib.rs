@@ -22,7 +22,7 @@
 //! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
 //! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer |
-//! | 0. edges and vocabulary | `listener` (OS signals), `notify` (systemd), `observe`, `signal`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
+//! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `observe`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
 //!
 //! Test instrumentation is passed in: the test runtime installs an observer
 //! (`observe::Observer`) in the process hub; production installs none, and
@@ -63,7 +63,6 @@ mod console;
 mod context;
 pub mod env;
 mod failure;
-mod listener;
 mod notify;
 mod observe;
 mod policy;
@@ -104,7 +103,7 @@ pub use testing::{Event, EventKind, Test, TestOutput};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::failure::Site;
-    pub use crate::signal::named as signal;
+    pub use crate::signal::named::named as signal;
     pub use tokio;
 
     use crate::tracked::Origin;

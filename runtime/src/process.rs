@@ -12,11 +12,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::failure::{Failure, Restarted};
-use crate::listener::Handlers;
 use crate::notify::Notifier;
 use crate::observe::Observer;
 use crate::reload::Reloads;
 use crate::report::Reason;
+use crate::signal::os::Handlers;
 use crate::sync::lock;
 
 /// Where the process is in its lifecycle, for readiness checks.

@@ -14,13 +14,14 @@ use crate::config::{self, ConfigError};
 use crate::console::console;
 use crate::context::Context;
 use crate::env::{LAME_DUCK, TIMEOUT};
-use crate::listener::{self, Delivery, Handlers, Heard};
 use crate::process::Process;
 use crate::report::Report;
 use crate::root::RootTask;
 use crate::scope::Scope;
 use crate::signal::Signal;
-use crate::supervisor::{Limits, Signals, Supervisor};
+use crate::signal::os::{self, Delivery, Handlers};
+use crate::signal::table::Table;
+use crate::supervisor::{Limits, Supervisor};
 use crate::task::{MainOutput, remember_panic_locations};
 
 /// The tokio scheduler [`Runtime::run`] builds.

@@ -10,7 +10,7 @@
 //! forwarding one Ctrl-C; a process manager signalling every process of a
 //! group); any shutdown signal after the window forces the exit. The times
 //! compared are those at which each delivery's handler ran (the kernel's
-//! stamp on the datagram it sent, see `listener.rs`), not when a thread or
+//! stamp on the datagram it sent, see `signal/os.rs`), not when a thread or
 //! the runtime got round to reading it.
 
 use std::future::{Future, poll_fn};
@@ -25,11 +25,12 @@ use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use crate::console::{Secs, console};
 use crate::failure::Running;
-use crate::listener::{Delivery, Heard};
 use crate::process::{Process, State};
 use crate::report::{Outcome, Reason, Report};
 use crate::scope::Scope;
 use crate::signal::Signal;
+use crate::signal::os::Delivery;
+use crate::signal::table::{self, Action, Ignored, Now, Table};
 
 mod commands;
 
@@ -39,12 +40,6 @@ const DUMP_EVERY: Duration = Duration::from_secs(1);
 
 /// No progress line this close to the deadline: its report follows.
 const PROGRESS_QUIET: Duration = Duration::from_secs(1);
-
-/// Which signal does what, as the builder says.
-pub(crate) struct Signals {
-    pub(crate) shutdown: Vec<Signal>,
-    pub(crate) dump: Option<Signal>,
-}
 
 /// What the supervisor is told by the builder.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +52,7 @@ pub(crate) struct Limits {
 
 pub(crate) struct Supervisor {
     limits: Limits,
-    signals: Signals,
+    signals: Table,
     shared: Arc<Process>,
     root: Arc<Scope>,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
@@ -97,7 +92,7 @@ async fn idle(root: &Arc<Scope>, held: Option<&TaskTracker>) {
 impl Supervisor {
     pub(crate) fn new(
         limits: Limits,
-        signals: Signals,
+        signals: Table,
         shared: Arc<Process>,
         root: Arc<Scope>,
         deliveries: mpsc::UnboundedReceiver<Delivery>,
@@ -287,55 +282,37 @@ impl Supervisor {
         }
     }
 
-    /// Does what a delivery asks: start the shutdown, force the exit, print
-    /// the task dump, reload, or nothing (a signal heard only so that it
-    /// does not end the process).
+    /// Does what a delivery asks, as the table says (`signal/table.rs`).
     fn heard(&mut self, delivery: Delivery) -> Result<(), Cut> {
-        let sig = match delivery.heard {
-            Heard::Signal(sig) => sig,
+        let now = Now {
             #[cfg(unix)]
-            Heard::FileTooLarge => {
-                tracing::warn!(
-                    "SIGXFSZ: a write went past the file-size limit and fails with EFBIG"
-                );
-                return Ok(());
-            }
+            reload_hooks: !self.shared.reloads.is_empty(),
+            #[cfg(not(unix))]
+            reload_hooks: false,
+            shutting_down: self.shared.triggered().is_some(),
         };
-        #[cfg(unix)]
-        if sig == Signal::Hangup && !self.shared.reloads.is_empty() {
-            self.reload();
-            return Ok(());
-        }
-        #[cfg(all(unix, feature = "upgrade"))]
-        if Some(sig) == self.upgrader.signal() && self.shared.triggered().is_none() {
-            if self.shared.notifier.is_main() {
-                let root = crate::context::Context::new(self.root.clone());
-                let not_before = delivery.at + Signal::WINDOW;
-                self.upgrader
-                    .start(root, self.shared.clone(), sig, not_before);
-            } else {
-                // A signal to every process of the service reaches the new
-                // process of an upgrade too: it is the old one's to act on.
+        match self.signals.action(delivery.heard, now) {
+            Action::Shutdown(sig) => return self.shutdown_signal(sig, delivery.at),
+            Action::Dump(sig) => self.dump(sig),
+            #[cfg(unix)]
+            Action::Reload => self.reload(),
+            #[cfg(all(unix, feature = "upgrade"))]
+            Action::Upgrade(sig) => self.upgrade(sig, delivery.at),
+            #[cfg(unix)]
+            Action::Ignore(Ignored::FileTooLarge) => tracing::warn!(
+                "SIGXFSZ: a write went past the file-size limit and fails with EFBIG"
+            ),
+            #[cfg(unix)]
+            Action::Ignore(Ignored::Reload) => tracing::info!("reload ignored: shutting down"),
+            #[cfg(unix)]
+            Action::Ignore(Ignored::NoReloadHook) => {
+                let sig = table::RELOAD;
+                tracing::warn!(signal = %sig, "no reload hook: signal ignored");
                 console(format_args!(
-                    "graceful: {sig} ignored: this process is the new one of an upgrade and does not have the service yet"
+                    "graceful: {sig} ignored: this program has no reload hook (ctx.on_reload)"
                 ));
             }
-            return Ok(());
-        }
-        if self.signals.shutdown.contains(&sig) {
-            return self.shutdown_signal(sig, delivery.at);
-        }
-        if Some(sig) == self.signals.dump {
-            self.dump(sig);
-        } else if sig == Signal::Hangup {
-            // Heard under a service manager, whose reload sends it: it must
-            // not end a program that has nothing to reload.
-            tracing::warn!(signal = %sig, "no reload hook: signal ignored");
-            console(format_args!(
-                "graceful: {sig} ignored: this program has no reload hook (ctx.on_reload)"
-            ));
-        } else {
-            tracing::info!(signal = %sig, "signal ignored");
+            Action::Ignore(Ignored::Signal(sig)) => tracing::info!(signal = %sig, "signal ignored"),
         }
         Ok(())
     }
@@ -350,7 +327,7 @@ impl Supervisor {
             self.shared.request(Reason::Signal(sig));
             return Ok(());
         };
-        if at.saturating_duration_since(first) < Signal::WINDOW {
+        if table::same_request(first, at) {
             tracing::info!(signal = %sig, "signal within the window of the first: the same request");
             return Ok(());
         }

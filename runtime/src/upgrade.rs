@@ -93,10 +93,6 @@ impl Upgrader {
         })
     }
 
-    pub(crate) fn signal(&self) -> Option<crate::Signal> {
-        self.config.signal
-    }
-
     /// Starts an upgrade as a task of `root`, unless one is under way (the
     /// signal `sig` asked for it). The new process is started no earlier
     /// than `not_before`: the supervisor passes the end of the signal's

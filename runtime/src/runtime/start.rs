@@ -79,19 +79,12 @@ impl Runtime {
         // Before the first thread: reading them clears LISTEN_FDS and LISTEN_PID.
         #[cfg(all(unix, feature = "upgrade"))]
         crate::sockets::init();
-        let mut heard: Vec<Heard> = self.signals.iter().copied().map(Heard::Signal).collect();
-        heard.extend(self.dump_signal.map(Heard::Signal));
         #[cfg(unix)]
-        heard.extend([Heard::Signal(Signal::User2), Heard::FileTooLarge]);
-        // A service manager's reload is SIGHUP (systemd's `ExecReload=kill
-        // -HUP`): under one, it never ends the program, reload hook or not.
-        #[cfg(unix)]
-        if under_service_manager() {
-            heard.push(Heard::Signal(Signal::Hangup));
-        }
-        #[cfg(all(unix, feature = "upgrade"))]
-        heard.extend(self.upgrade.signal.map(Heard::Signal));
-        Ok(listener::listen(heard)?)
+        let under_service_manager = under_service_manager();
+        #[cfg(not(unix))]
+        let under_service_manager = false;
+        let heard = self.table().heard_at_start(under_service_manager);
+        Ok(os::listen(heard)?)
     }
 
     /// The supervisor of a new lifecycle and its root context, in the
@@ -104,6 +97,18 @@ impl Runtime {
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
         let ctx = Context::new(root.clone());
         (self.supervisor(shared, root, deliveries), ctx)
+    }
+
+    /// What each signal does, as this configuration says.
+    fn table(&self) -> Table {
+        Table {
+            shutdown: self.signals.clone(),
+            dump: self.dump_signal,
+            #[cfg(all(unix, feature = "upgrade"))]
+            upgrade: self.upgrade.signal,
+            #[cfg(not(all(unix, feature = "upgrade")))]
+            upgrade: None,
+        }
     }
 
     /// The supervisor of this configuration, of `root`'s lifecycle.
@@ -119,13 +124,9 @@ impl Runtime {
             force_on_second_signal: self.force_on_second_signal,
             progress_every: self.progress_every,
         };
-        let signals = Signals {
-            shutdown: self.signals,
-            dump: self.dump_signal,
-        };
         Supervisor::new(
             limits,
-            signals,
+            self.table(),
             shared,
             root,
             deliveries,

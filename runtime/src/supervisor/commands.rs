@@ -37,16 +37,29 @@ impl Supervisor {
         console(format_args!("{dump}"));
     }
 
-    /// Runs the reload hooks, unless the shutdown began.
+    /// Runs the reload hooks (the table ignores a reload once the shutdown
+    /// began).
     #[cfg(unix)]
     pub(super) fn reload(&self) {
-        if self.shared.triggered().is_some() {
-            tracing::info!("reload ignored: shutting down");
-            return;
-        }
         let shared = self.shared.clone();
         Context::new(self.root.clone()).spawn_with(Policy::Isolated, "reload", async move {
             shared.reloads.run(|failure| shared.isolated(failure)).await;
         });
+    }
+
+    /// Starts the upgrade, if this process holds the service.
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(super) fn upgrade(&self, sig: Signal, at: Instant) {
+        if self.shared.notifier.is_main() {
+            let root = Context::new(self.root.clone());
+            self.upgrader
+                .start(root, self.shared.clone(), sig, at + Signal::WINDOW);
+        } else {
+            // A signal to every process of the service reaches the new
+            // process of an upgrade too: it is the old one's to act on.
+            console(format_args!(
+                "graceful: {sig} ignored: this process is the new one of an upgrade and does not have the service yet"
+            ));
+        }
     }
 }

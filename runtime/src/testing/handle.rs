@@ -14,11 +14,11 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use super::events::{Event, Recorder};
 use super::leftover::Leftover;
 use crate::console::Secs;
-use crate::listener::{Delivery, Heard};
 use crate::process::Process;
 use crate::report::Report;
 use crate::scope::Scope;
 use crate::signal::Signal;
+use crate::signal::os::{Delivery, Heard};
 use crate::sync::lock;
 
 /// The handle a test's body gets with its root [`Context`](crate::Context),
