@@ -147,13 +147,6 @@ where
     let server = &conn.server;
     let grace = server.settings.grace;
     let in_flight = conn.in_flight();
-    if in_flight > 0 {
-        // A line every connection shares: written only when there is news.
-        let stats = &server.stats;
-        stats
-            .in_flight_at_drain
-            .fetch_add(in_flight as u64, Ordering::Relaxed);
-    }
 
     // Unless a request is in flight, the client may still send one within
     // the grace: a keep-alive client's next request may be on the wire. One

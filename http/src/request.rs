@@ -54,6 +54,7 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
             inner: tower_service::Service::call(&mut router, req),
             http1,
             request: Some(InFlight {
+                began_draining: conn.server.is_draining(),
                 conn: conn.clone(),
                 id,
             }),
@@ -66,6 +67,12 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
 pub(super) struct InFlight {
     conn: Arc<Conn>,
     id: u64,
+    /// Whether the server's drain had begun when the request came: if
+    /// not, and it has when the request ends, the request was in flight at
+    /// the drain. Counted here, by each request, because an HTTP/2 stream
+    /// runs on a task of its own: one that the drain's cancellation ends
+    /// may be gone before its connection's task hears of the drain.
+    began_draining: bool,
 }
 
 impl Drop for InFlight {
@@ -74,6 +81,10 @@ impl Drop for InFlight {
         let server = &self.conn.server;
         if server.is_draining() {
             server.stats.drained.fetch_add(1, Ordering::Relaxed);
+            if !self.began_draining {
+                let stats = &server.stats;
+                stats.in_flight_at_drain.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
