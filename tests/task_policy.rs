@@ -166,3 +166,33 @@ fn always_restarts_after_a_success_until_the_shutdown() {
     assert_eq!(report.restarts[0].restarts, 2);
     assert_eq!(report.restarts[0].last_failure, None, "it returned `Ok`");
 }
+
+#[graceful::task(restart = "on_failure", backoff = "1s..1s", intensity = "10 in 60s")]
+async fn down_at_once(_ctx: Context, runs: Arc<AtomicU32>) -> Result<(), String> {
+    runs.fetch_add(1, Ordering::SeqCst);
+    Err("broker unreachable".into())
+}
+
+/// A shutdown that lands in the backoff after the third run counts the 2
+/// restarts that ran, not the one that never did (issue 25 #1: the report
+/// said 3).
+#[graceful::test]
+async fn a_restart_the_shutdown_cut_short_in_its_backoff_is_not_counted(
+    ctx: Context,
+    test: graceful::Test,
+) {
+    let runs = Arc::new(AtomicU32::new(0));
+    let _task = down_at_once(&ctx, runs.clone());
+    // Each backoff is 0.5 s to 1 s: within a millisecond of the third
+    // run's failure, the task is in the backoff after it.
+    while runs.load(Ordering::SeqCst) < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    ctx.shutdown();
+    let report = test.report().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "no run after the shutdown");
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.restarts.len(), 1, "{report}");
+    assert_eq!(report.restarts[0].restarts, 2, "{report}");
+    assert!(report.to_string().contains("restarted 2 times"), "{report}");
+}

@@ -56,11 +56,10 @@ impl RestartLog {
         self.index = Some(self.shared.restarted(self.index, record));
     }
 
-    /// It failed (or returned) and starts again after `delay`.
-    fn restarting(&mut self, restarts: u32, failure: Option<FailureKind>, delay: Duration) {
-        let why = failure
-            .as_ref()
-            .map_or_else(|| "returned".to_owned(), ToString::to_string);
+    /// It failed (or returned), and its run number `restarts + 1` starts
+    /// after `delay`.
+    fn restarting(&self, restarts: u32, failure: Option<&FailureKind>, delay: Duration) {
+        let why = failure.map_or_else(|| "returned".to_owned(), ToString::to_string);
         tracing::warn!(
             task = %self.origin.name,
             scope = %self.scope,
@@ -69,7 +68,6 @@ impl RestartLog {
             error = %why,
             "restarting task"
         );
-        self.record(restarts, failure, None);
     }
 
     /// It failed past its restart intensity, or while the process shuts
@@ -147,14 +145,18 @@ where
         }
         let delay = restart.delay(consecutive, random());
         consecutive = consecutive.saturating_add(1);
-        restarts += 1;
         recent.push_back(now);
-        log.restarting(restarts, failure, delay);
-        if ctx
-            .run_until_cancelled(tokio::time::sleep(delay))
-            .await
-            .is_none()
-        {
+        log.restarting(restarts + 1, failure.as_ref(), delay);
+        let backoff = ctx.run_until_cancelled(tokio::time::sleep(delay)).await;
+        // Counted once it runs: a restart that the shutdown cut short in
+        // its backoff never ran. Its failure is the last one still.
+        if backoff.is_some() {
+            restarts += 1;
+        }
+        if restarts > 0 {
+            log.record(restarts, failure, None);
+        }
+        if backoff.is_none() {
             return output;
         }
     }
