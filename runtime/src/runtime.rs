@@ -343,6 +343,14 @@ impl Runtime {
     /// it and exiting, and ignores the environment. Panics if the tokio
     /// runtime or a signal handler cannot be set up.
     ///
+    /// What `run` writes to stderr *while* the shutdown runs, `block_on`
+    /// writes too, as it happens: the notice that it began
+    /// (`graceful: shutdown requested, shutting down (deadline 30.00s)`),
+    /// the progress lines of a slow drain, a reload hook's failure. Those
+    /// are for whoever watches the process, and a report returned after a
+    /// stuck drain would come too late for them. Only the final report is
+    /// left to the caller.
+    ///
     /// ```
     /// use graceful::Runtime;
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
