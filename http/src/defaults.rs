@@ -3,52 +3,56 @@
 
 use std::time::Duration;
 
-/// How long a client may take to send a request head, by default: 10 s
-/// from its first byte, as Go servers commonly set `ReadHeaderTimeout`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(graceful::http::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_secs(10));
-/// ```
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+use super::Server;
 
-/// How long a connection may stay without a request in flight, by default:
-/// 2 minutes, longer than the idle timeout of common load balancers (AWS
-/// ALB: 60 s), so that the balancer, not the server, closes an idle
-/// connection (a server that closes first races the balancer's next
-/// request).
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(graceful::http::DEFAULT_IDLE_TIMEOUT, Duration::from_secs(120));
-/// ```
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+impl Server {
+    /// How long a client may take to send a request head, by default: 10 s
+    /// from its first byte, as Go servers commonly set `ReadHeaderTimeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(graceful::http::Server::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_secs(10));
+    /// ```
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long, at shutdown, a connection that is not in the middle of a
-/// request may still take to send one, by default (Go waits up to 5 s for a
-/// new connection's first request; a client that is already sending needs
-/// far less).
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(graceful::http::DEFAULT_GRACE, Duration::from_secs(1));
-/// ```
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
+    /// How long a connection may stay without a request in flight, by default:
+    /// 2 minutes, longer than the idle timeout of common load balancers (AWS
+    /// ALB: 60 s), so that the balancer, not the server, closes an idle
+    /// connection (a server that closes first races the balancer's next
+    /// request).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(graceful::http::Server::DEFAULT_IDLE_TIMEOUT, Duration::from_secs(120));
+    /// ```
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How long a request body may go without sending a byte, by default: 30 s,
-/// as nginx's `client_body_timeout` (60 s) halved.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(graceful::http::DEFAULT_BODY_READ_TIMEOUT, Duration::from_secs(30));
-/// ```
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    /// How long, at shutdown, a connection that is not in the middle of a
+    /// request may still take to send one, by default (Go waits up to 5 s for a
+    /// new connection's first request; a client that is already sending needs
+    /// far less).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(graceful::http::Server::DEFAULT_GRACE, Duration::from_secs(1));
+    /// ```
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
-/// How many connections a server holds open at most, by default.
-///
-/// ```
-/// assert_eq!(graceful::http::DEFAULT_MAX_CONNECTIONS, 10_000);
-/// // Fewer for a small container:
-/// let server = graceful::http::Server::new(axum::Router::new()).max_connections(1_000);
-/// ```
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    /// How long a request body may go without sending a byte, by default: 30 s,
+    /// as nginx's `client_body_timeout` (60 s) halved.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(graceful::http::Server::DEFAULT_BODY_READ_TIMEOUT, Duration::from_secs(30));
+    /// ```
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// How many connections a server holds open at most, by default.
+    ///
+    /// ```
+    /// assert_eq!(graceful::http::Server::DEFAULT_MAX_CONNECTIONS, 10_000);
+    /// // Fewer for a small container:
+    /// let server = graceful::http::Server::new(axum::Router::new()).max_connections(1_000);
+    /// ```
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+}

@@ -130,10 +130,6 @@ mod settings;
 mod source;
 mod watchdog;
 
-pub use defaults::{
-    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-};
 pub use health::{health_routes, live, ready};
 pub use request_context::{MissingContext, RequestContext};
 pub use server::Server;

@@ -19,11 +19,11 @@ use gracefully_runtime::{Context, Policy, TaskHandle};
 ///
 /// | option | default | what it bounds |
 /// |---|---|---|
-/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](super::DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
-/// | [`idle_timeout`](Self::idle_timeout) | [2 min](super::DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
-/// | [`body_read_timeout`](Self::body_read_timeout) | [30 s](super::DEFAULT_BODY_READ_TIMEOUT) | a request body that stops arriving; at shutdown, the [grace](Self::grace) for the rest of a body |
-/// | [`grace`](Self::grace) | [1 s](super::DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
-/// | [`max_connections`](Self::max_connections) | [10 000](super::DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
+/// | [`header_read_timeout`](Self::header_read_timeout) | [10 s](Self::DEFAULT_HEADER_READ_TIMEOUT) | a request head that is slow to arrive (slowloris) |
+/// | [`idle_timeout`](Self::idle_timeout) | [2 min](Self::DEFAULT_IDLE_TIMEOUT) | a connection with no request in flight |
+/// | [`body_read_timeout`](Self::body_read_timeout) | [30 s](Self::DEFAULT_BODY_READ_TIMEOUT) | a request body that stops arriving; at shutdown, the [grace](Self::grace) for the rest of a body |
+/// | [`grace`](Self::grace) | [1 s](Self::DEFAULT_GRACE) | at shutdown, the wait for a request from a connection that is not mid-request, and for the rest of a request body |
+/// | [`max_connections`](Self::max_connections) | [10 000](Self::DEFAULT_MAX_CONNECTIONS) | open connections; past it, new ones wait in the listen queue |
 /// | [`http2_keep_alive`](Self::http2_keep_alive) | off | an HTTP/2 peer that stopped answering |
 /// | [`connect_info`](Self::connect_info) | off | (whether handlers can extract the peer's address) |
 /// | [`list_requests`](Self::list_requests) | on | (whether reports list the requests in flight, or only count them) |
@@ -79,7 +79,7 @@ impl Server {
     }
 
     /// How long a client may take to send a request head ([10 s by
-    /// default](super::DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
+    /// default](Self::DEFAULT_HEADER_READ_TIMEOUT)); then the connection is
     /// closed. `None` turns the limit off.
     ///
     /// It counts from the first byte of the head, and for a connection's
@@ -101,7 +101,7 @@ impl Server {
     }
 
     /// How long a connection may stay open with no request in flight
-    /// ([2 minutes by default](super::DEFAULT_IDLE_TIMEOUT)); then it is closed
+    /// ([2 minutes by default](Self::DEFAULT_IDLE_TIMEOUT)); then it is closed
     /// gracefully (HTTP/2: `GOAWAY`). `None` turns the limit off. Like the
     /// [header read timeout](Self::header_read_timeout), it is checked
     /// every quarter of the shorter of the two, so a connection may stay
@@ -121,7 +121,7 @@ impl Server {
     /// At shutdown, how long a connection that is not in the middle of a
     /// request (just accepted, idle between two keep-alive requests, or
     /// part-way through a request head) may still take to send a request
-    /// ([1 s by default](super::DEFAULT_GRACE)). A request that arrives in time is
+    /// ([1 s by default](Self::DEFAULT_GRACE)). A request that arrives in time is
     /// served and answered with `Connection: close`; then, or when the
     /// grace ends, the connection is closed. This closes the race in which
     /// a keep-alive client sends its next request just as the server closes
@@ -150,7 +150,7 @@ impl Server {
     }
 
     /// How long a request body may go without sending a byte ([30 s by
-    /// default](super::DEFAULT_BODY_READ_TIMEOUT), as nginx's
+    /// default](Self::DEFAULT_BODY_READ_TIMEOUT), as nginx's
     /// `client_body_timeout`); `None` turns the limit off. Past it, reading
     /// the body fails: the handler gets the error (axum's body extractors
     /// answer `400 Bad Request`) and the connection is closed after the
@@ -172,7 +172,7 @@ impl Server {
     }
 
     /// How many connections the server holds open at most ([10 000 by
-    /// default](super::DEFAULT_MAX_CONNECTIONS)). At the maximum the server stops
+    /// default](Self::DEFAULT_MAX_CONNECTIONS)). At the maximum the server stops
     /// accepting: the next clients wait in the kernel's listen queue (see
     /// [`BACKLOG`](super::BACKLOG)) until a connection closes, rather than
     /// being dropped. Keep it below the process's file descriptor limit

@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use super::defaults::{
-    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-};
+use super::Server;
 
 /// A server's settings; each field is the one of the setter of the same
 /// name, where it is documented.
@@ -26,11 +23,11 @@ impl Default for Settings {
     /// The defaults of the table in [`Server`](super::Server)'s docs.
     fn default() -> Settings {
         Settings {
-            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
-            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-            grace: DEFAULT_GRACE,
-            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Some(Server::DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(Server::DEFAULT_IDLE_TIMEOUT),
+            grace: Server::DEFAULT_GRACE,
+            body_read_timeout: Some(Server::DEFAULT_BODY_READ_TIMEOUT),
+            max_connections: Server::DEFAULT_MAX_CONNECTIONS,
             http2_keep_alive: None,
             connect_info: false,
             list_requests: true,
