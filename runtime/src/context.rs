@@ -288,10 +288,20 @@ impl Context {
         }
     }
 
-    /// Tells the service manager that the service is ready.
+    /// The hub of this context's runtime.
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(crate) fn process(&self) -> &Arc<crate::process::Process> {
+        self.scope.shared()
+    }
+
+    /// Tells the service manager that the service is ready (and, in the
+    /// new process of an upgrade, the old process: `crate::upgrade` waits
+    /// for `main_returned`).
     pub(crate) fn notify_ready(&self) {
         tracing::info!("ready");
-        self.scope.shared().notifier.ready();
+        let shared = self.scope.shared();
+        shared.main_returned.cancel();
+        shared.notifier.ready();
     }
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.

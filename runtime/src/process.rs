@@ -4,6 +4,7 @@
 //! reload hooks, the systemd notifier, the observer). One [`Process`] per
 //! runtime, reached by every scope; it alone writes the state.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -80,6 +81,14 @@ pub(crate) struct Process {
     /// Told of every task's end, hook's run and scope's drain; the test
     /// runtime installs one, production none.
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Cancelled once `main`'s body returned without failure: the service
+    /// is set up (the moment systemd hears `READY=1`).
+    pub(crate) main_returned: CancellationToken,
+    /// This runtime's state of the binary upgrade (`crate::upgrade`: its
+    /// offers, the upgrader), put here by that room when the lifecycle is
+    /// prepared. Opaque here: the hub sits below the room that defines it,
+    /// and only that room reads it.
+    pub(crate) handover: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -135,6 +144,8 @@ impl Process {
             started: Instant::now(),
             notifier,
             observer: None,
+            main_returned: CancellationToken::new(),
+            handover: OnceLock::new(),
         }
     }
 
