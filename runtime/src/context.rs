@@ -288,20 +288,18 @@ impl Context {
         }
     }
 
-    /// The hub of this context's runtime.
+    /// The hub of this context's runtime (the upgrade keeps its offers there).
     #[cfg(all(unix, feature = "upgrade"))]
     pub(crate) fn process(&self) -> &Arc<crate::process::Process> {
         self.scope.shared()
     }
 
-    /// Tells the service manager that the service is ready (and, in the
-    /// new process of an upgrade, the old process: `crate::upgrade` waits
-    /// for `main_returned`).
+    /// Tells the service manager (and the upgrade, through `main_returned`)
+    /// that the service is ready.
     pub(crate) fn notify_ready(&self) {
         tracing::info!("ready");
-        let shared = self.scope.shared();
-        shared.main_returned.cancel();
-        shared.notifier.ready();
+        self.scope.shared().main_returned.cancel();
+        self.scope.shared().notifier.ready();
     }
 
     /// Asks for a graceful shutdown of the whole process, as a signal would.
