@@ -18,6 +18,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -319,7 +320,19 @@ fn a_socket_handed_down_as_fd_3_is_served() {
         .get_mut()
         .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
         .unwrap();
-    let mut cmd = example("upgrade_fixture");
+    // systemd's protocol: the sockets are `LISTEN_PID`'s. A launcher shell
+    // names itself, then `exec`s the program, which keeps its pid.
+    let fixture = example("upgrade_fixture");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(r#"LISTEN_PID=$$; export LISTEN_PID; exec "$0""#)
+        .arg(fixture.get_program());
+    for (var, value) in fixture.get_envs() {
+        match value {
+            Some(value) => cmd.env(var, value),
+            None => cmd.env_remove(var),
+        };
+    }
     // Binding this address again would fail: the socket must be taken.
     cmd.env("ADDR", addr.to_string()).env("LISTEN_FDS", "1");
     cmd.fd_mappings(vec![FdMapping {

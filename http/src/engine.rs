@@ -35,6 +35,9 @@ pub(super) async fn run<S: Source>(
 ) -> io::Result<Served> {
     let name = source.name();
     tracing::info!(listener = %name, scope = %ctx.path(), "http: serving");
+    // Handed to the next binary of an upgrade while it is served.
+    source.offer(&ctx)?;
+    let runtime = ctx.clone();
     let accepting = Accepting {
         server: Arc::new(ServerState::new(ctx, router, settings)),
         connections: TaskTracker::new(),
@@ -42,6 +45,7 @@ pub(super) async fn run<S: Source>(
     };
 
     if let Err(e) = accepting.accept_until_cancelled(&mut source).await {
+        source.withdraw(&runtime);
         tracing::error!(listener = %accepting.name, error = %e, "http: listener unusable");
         accepting
             .server
@@ -56,6 +60,7 @@ pub(super) async fn run<S: Source>(
     // The drain: from here on, every completed request counts as drained.
     let drain_began = Instant::now();
     accepting.server.start_drain();
+    source.withdraw(&runtime); // no longer handed to the next binary
     source.sweep_and_close(|io, addr| accepting.accept::<S>(io, addr, None));
     tracing::info!(
         listener = %accepting.name,

@@ -223,9 +223,11 @@ where
 /// process of an
 /// [upgrade](gracefully_runtime::Runtime::upgrade_signal). See
 /// [`sockets::inherited`](gracefully_runtime::sockets::inherited) for how a socket
-/// matches `addr`; a malformed `LISTEN_FDS` is an error naming it. The
-/// listener is then [offered](gracefully_runtime::sockets::offer) to the next upgrade,
-/// until the server closes it.
+/// matches `addr`; a malformed `LISTEN_FDS` is an error naming it. What is
+/// handed down is what the start of the runtime read (`#[graceful::main]`,
+/// `Runtime::run`): without one, nothing is. [`serve`] then
+/// [offers](gracefully_runtime::sockets::offer) the listener to the next
+/// upgrade of its runtime, until the server closes it.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -246,15 +248,13 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListene
                 break;
             }
         }
-        let listener = match inherited {
+        match inherited {
             Some(inherited) => {
                 inherited.set_nonblocking(true)?;
-                TcpListener::from_std(inherited)?
+                TcpListener::from_std(inherited)
             }
-            None => bind_new(addrs)?,
-        };
-        gracefully_runtime::sockets::offer(&listener.local_addr()?.to_string(), &listener)?;
-        Ok(listener)
+            None => bind_new(addrs),
+        }
     }
     #[cfg(not(unix))]
     bind_new(addrs)

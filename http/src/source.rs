@@ -13,6 +13,7 @@ use std::io;
 use std::pin::pin;
 use std::task::{Context as Cx, Poll, Waker};
 
+use gracefully_runtime::Context;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -41,6 +42,15 @@ pub(super) trait Source: Send + 'static {
 
     /// Readies a connection before it is served.
     fn prepare(_io: &Self::Io) {}
+
+    /// Offers the listener to the next binary of an upgrade of `ctx`'s
+    /// runtime, while it is served (a TCP listener, on Unix).
+    fn offer(&self, _ctx: &Context) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Withdraws that offer: the listener is about to close.
+    fn withdraw(&self, _ctx: &Context) {}
 
     /// Hands `serve` the connections the kernel already completed (their
     /// clients think they are connected), at most [`SWEEP`], without
@@ -83,15 +93,22 @@ impl Source for TcpListener {
         let _ = io.set_nodelay(true);
     }
 
+    #[cfg(unix)]
+    fn offer(&self, ctx: &Context) -> io::Result<()> {
+        gracefully_runtime::sockets::offer(ctx, &self.local_addr()?.to_string(), self)
+    }
+
+    #[cfg(unix)]
+    fn withdraw(&self, ctx: &Context) {
+        gracefully_runtime::sockets::withdraw(ctx, self);
+    }
+
     fn sweep_and_close(self, mut serve: impl FnMut(TcpStream, Self::Addr)) {
         // Straight to the kernel: tokio's `accept` waits for the reactor to
         // report what the kernel already has.
         let Ok(listener) = self.into_std() else {
             return;
         };
-        // No longer handed to the next binary of an upgrade.
-        #[cfg(unix)]
-        gracefully_runtime::sockets::withdraw(&listener);
         sweep_std(
             || listener.accept(),
             |(tcp, addr)| {

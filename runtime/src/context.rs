@@ -288,9 +288,17 @@ impl Context {
         }
     }
 
-    /// Tells the service manager that the service is ready.
+    /// The hub of this context's runtime (the upgrade keeps its offers there).
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(crate) fn process(&self) -> &Arc<crate::process::Process> {
+        self.scope.shared()
+    }
+
+    /// Tells the service manager (and the upgrade, through `main_returned`)
+    /// that the service is ready.
     pub(crate) fn notify_ready(&self) {
         tracing::info!("ready");
+        self.scope.shared().main_returned.cancel();
         self.scope.shared().notifier.ready();
     }
 

@@ -8,6 +8,8 @@
 //! | [`UPGRADE_TIMEOUT`] | overrides how long the new process of an upgrade has to become ready |
 //! | [`UPGRADE_BINARY`] | overrides the binary an upgrade starts |
 //! | [`NOTIFY_SOCKET`] | systemd's notification socket: `READY=1`, `STOPPING=1`, `STATUS=`, `WATCHDOG=1` go there |
+//! | `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES` | the sockets handed down (feature `upgrade`: `graceful::sockets`), for the process `LISTEN_PID` only |
+//! | `GRACEFUL_UPGRADE_NOTIFY` | set by an upgrade for the new process: where it says it is ready |
 //!
 //! A value that is not a duration, or a zero deadline, is a start-up error
 //! naming the variable ([`ConfigError`](crate::ConfigError)).

@@ -18,10 +18,10 @@
 //! |---|---|---|
 //! | 6. entry points | `runtime`, `testing` | the builder, `run`/`block_on`/`supervise`/`test`: the start (handlers first, then tokio), the exit |
 //! | 5. driver | `supervisor` | the lifecycle's order: trigger, lame duck, drain, deadline, a second signal, the report |
-//! | 4. satellites | `upgrade`, `sockets` | the binary upgrade and socket inheritance, over `Context` and the notifier |
+//! | 4. satellites | `upgrade` (its public face: `sockets`) | the binary upgrade and socket inheritance, and their state: what the start captured of the environment and the sockets handed down (process-wide: the fd table is), each runtime's offers (in its hub), the ready handshake with the new binary, the launch; over `Context`, the hub and the notifier |
 //! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
-//! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer |
+//! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer, a slot for the upgrade's state (opaque here) |
 //! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `observe`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
 //!
 //! Test instrumentation is passed in: the test runtime installs an observer
@@ -73,9 +73,6 @@ mod root;
 mod runtime;
 mod scope;
 mod signal;
-#[cfg(all(unix, feature = "upgrade"))]
-#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
-pub mod sockets;
 mod supervisor;
 mod sync;
 mod task;
@@ -84,6 +81,9 @@ mod testing;
 mod tracked;
 #[cfg(all(unix, feature = "upgrade"))]
 mod upgrade;
+#[cfg(all(unix, feature = "upgrade"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "upgrade"))))]
+pub use upgrade::sockets;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;

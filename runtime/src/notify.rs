@@ -9,24 +9,15 @@
 //! The protocol is a datagram per message on a Unix socket: a few lines,
 //! lighter than a dependency.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::console::console;
 use crate::env::NOTIFY_SOCKET;
-use crate::sync::lock;
 
 const WATCHDOG_USEC_ENV: &str = "WATCHDOG_USEC";
-/// Where a new process started by an upgrade says it is ready: a Unix
-/// stream socket the old process listens on.
-pub(crate) const UPGRADE_NOTIFY_ENV: &str = "GRACEFUL_UPGRADE_NOTIFY";
 const WATCHDOG_PID_ENV: &str = "WATCHDOG_PID";
-/// What the new process of an upgrade says on its channel once it is
-/// ready, and what the old one answers once it has handed the service over
-/// (`MAINPID=`).
-pub(crate) const READY: &str = "READY=1";
-pub(crate) const HANDED_OVER: &str = "MAIN=1";
 
 #[cfg(unix)]
 type Socket = Option<Arc<std::os::unix::net::UnixDatagram>>;
@@ -39,16 +30,15 @@ type Socket = Option<Arc<()>>;
 /// upgrade says nothing on `NOTIFY_SOCKET` until the old one has handed the
 /// service over (a failing new process would otherwise tell systemd the
 /// service is stopping while the old one serves), and the old one says
-/// nothing after that (its status would be taken for the new one's).
+/// nothing after that (its status would be taken for the new one's). The
+/// handshake between the two is the upgrade's (`crate::upgrade`); this
+/// notifier only holds whether it is the main process.
 pub(crate) struct Notifier {
     socket: Socket,
     /// Whether this process is the service's main process: false in the
     /// new process of an upgrade until it is handed the service, and in
     /// the old one from then on.
-    main: Arc<AtomicBool>,
-    /// The old process of an upgrade, until this one is ready.
-    #[cfg(unix)]
-    parent: Mutex<Option<std::os::unix::net::UnixStream>>,
+    main: AtomicBool,
     /// The watchdog period, if one is asked for this process.
     pub(crate) watchdog: Option<Duration>,
 }
@@ -81,20 +71,9 @@ impl Notifier {
                     .ok()
             });
             let watchdog = watchdog.filter(|_| socket.is_some());
-            let parent = std::env::var_os(UPGRADE_NOTIFY_ENV).and_then(|path| {
-                platform::connect_stream(&path)
-                    .map_err(|e| {
-                        console(format_args!(
-                            "graceful: {UPGRADE_NOTIFY_ENV}={}: {e}; the process that started this one cannot hear that it is ready",
-                            path.to_string_lossy()
-                        ))
-                    })
-                    .ok()
-            });
             Notifier {
                 socket,
-                main: Arc::new(AtomicBool::new(parent.is_none())),
-                parent: Mutex::new(parent),
+                main: AtomicBool::new(true),
                 watchdog,
             }
         }
@@ -103,7 +82,7 @@ impl Notifier {
             let _ = watchdog;
             Notifier {
                 socket: None,
-                main: Arc::new(AtomicBool::new(true)),
+                main: AtomicBool::new(true),
                 watchdog: None,
             }
         }
@@ -115,9 +94,7 @@ impl Notifier {
     pub(crate) fn off() -> Notifier {
         Notifier {
             socket: None,
-            main: Arc::new(AtomicBool::new(true)),
-            #[cfg(unix)]
-            parent: Mutex::new(None),
+            main: AtomicBool::new(true),
             watchdog: None,
         }
     }
@@ -132,46 +109,28 @@ impl Notifier {
         }
     }
 
-    /// Says the service is ready: to systemd, or, in the new process of an
-    /// upgrade, to the old process, which hands the service over and
-    /// answers; this one then says `READY=1` to systemd and speaks for the
-    /// service from then on.
+    /// Says the service is ready, if this process is the service's main
+    /// process (the new process of an upgrade says it once it has the
+    /// service: [`take_over`](Self::take_over)).
     pub(crate) fn ready(&self) {
-        #[cfg(unix)]
-        if let Some(parent) = lock(&self.parent).take() {
-            let (socket, main) = (self.socket.clone(), self.main.clone());
-            let handed_over = move || {
-                use std::io::{BufRead, BufReader, Write};
-                (&parent).write_all(format!("{READY}\n").as_bytes())?;
-                let answered = BufReader::new(&parent)
-                    .lines()
-                    .map_while(Result::ok)
-                    .any(|line| line == HANDED_OVER);
-                if answered {
-                    main.store(true, Ordering::Release);
-                    // And a watchdog ping at once: the old process pings no
-                    // more, and this one's next ping may be half a period away.
-                    send(&socket, "READY=1\nSTATUS=running\nWATCHDOG=1");
-                } else {
-                    tracing::warn!(
-                        "the old process of the upgrade ended before it handed the service over"
-                    );
-                }
-                std::io::Result::Ok(())
-            };
-            let spawned = std::thread::Builder::new()
-                .name("graceful upgrade".into())
-                .spawn(move || {
-                    if let Err(error) = handed_over() {
-                        tracing::warn!(%error, "cannot tell the old process of the upgrade that this one is ready");
-                    }
-                });
-            if let Err(error) = spawned {
-                tracing::error!(%error, "cannot start the thread that waits for the old process");
-            }
-            return;
-        }
         self.send("READY=1\nSTATUS=running");
+    }
+
+    /// The new process of an upgrade: it says nothing until the old one
+    /// handed the service over.
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(crate) fn wait_for_hand_over(&self) {
+        self.main.store(false, Ordering::Release);
+    }
+
+    /// The new process of an upgrade was handed the service: it speaks for
+    /// it from now on, and says it is ready, with a watchdog ping at once
+    /// (the old process pings no more, and this one's next ping may be half
+    /// a period away).
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(crate) fn take_over(&self) {
+        self.main.store(true, Ordering::Release);
+        send(&self.socket, "READY=1\nSTATUS=running\nWATCHDOG=1");
     }
 
     /// The old process of an upgrade hands the service over to `pid`
@@ -207,10 +166,15 @@ fn send(socket: &Socket, message: &str) {
     let _ = (socket, message);
 }
 
+/// A Unix socket address written as for `NOTIFY_SOCKET`: a file path, or
+/// (Linux) an abstract name written `@name`.
+#[cfg(all(unix, feature = "upgrade"))]
+pub(crate) use platform::address as socket_address;
+
 #[cfg(unix)]
 mod platform {
     use std::ffi::OsStr;
-    use std::os::unix::net::{SocketAddr, UnixDatagram, UnixStream};
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
 
     /// A datagram socket connected to `path`, a file path or (Linux) an
     /// abstract name written `@name`: a socket nobody listens on is found
@@ -219,11 +183,6 @@ mod platform {
         let socket = UnixDatagram::unbound()?;
         socket.connect_addr(&address(path)?)?;
         Ok(socket)
-    }
-
-    /// A stream connected to `path`, named as for [`connect`].
-    pub(super) fn connect_stream(path: &OsStr) -> std::io::Result<UnixStream> {
-        UnixStream::connect_addr(&address(path)?)
     }
 
     /// `path`: a file path, or (Linux) an abstract name written `@name`.

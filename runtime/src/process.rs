@@ -80,6 +80,15 @@ pub(crate) struct Process {
     /// Told of every task's end, hook's run and scope's drain; the test
     /// runtime installs one, production none.
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Cancelled once `main`'s body returned without failure: the service
+    /// is set up (the moment systemd hears `READY=1`).
+    pub(crate) main_returned: CancellationToken,
+    /// This runtime's state of the binary upgrade (`crate::upgrade`: its
+    /// offers, the upgrader), put here by that room when the lifecycle is
+    /// prepared. Opaque here: the hub sits below the room that defines it,
+    /// and only that room reads it.
+    #[cfg(all(unix, feature = "upgrade"))]
+    pub(crate) handover: OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// How many isolated failures the report lists; the rest are counted.
@@ -135,6 +144,9 @@ impl Process {
             started: Instant::now(),
             notifier,
             observer: None,
+            main_returned: CancellationToken::new(),
+            #[cfg(all(unix, feature = "upgrade"))]
+            handover: OnceLock::new(),
         }
     }
 

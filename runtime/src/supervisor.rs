@@ -164,7 +164,7 @@ impl Supervisor {
             .triggered()
             .expect("a reason is set with the request");
         #[cfg(all(unix, feature = "upgrade"))]
-        crate::sockets::withdraw_all(); // closing a listener now refuses connections
+        self.upgrader.shutdown_began(); // closing a listener now refuses connections
         self.announce(&reason);
         self.extend_stop_timeout(triggered);
         match self.shutdown(triggered).await {

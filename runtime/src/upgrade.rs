@@ -25,8 +25,23 @@
 //! systemd, so a new binary that fails cannot stop the unit; and the old
 //! one's last status is not taken for the new one's. `deploy/systemd-check`
 //! checks all of it against a real systemd.
+//!
+//! # The room
+//!
+//! This module owns the upgrade and socket inheritance, and their state:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `upgrade.rs` | the [`Upgrader`] of one runtime (one upgrade at a time), and the interface the entry points and the supervisor call: [`capture`], [`Upgrader::new`], [`Upgrader::start`], [`Upgrader::shutdown_began`], [`hand_over_when_ready`] |
+//! | `upgrade/inherited.rs` | what the start captured of the environment, once per process, and the sockets handed down: the room's one process-wide place (the fd table is the process's) |
+//! | `upgrade/sockets.rs` | the public face, `graceful::sockets`: [`inherited`](sockets::inherited), [`offer`](sockets::offer), [`withdraw`](sockets::withdraw); and the offers of one runtime, kept in its process hub |
+//! | `upgrade/ready.rs` | the ready handshake with the new binary, both sides |
+//! | `upgrade/launch.rs` | how the new binary is started, watched and stopped |
+//! | `upgrade/config.rs` | the builder's values and the environment's overrides |
+//!
+//! Nothing here changes the process's environment: the new binary gets its
+//! variables through `Command::env` and `Command::env_remove`.
 
-use std::ffi::OsString;
 use std::future::{Future, poll_fn};
 use std::path::PathBuf;
 use std::pin::pin;
@@ -35,62 +50,70 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::AsyncWriteExt;
 
 use crate::console::{Secs, console};
 use crate::context::Context;
-use crate::env::NOTIFY_SOCKET;
-use crate::notify::{HANDED_OVER, READY};
 use crate::process::Process;
 use crate::report::Reason;
 
+mod config;
+mod inherited;
 mod launch;
+mod ready;
+pub mod sockets;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use config::UpgradeConfig;
+pub(crate) use inherited::capture;
+pub(crate) use ready::hand_over_when_ready;
 
 use launch::{KILL_AFTER, ended, executable, launch, terminate};
+use ready::{HANDED_OVER, ready_socket, wait_for_ready};
+use sockets::Offers;
 
-/// How an upgrade is done, as the builder says.
-#[derive(Clone, Debug)]
-pub(crate) struct UpgradeConfig {
-    /// `None`: no upgrade.
-    pub(crate) signal: Option<crate::Signal>,
-    /// `None`: the binary this process was started from.
-    pub(crate) binary: Option<PathBuf>,
-    pub(crate) timeout: Duration,
+/// The offers of `process`'s runtime, in its hub (created on first use).
+fn offers(process: &Process) -> Arc<Offers> {
+    let any = process
+        .handover
+        .get_or_init(|| Arc::new(Offers::default()))
+        .clone();
+    any.downcast::<Offers>()
+        .expect("only this room fills the hub's handover slot, with its offers")
 }
 
-impl Default for UpgradeConfig {
-    /// `SIGUSR2` (nginx's signal for its binary upgrade; `SIGHUP` reloads,
-    /// `SIGUSR1` dumps), this program's binary, 30 s to become ready.
-    fn default() -> UpgradeConfig {
-        UpgradeConfig {
-            signal: Some(crate::Signal::User2),
-            binary: None,
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// The upgrades of one process: one at a time.
+/// The upgrades of one runtime: one at a time.
 pub(crate) struct Upgrader {
     config: UpgradeConfig,
+    /// What the runtime offers to the next binary (also in its hub, where
+    /// `sockets::offer` finds it through a `Context`).
+    offers: Arc<Offers>,
     /// The binary this process was started from, read at start: once a
     /// deploy replaced the file, `/proc/self/exe` names a deleted file.
     exe: Option<PathBuf>,
     /// Whether the new process is made systemd's child rather than this
-    /// one's: under systemd (`NOTIFY_SOCKET`), read at start.
+    /// one's: under systemd (`NOTIFY_SOCKET`, as the start captured it).
     orphan: bool,
     busy: AtomicBool,
 }
 
 impl Upgrader {
-    pub(crate) fn new(config: UpgradeConfig) -> Arc<Upgrader> {
+    /// The upgrader of the runtime whose hub is `shared`.
+    pub(crate) fn new(config: UpgradeConfig, shared: &Process) -> Arc<Upgrader> {
         Arc::new(Upgrader {
             exe: std::env::current_exe().ok(),
-            orphan: cfg!(target_os = "linux") && std::env::var_os(NOTIFY_SOCKET).is_some(),
+            orphan: cfg!(target_os = "linux") && inherited::under_systemd(),
+            offers: offers(shared),
             config,
             busy: AtomicBool::new(false),
         })
+    }
+
+    /// The shutdown began: every offer of this runtime is dropped, so that
+    /// closing a listener now refuses connections.
+    pub(crate) fn shutdown_began(&self) {
+        self.offers.clear();
     }
 
     /// Starts an upgrade as a task of `root`, unless one is under way (the
@@ -146,7 +169,17 @@ impl Upgrader {
         // It waits for the shell's first line: not on a worker of the runtime.
         let (this, launched) = (self.clone(), (binary.clone(), name.clone()));
         let started = tokio::task::spawn_blocking(move || {
-            launch(&launched.0, &launched.1, this.config.signal, this.orphan)
+            let offered = this
+                .offers
+                .duplicates()
+                .map_err(|e| format!("listening sockets: {e}"))?;
+            launch(
+                &launched.0,
+                &launched.1,
+                offered,
+                this.config.signal,
+                this.orphan,
+            )
         })
         .await
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))??;
@@ -225,54 +258,6 @@ enum Launched<R> {
     /// It ended, with this exit status if known.
     Ended(Option<String>),
     ShutdownBegan,
-}
-
-/// A socket only this process's child is told of, named for the
-/// environment: an abstract name on Linux, a file in the temporary
-/// directory elsewhere.
-fn ready_socket() -> std::io::Result<(UnixListener, OsString)> {
-    let name = format!(
-        "graceful-upgrade-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    );
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let (listener, name) = {
-        use std::os::linux::net::SocketAddrExt;
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name)?;
-        let listener = std::os::unix::net::UnixListener::bind_addr(&addr)?;
-        (listener, OsString::from(format!("@{name}")))
-    };
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let (listener, name) = {
-        let path = std::env::temp_dir().join(format!("{name}.sock"));
-        let listener = std::os::unix::net::UnixListener::bind(&path)?;
-        (listener, path.into_os_string())
-    };
-    listener.set_nonblocking(true)?;
-    Ok((UnixListener::from_std(listener)?, name))
-}
-
-/// The new process's channel once it has said `READY=1` on it; an
-/// `UnexpectedEof` error if it closed the channel (ended) before.
-async fn wait_for_ready(listener: &UnixListener) -> std::io::Result<UnixStream> {
-    let (stream, _) = listener.accept().await?;
-    let (read, write) = stream.into_split();
-    let mut lines = tokio::io::BufReader::new(read).lines();
-    while let Some(line) = lines.next_line().await? {
-        if line == READY {
-            let stream = lines
-                .into_inner()
-                .into_inner()
-                .reunite(write)
-                .map_err(std::io::Error::other)?;
-            return Ok(stream);
-        }
-    }
-    Err(std::io::ErrorKind::UnexpectedEof.into())
 }
 
 impl std::fmt::Debug for Upgrader {

@@ -35,13 +35,7 @@ impl Runtime {
             self.lame_duck = lame_duck;
         }
         #[cfg(all(unix, feature = "upgrade"))]
-        if let Some(timeout) = config::deadline_from_env(crate::env::UPGRADE_TIMEOUT, &get)? {
-            self.upgrade.timeout = timeout;
-        }
-        #[cfg(all(unix, feature = "upgrade"))]
-        if let Some(binary) = get(crate::env::UPGRADE_BINARY).filter(|b| !b.is_empty()) {
-            self.upgrade.binary = Some(binary.into());
-        }
+        self.upgrade.override_from(&get)?;
         Ok(self)
     }
 
@@ -76,9 +70,9 @@ impl Runtime {
 
     /// Installs the handlers of every signal the process hears.
     pub(super) fn listen(&self) -> Result<Listening, ConfigError> {
-        // Before the first thread: reading them clears LISTEN_FDS and LISTEN_PID.
+        // Before the first thread: the environment is read once, here.
         #[cfg(all(unix, feature = "upgrade"))]
-        crate::sockets::init();
+        crate::upgrade::capture();
         #[cfg(unix)]
         let under_service_manager = under_service_manager();
         #[cfg(not(unix))]
@@ -93,6 +87,9 @@ impl Runtime {
         remember_panic_locations();
         let handle = tokio::runtime::Handle::current();
         let shared = Process::new(!self.lame_duck.is_zero(), handle, Some(handlers));
+        // The new process of an upgrade speaks to systemd once handed the service.
+        #[cfg(all(unix, feature = "upgrade"))]
+        crate::upgrade::hand_over_when_ready(&shared);
         let root = Scope::root(shared.clone(), "main");
         tracing::debug!(timeout = ?self.timeout, lame_duck = ?self.lame_duck, signals = ?self.signals, "started");
         let ctx = Context::new(root.clone());
@@ -124,14 +121,17 @@ impl Runtime {
             force_on_second_signal: self.force_on_second_signal,
             progress_every: self.progress_every,
         };
+        let table = self.table();
+        #[cfg(all(unix, feature = "upgrade"))]
+        let upgrader = crate::upgrade::Upgrader::new(self.upgrade, &shared);
         Supervisor::new(
             limits,
-            self.table(),
+            table,
             shared,
             root,
             deliveries,
             #[cfg(all(unix, feature = "upgrade"))]
-            crate::upgrade::Upgrader::new(self.upgrade),
+            upgrader,
         )
     }
 }

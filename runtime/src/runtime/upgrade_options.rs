@@ -11,8 +11,8 @@ impl Runtime {
     /// The signal that upgrades the program without dropping a connection
     /// (`SIGUSR2` by default; `None`: no upgrade, the signal is ignored).
     /// The process starts the new binary (see [`upgrade_binary`]) with its
-    /// listening sockets (those [offered](crate::sockets::offer), as
-    /// `graceful::http::bind` does), waits until the new process is ready
+    /// listening sockets (those this runtime [offered](crate::sockets::offer),
+    /// as `graceful::http::serve` does), waits until the new process is ready
     /// (its `main` returned), then drains with the reason
     /// [`Reason::Upgraded`](crate::Reason::Upgraded) and exits. If the new process cannot start,
     /// ends, or is not ready within the [`upgrade_timeout`], this one says
@@ -38,8 +38,8 @@ impl Runtime {
     /// what an upgrade is for; with a symbolic link to the current release,
     /// name the link here: the path read at start is the link's target).
     /// `GRACEFUL_UPGRADE_BINARY` overrides it. The new process gets the
-    /// same arguments and environment, plus `LISTEN_FDS` and
-    /// `LISTEN_FDNAMES` for the sockets.
+    /// same arguments and environment, plus `LISTEN_FDS`,
+    /// `LISTEN_FDNAMES` and `LISTEN_PID` (its own id) for the sockets.
     ///
     /// ```no_run
     /// let runtime = graceful::Runtime::new().upgrade_binary("/opt/app/current/app");

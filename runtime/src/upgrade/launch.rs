@@ -11,10 +11,10 @@ use std::time::Duration;
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::sync::oneshot;
 
+use super::inherited::{LISTEN_FDNAMES_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, UPGRADE_NOTIFY_ENV};
+use super::sockets::{Offered, child_fd};
 use crate::console::{Secs, console};
 use crate::context::Context;
-use crate::notify::UPGRADE_NOTIFY_ENV;
-use crate::sockets::{self, LISTEN_FDS_ENV};
 
 /// How the new process is started: by `/bin/sh`, which
 ///
@@ -31,19 +31,21 @@ use crate::sockets::{self, LISTEN_FDS_ENV};
 ///    which is not our child" and, at the next stop, sends `SIGTERM` and
 ///    `SIGKILL` at once, with no drain;
 /// 3. writes the new process's pid on its standard output (a pipe to this
-///    process), then starts the binary (`$0`, with the arguments after
-///    `$2`) with the standard output this process has, handed down as fd
-///    `OUT`, the one after the sockets.
+///    process), sets `LISTEN_PID` to it (systemd's protocol: the sockets
+///    are that process's, not its children's), then starts the binary
+///    (`$0`, with the arguments after `$2`) with the standard output this
+///    process has, handed down as fd `OUT`, the one after the sockets.
 ///
 /// Rust's standard library has no safe way to fork twice; a shell does it
 /// in a process of its own.
 const LAUNCH: &str = r#"trap '' "$1"
 if [ "$2" = orphan ]; then
     shift 2
-    exec setsid --fork /bin/sh -c 'echo $$; exec "$0" "$@" >&OUT OUT>&-' "$0" "$@"
+    exec setsid --fork /bin/sh -c 'echo $$; LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@" >&OUT OUT>&-' "$0" "$@"
 fi
 shift 2
 echo $$
+LISTEN_PID=$$; export LISTEN_PID
 exec "$0" "$@" >&OUT OUT>&-"#;
 
 /// The new process, as started.
@@ -58,12 +60,12 @@ pub(super) struct Started {
 pub(super) fn launch(
     binary: &Path,
     ready: &OsString,
+    offered: Vec<Offered>,
     signal: Option<crate::Signal>,
     orphan: bool,
 ) -> Result<Started, String> {
-    let offered = sockets::offered().map_err(|e| format!("listening sockets: {e}"))?;
     let names: Vec<String> = offered.iter().map(|o| o.name.clone()).collect();
-    let stdout_fd = sockets::child_fd(offered.len());
+    let stdout_fd = child_fd(offered.len());
     let stdout = std::io::stdout()
         .as_fd()
         .try_clone_to_owned()
@@ -73,7 +75,7 @@ pub(super) fn launch(
         .enumerate()
         .map(|(i, o)| FdMapping {
             parent_fd: o.fd,
-            child_fd: sockets::child_fd(i),
+            child_fd: child_fd(i),
         })
         .collect();
     mappings.push(FdMapping {
@@ -91,8 +93,10 @@ pub(super) fn launch(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .env(LISTEN_FDS_ENV, names.len().to_string())
-        .env("LISTEN_FDNAMES", names.join(":"))
-        .env_remove("LISTEN_PID") // the new pid is not known before
+        .env(LISTEN_FDNAMES_ENV, names.join(":"))
+        // The new pid is not known before: the shell sets LISTEN_PID=$$
+        // just before its `exec`, so that only the new binary takes them.
+        .env_remove(LISTEN_PID_ENV)
         // systemd's WATCHDOG_PID names this process: kept, it would stop
         // the new one from pinging, and the watchdog would kill the
         // service once this one exits. Without it, the new process pings
