@@ -1,9 +1,11 @@
 //! The defaults of a [`Server`](super::Server)'s options: safe on the open
-//! internet, each one changeable with its setter.
+//! internet, each one changeable with its setter: `Server::DEFAULT_*`, and
+//! the [`Settings`] a new `Server` starts from.
 
 use std::time::Duration;
 
 use super::Server;
+use super::settings::Settings;
 
 impl Server {
     /// How long a client may take to send a request head, by default: 10 s
@@ -55,4 +57,20 @@ impl Server {
     /// let server = graceful::http::Server::new(axum::Router::new()).max_connections(1_000);
     /// ```
     pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+}
+
+impl Default for Settings {
+    /// The defaults of the table in [`Server`](super::Server)'s docs.
+    fn default() -> Settings {
+        Settings {
+            header_read_timeout: Some(Server::DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(Server::DEFAULT_IDLE_TIMEOUT),
+            grace: Server::DEFAULT_GRACE,
+            body_read_timeout: Some(Server::DEFAULT_BODY_READ_TIMEOUT),
+            max_connections: Server::DEFAULT_MAX_CONNECTIONS,
+            http2_keep_alive: None,
+            connect_info: false,
+            list_requests: true,
+        }
+    }
 }

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use super::Server;
-
 /// A server's settings; each field is the one of the setter of the same
 /// name, where it is documented.
 #[derive(Clone, Copy, Debug)]
@@ -17,20 +15,4 @@ pub(super) struct Settings {
     pub(super) http2_keep_alive: Option<(Duration, Duration)>,
     pub(super) connect_info: bool,
     pub(super) list_requests: bool,
-}
-
-impl Default for Settings {
-    /// The defaults of the table in [`Server`](super::Server)'s docs.
-    fn default() -> Settings {
-        Settings {
-            header_read_timeout: Some(Server::DEFAULT_HEADER_READ_TIMEOUT),
-            idle_timeout: Some(Server::DEFAULT_IDLE_TIMEOUT),
-            grace: Server::DEFAULT_GRACE,
-            body_read_timeout: Some(Server::DEFAULT_BODY_READ_TIMEOUT),
-            max_connections: Server::DEFAULT_MAX_CONNECTIONS,
-            http2_keep_alive: None,
-            connect_info: false,
-            list_requests: true,
-        }
-    }
 }
