@@ -89,7 +89,7 @@ mod upgrade;
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;
 pub use context::Context;
-pub use failure::{Failure, FailureKind, Note, Restarted, Running};
+pub use failure::{Failure, FailureKind, Note, Restarted, Running, Subject};
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Outcome, Reason, Report};

@@ -348,7 +348,7 @@ impl Runtime {
     ///     ctx.spawn("fails", async { Err::<(), _>("no database") });
     /// });
     /// assert_eq!(report.exit_code(), 1);
-    /// assert_eq!(report.failures[0].task, "fails");
+    /// assert_eq!(report.failures[0].who.name, "fails");
     /// ```
     #[track_caller]
     pub fn block_on<F, Fut>(self, main: F) -> Report

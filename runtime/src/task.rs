@@ -81,7 +81,7 @@ where
 /// let report = Runtime::new()
 ///     .signals([])
 ///     .block_on(|_ctx| async { Err::<(), _>(std::io::Error::other("bad config")) });
-/// assert_eq!(report.failures[0].task, "main");
+/// assert_eq!(report.failures[0].who.name, "main");
 /// assert_eq!(report.exit_code(), 1);
 /// ```
 #[diagnostic::on_unimplemented(
