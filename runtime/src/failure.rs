@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use crate::console::Secs;
-use crate::task::Panic;
+use crate::panic::Panic;
 
 /// A definition site recorded by `#[graceful::task]`.
 #[doc(hidden)]
@@ -70,7 +70,7 @@ impl fmt::Display for FailureKind {
 pub(crate) async fn caught(hook: impl Future<Output = Option<String>>) -> Option<FailureKind> {
     match AssertUnwindSafe(hook).catch_unwind().await {
         Ok(error) => error.map(FailureKind::Error),
-        Err(payload) => Some(FailureKind::Panic(Panic::from_payload(payload))),
+        Err(payload) => Some(FailureKind::Panic(Panic::caught(payload))),
     }
 }
 

@@ -22,7 +22,7 @@
 //! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
 //! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer |
-//! | 0. edges and vocabulary | `listener` (OS signals), `notify` (systemd), `observe`, `signal`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
+//! | 0. edges and vocabulary | `listener` (OS signals), `notify` (systemd), `panic` (the panic hook), `observe`, `signal`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
 //!
 //! Test instrumentation is passed in: the test runtime installs an observer
 //! (`observe::Observer`) in the process hub; production installs none, and
@@ -66,6 +66,7 @@ mod failure;
 mod listener;
 mod notify;
 mod observe;
+mod panic;
 mod policy;
 mod process;
 mod reload;
@@ -90,12 +91,13 @@ pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;
 pub use context::Context;
 pub use failure::{Failure, FailureKind, Note, Restarted, Running, Subject};
+pub use panic::Panic;
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Outcome, Reason, Report};
 pub use runtime::{Flavor, Runtime};
 pub use signal::{Signal, UnknownSignal};
-pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
+pub use task::{MainOutput, TaskError, TaskHandle, TaskOutput};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use testing::{Event, EventKind, Test, TestOutput};

@@ -15,13 +15,14 @@ use crate::console::console;
 use crate::context::Context;
 use crate::env::{LAME_DUCK, TIMEOUT};
 use crate::listener::{self, Delivery, Handlers, Heard};
+use crate::panic::remember_panic_locations;
 use crate::process::Process;
 use crate::report::Report;
 use crate::root::RootTask;
 use crate::scope::Scope;
 use crate::signal::Signal;
 use crate::supervisor::{Limits, Signals, Supervisor};
-use crate::task::{MainOutput, remember_panic_locations};
+use crate::task::MainOutput;
 
 /// The tokio scheduler [`Runtime::run`] builds.
 ///

@@ -22,9 +22,10 @@ use live::{Place, Tasks};
 use crate::console::Secs;
 use crate::failure::{Failure, FailureKind, Running, Site, Subject};
 use crate::observe::Step;
+use crate::panic::Panic;
 use crate::policy::Policy;
 use crate::process::Process;
-use crate::task::{Panic, TaskOutput};
+use crate::task::TaskOutput;
 
 /// What a report says of a task or hook: its name, where it was spawned
 /// (or deferred) and, for a `#[graceful::task]`, where it is defined.
@@ -248,7 +249,9 @@ where
                 Ok(output)
             }
             Err(payload) => {
-                let panic = Panic::from_payload(payload);
+                // Right after the unwind stopped, on the thread that
+                // panicked, where the panic hook left its location.
+                let panic = Panic::caught(payload);
                 this.registration.fail(FailureKind::Panic(panic.clone()));
                 Err(panic)
             }

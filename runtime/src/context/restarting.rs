@@ -14,9 +14,10 @@ use tokio::time::Instant;
 use crate::console::{Count, Secs};
 use crate::context::Context;
 use crate::failure::{Failure, FailureKind, Restarted};
+use crate::panic::Panic;
 use crate::policy::{Restart, random};
 use crate::process::{Process, State};
-use crate::task::{Panic, TaskOutput};
+use crate::task::TaskOutput;
 use crate::tracked::Origin;
 
 /// Where a restarted task reports what happens to it: tracing events, its
@@ -109,7 +110,7 @@ where
                 (Ok(output), failure)
             }
             Err(payload) => {
-                let panic = Panic::from_payload(payload);
+                let panic = Panic::caught(payload);
                 (Err(panic.clone()), Some(FailureKind::Panic(panic)))
             }
         };
