@@ -107,6 +107,29 @@ async fn sighup_runs_the_reload_hooks(ctx: Context, test: Test) {
     assert_eq!(reloads.load(Ordering::SeqCst), 1);
 }
 
+/// A reload hook that fails is an isolated failure of the scope that
+/// registered it, not of `main`, named for where it was registered.
+#[graceful::test]
+async fn a_failed_reload_hook_is_reported_in_its_scope(ctx: Context, test: Test) {
+    let settings = ctx.scope("http").scope("settings");
+    settings.on_reload("config", || async { Err::<(), _>("bad config") });
+    test.signal(Signal::Hangup);
+    test.advance(Duration::from_millis(10)).await;
+    ctx.shutdown();
+    let report = test.report().await;
+    assert_eq!(report.exit_code(), 0, "a failed reload stops nothing");
+    let [failure] = &report.isolated[..] else {
+        panic!("one isolated failure: {report}")
+    };
+    let who = &failure.who;
+    assert_eq!(
+        (who.name.as_str(), who.scope.as_str(), who.hook),
+        ("reload: config", "main/http/settings", false)
+    );
+    assert!(who.spawned_at.contains("tests/test_attr.rs:"), "{who}");
+    assert_eq!(failure.kind.to_string(), "returned an error: bad config");
+}
+
 #[graceful::task]
 async fn fetch_prices(ctx: Context) -> anyhow::Result<()> {
     ctx.run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
