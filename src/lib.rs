@@ -46,7 +46,7 @@
 //!     test.signal(Signal::Terminate);
 //!     let report = test.report().await; // 10 virtual seconds later
 //!     assert_eq!(report.outcome, Outcome::DeadlineExceeded { timeout: Duration::from_secs(10) });
-//!     assert_eq!(report.still_running[0].name, "stubborn");
+//!     assert_eq!(report.still_running[0].who.name, "stubborn");
 //! }
 //! # }
 //! ```
@@ -117,7 +117,7 @@ pub use gracefully_runtime::{Event, EventKind, Test, TestOutput};
 pub use gracefully_runtime::{
     Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, MainOutput, Note, Outcome,
     Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled, Running, Runtime, Signal,
-    State, TaskError, TaskHandle, TaskOutput, UnknownSignal, env,
+    State, Subject, TaskError, TaskHandle, TaskOutput, UnknownSignal, env,
 };
 
 #[cfg(all(unix, feature = "upgrade"))]

@@ -660,7 +660,7 @@ fn tasks_started_from_a_request_are_isolated() {
         });
     assert_eq!(report.exit_code(), 0, "{report}");
     assert_eq!(report.isolated_failures, 2, "{report}");
-    assert_eq!(report.isolated[0].scope, "main/http");
+    assert_eq!(report.isolated[0].who.scope, "main/http");
 }
 
 /// A Unix domain socket listener drains as TCP does: at the drain new

@@ -58,7 +58,11 @@ async fn every_hook_runs_even_after_one_failed(ctx: Context, test: Test) {
         ["last", "panics", "fails", "first"]
     );
     assert_eq!(report.exit_code(), 1, "{report}");
-    let failed: Vec<_> = report.failures.iter().map(|f| f.task.as_str()).collect();
+    let failed: Vec<_> = report
+        .failures
+        .iter()
+        .map(|f| f.who.name.as_str())
+        .collect();
     assert_eq!(failed, ["panics", "fails"]);
     assert!(
         report
@@ -98,7 +102,7 @@ async fn first_error_cancels_the_rest_and_every_failure_is_kept(ctx: Context, te
     let text: Vec<_> = report
         .failures
         .iter()
-        .map(|f| (f.task.as_str(), f.kind.to_string()))
+        .map(|f| (f.who.name.as_str(), f.kind.to_string()))
         .collect();
     assert_eq!(
         text,
@@ -114,7 +118,7 @@ async fn first_error_cancels_the_rest_and_every_failure_is_kept(ctx: Context, te
         ]
     );
     assert!(
-        report.failures[0].spawned_at.contains("lifecycle.rs"),
+        report.failures[0].who.spawned_at.contains("lifecycle.rs"),
         "{report}"
     );
 }
@@ -207,15 +211,15 @@ async fn the_deadline_names_what_is_stuck(ctx: Context, test: Test) {
     let names: Vec<_> = report
         .still_running
         .iter()
-        .map(|r| (r.name.as_str(), r.waiting.is_some()))
+        .map(|r| (r.who.name.as_str(), r.waiting.is_some()))
         .collect();
     assert_eq!(names, [("polite", false), ("stubborn", true)], "{report}");
     let stuck = &report.still_running[1];
     assert_eq!(
-        (stuck.name.as_str(), stuck.scope.as_str()),
+        (stuck.who.name.as_str(), stuck.who.scope.as_str()),
         ("stubborn", "main/jobs")
     );
-    assert!(stuck.spawned_at.contains("lifecycle.rs"));
+    assert!(stuck.who.spawned_at.contains("lifecycle.rs"));
     assert_eq!(stuck.waiting, Some(Duration::from_secs(5)), "{report}");
     assert!(
         report

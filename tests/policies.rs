@@ -41,7 +41,7 @@ async fn an_isolated_failure_is_reported_and_the_process_goes_on(ctx: Context, t
     assert_eq!(report.isolated_failures, 26);
     assert_eq!(report.isolated.len(), 20, "only the most recent are kept");
     let last = report.isolated.last().unwrap();
-    assert_eq!(last.task, "panicky");
+    assert_eq!(last.who.name, "panicky");
     assert!(matches!(&last.kind, FailureKind::Panic(p) if p.message == "bad frame"));
     let text = report.to_string();
     assert!(
@@ -74,9 +74,9 @@ async fn a_scope_can_make_isolated_the_default_for_its_tasks_and_children(
         }
     );
     assert_eq!(report.isolated_failures, 1);
-    assert_eq!(report.isolated[0].scope, "main/clients/one");
+    assert_eq!(report.isolated[0].who.scope, "main/clients/one");
     assert_eq!(report.failures.len(), 1);
-    assert_eq!(report.failures[0].task, "listener");
+    assert_eq!(report.failures[0].who.name, "listener");
 }
 
 #[graceful::test]
@@ -139,7 +139,7 @@ async fn past_its_drain_budget_a_scope_is_abandoned_and_the_parent_hooks_run(
     assert_eq!(report.shutdown_took, Duration::from_secs(2), "{report}");
     let failure = &report.failures[0];
     assert_eq!(
-        (failure.task.as_str(), failure.scope.as_str()),
+        (failure.who.name.as_str(), failure.who.scope.as_str()),
         ("flush", "main/cache")
     );
     assert!(

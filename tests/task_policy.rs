@@ -30,7 +30,7 @@ fn an_isolated_failure_is_reported_and_the_process_goes_on() {
     assert_eq!(report.exit_code(), 0);
     assert!(report.failures.is_empty());
     assert_eq!(report.isolated.len(), 1);
-    assert_eq!(report.isolated[0].task, "session");
+    assert_eq!(report.isolated[0].who.name, "session");
 }
 
 /// Counts its clones, and is counted as a run: the run number is the number
@@ -81,7 +81,7 @@ fn a_restarted_task_runs_again_with_its_arguments_as_given() {
         "each run starts from the arguments as passed"
     );
     assert_eq!(report.restarts.len(), 1);
-    assert_eq!(report.restarts[0].task, "flaky");
+    assert_eq!(report.restarts[0].who.name, "flaky");
     assert_eq!(report.restarts[0].restarts, 2);
     assert_eq!(report.restarts[0].gave_up, None);
 }
@@ -109,9 +109,9 @@ fn past_its_intensity_a_restarted_task_escalates_as_critical() {
         "the first run and 2 restarts"
     );
     assert_eq!(report.failures.len(), 1);
-    assert_eq!(report.failures[0].task, "broken");
+    assert_eq!(report.failures[0].who.name, "broken");
     // The failure line says where the task is defined, as for any task.
-    let defined_at = report.failures[0].defined_at.as_deref();
+    let defined_at = report.failures[0].who.defined_at.as_deref();
     assert!(
         defined_at.is_some_and(|at| at.starts_with("tests/task_policy.rs:")),
         "{defined_at:?}"

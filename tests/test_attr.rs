@@ -44,7 +44,7 @@ async fn a_second_signal_after_the_window_forces_the_exit(ctx: Context, test: Te
     let report = test.report().await;
     assert_eq!(report.outcome, Outcome::Forced(Signal::Terminate));
     assert_eq!(report.exit_code(), 143);
-    assert_eq!(report.still_running[0].name, "flusher");
+    assert_eq!(report.still_running[0].who.name, "flusher");
     assert_eq!(report.shutdown_took, Duration::from_secs(1));
 }
 
@@ -107,6 +107,29 @@ async fn sighup_runs_the_reload_hooks(ctx: Context, test: Test) {
     assert_eq!(reloads.load(Ordering::SeqCst), 1);
 }
 
+/// A reload hook that fails is an isolated failure of the scope that
+/// registered it, not of `main`, named for where it was registered.
+#[graceful::test]
+async fn a_failed_reload_hook_is_reported_in_its_scope(ctx: Context, test: Test) {
+    let settings = ctx.scope("http").scope("settings");
+    settings.on_reload("config", || async { Err::<(), _>("bad config") });
+    test.signal(Signal::Hangup);
+    test.advance(Duration::from_millis(10)).await;
+    ctx.shutdown();
+    let report = test.report().await;
+    assert_eq!(report.exit_code(), 0, "a failed reload stops nothing");
+    let [failure] = &report.isolated[..] else {
+        panic!("one isolated failure: {report}")
+    };
+    let who = &failure.who;
+    assert_eq!(
+        (who.name.as_str(), who.scope.as_str(), who.hook),
+        ("reload: config", "main/http/settings", false)
+    );
+    assert!(who.spawned_at.contains("tests/test_attr.rs:"), "{who}");
+    assert_eq!(failure.kind.to_string(), "returned an error: bad config");
+}
+
 #[graceful::task]
 async fn fetch_prices(ctx: Context) -> anyhow::Result<()> {
     ctx.run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
@@ -126,17 +149,17 @@ async fn task_functions_are_named_with_where_they_are_defined(ctx: Context, test
     let report = test.report().await;
     assert_eq!(test.elapsed(), Duration::from_secs(5 + 3));
     let failure = &report.failures[0];
-    assert_eq!(failure.task, "fetch_prices");
+    assert_eq!(failure.who.name, "fetch_prices");
     assert_eq!(
         failure.kind.to_string(),
         "returned an error: price feed closed the connection"
     );
     let stuck = &report.still_running[0];
     assert_eq!(
-        (stuck.name.as_str(), stuck.scope.as_str()),
+        (stuck.who.name.as_str(), stuck.who.scope.as_str()),
         ("ignores_cancellation", "main/stuck")
     );
-    let defined = stuck.defined_at.as_deref().unwrap_or_default();
+    let defined = stuck.who.defined_at.as_deref().unwrap_or_default();
     assert!(defined.starts_with("tests/test_attr.rs:"), "{report}");
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use crate::console::Secs;
-use crate::task::Panic;
+use crate::panic::Panic;
 
 /// A definition site recorded by `#[graceful::task]`.
 #[doc(hidden)]
@@ -70,7 +70,64 @@ impl fmt::Display for FailureKind {
 pub(crate) async fn caught(hook: impl Future<Output = Option<String>>) -> Option<FailureKind> {
     match AssertUnwindSafe(hook).catch_unwind().await {
         Ok(error) => error.map(FailureKind::Error),
-        Err(payload) => Some(FailureKind::Panic(Panic::from_payload(payload))),
+        Err(payload) => Some(FailureKind::Panic(Panic::caught(payload))),
+    }
+}
+
+/// Who a report line is about: a task, `main` or a hook, with its scope and
+/// where it was spawned (or deferred) and defined. Every record of the
+/// report ([`Failure`], [`Running`], [`Restarted`]) names its task this way.
+///
+/// ```
+/// use graceful::Runtime;
+///
+/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+///     ctx.scope("jobs").spawn("loader", async { Err::<(), _>("no such file") });
+/// });
+/// let who = &report.failures[0].who;
+/// assert_eq!((who.name.as_str(), who.scope.as_str(), who.hook), ("loader", "main/jobs", false));
+/// assert!(who.spawned_at.contains(".rs:")); // file:line:column
+/// println!("{who}"); // task `loader` in scope `main/jobs` (spawned at ..)
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Subject {
+    /// The task's (or hook's) name.
+    pub name: String,
+    /// The path of its scope, such as `main/http`.
+    pub scope: String,
+    /// Where it was spawned (or deferred, or registered): `file:line:column`.
+    pub spawned_at: String,
+    /// Where its `#[graceful::task]` function is defined, if it is one.
+    pub defined_at: Option<String>,
+    /// Whether it is a deferred hook rather than a task.
+    pub hook: bool,
+}
+
+impl Subject {
+    /// `task` or `hook`.
+    fn what(&self) -> &'static str {
+        if self.hook { "hook" } else { "task" }
+    }
+}
+
+impl fmt::Display for Subject {
+    /// `task `name` in scope `path` (defined at .., spawned at ..)`, or
+    /// `hook `name` in scope `path` (deferred at ..)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} `{}` in scope `{}` (",
+            self.what(),
+            self.name,
+            self.scope
+        )?;
+        match (&self.defined_at, self.hook) {
+            (_, true) => write!(f, "deferred at {}", self.spawned_at)?,
+            (Some(def), false) => write!(f, "defined at {def}, spawned at {}", self.spawned_at)?,
+            (None, false) => write!(f, "spawned at {}", self.spawned_at)?,
+        }
+        f.write_str(")")
     }
 }
 
@@ -83,41 +140,21 @@ pub(crate) async fn caught(hook: impl Future<Output = Option<String>>) -> Option
 ///     ctx.scope("jobs").spawn("loader", async { Err::<(), _>("no such file") });
 /// });
 /// let failure = &report.failures[0];
-/// assert_eq!((failure.task.as_str(), failure.scope.as_str()), ("loader", "main/jobs"));
-/// assert!(failure.spawned_at.contains(".rs:")); // file:line:column
-/// println!("{failure}"); // `loader` in scope `main/jobs` (spawned at ..) returned an error: no such file
+/// assert_eq!((failure.who.name.as_str(), failure.who.scope.as_str()), ("loader", "main/jobs"));
+/// println!("{failure}"); // task `loader` in scope `main/jobs` (spawned at ..) returned an error: no such file
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Failure {
-    /// The task's (or hook's) name.
-    pub task: String,
-    /// The path of its scope, such as `main/http`.
-    pub scope: String,
-    /// Where it was spawned (or deferred): `file:line:column`.
-    pub spawned_at: String,
-    /// Where its `#[graceful::task]` function is defined, if it is one.
-    pub defined_at: Option<String>,
-    /// Whether it is a deferred hook rather than a task.
-    pub hook: bool,
+    /// The task, hook or `main` that failed.
+    pub who: Subject,
     /// The error or the panic.
     pub kind: FailureKind,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (what, name, scope) = (
-            if self.hook { "hook" } else { "task" },
-            &self.task,
-            &self.scope,
-        );
-        write!(f, "{what} `{name}` in scope `{scope}` (")?;
-        match (&self.defined_at, self.hook) {
-            (_, true) => write!(f, "deferred at {}", self.spawned_at)?,
-            (Some(def), false) => write!(f, "defined at {def}, spawned at {}", self.spawned_at)?,
-            (None, false) => write!(f, "spawned at {}", self.spawned_at)?,
-        }
-        write!(f, ") {}", self.kind)
+        write!(f, "{} {}", self.who, self.kind)
     }
 }
 
@@ -135,22 +172,14 @@ impl fmt::Display for Failure {
 ///         ctx.shutdown();
 ///     });
 /// let stuck = &report.still_running[0];
-/// assert_eq!((stuck.name.as_str(), stuck.hook), ("stubborn", false));
+/// assert_eq!((stuck.who.name.as_str(), stuck.who.hook), ("stubborn", false));
 /// assert!(stuck.waiting.is_some()); // cancelled, and still running
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Running {
-    /// The task's (or hook's) name.
-    pub name: String,
-    /// Whether it is a deferred hook rather than a task.
-    pub hook: bool,
-    /// The path of its scope.
-    pub scope: String,
-    /// Where it was spawned (or deferred).
-    pub spawned_at: String,
-    /// Where its `#[graceful::task]` function is defined, if it is one.
-    pub defined_at: Option<String>,
+    /// The task or hook still running.
+    pub who: Subject,
     /// How long it has ignored cancellation (for a hook: how long it has
     /// run); `None` if its scope was not cancelled yet.
     pub waiting: Option<Duration>,
@@ -158,13 +187,13 @@ pub struct Running {
 
 impl fmt::Display for Running {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.hook { "hook" } else { "task" };
-        write!(f, "{kind} `{}` in scope `{}`", self.name, self.scope)?;
-        if let Some(def) = &self.defined_at {
+        let who = &self.who;
+        write!(f, "{} `{}` in scope `{}`", who.what(), who.name, who.scope)?;
+        if let Some(def) = &who.defined_at {
             write!(f, ", defined at {def}")?;
         }
-        write!(f, ", spawned at {}", self.spawned_at)?;
-        match (self.waiting, self.hook) {
+        write!(f, ", spawned at {}", who.spawned_at)?;
+        match (self.waiting, who.hook) {
             (Some(d), false) => write!(f, ", cancelled {} ago", Secs(d)),
             (Some(d), true) => write!(f, ", running for {}", Secs(d)),
             (None, _) => write!(f, ", not cancelled yet"),
@@ -214,19 +243,15 @@ pub struct Note {
 ///     ctx.spawn_restarting("consumer", once, |_ctx| async { Err::<(), _>("connection reset") });
 /// });
 /// let restarted = &report.restarts[0];
-/// assert_eq!((restarted.task.as_str(), restarted.restarts), ("consumer", 1));
+/// assert_eq!((restarted.who.name.as_str(), restarted.restarts), ("consumer", 1));
 /// assert!(restarted.gave_up.is_some()); // the second failure escalated
 /// assert_eq!(report.exit_code(), 1);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Restarted {
-    /// The task's name.
-    pub task: String,
-    /// The path of its scope.
-    pub scope: String,
-    /// Where it was spawned.
-    pub spawned_at: String,
+    /// The task.
+    pub who: Subject,
     /// How many times it was started again.
     pub restarts: u32,
     /// Why it was last started again (`None`: it returned, and restarts on
@@ -239,11 +264,7 @@ pub struct Restarted {
 impl fmt::Display for Restarted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = if self.restarts == 1 { "" } else { "s" };
-        write!(
-            f,
-            "`{}` in scope `{}` (spawned at {}) restarted {} time{s}",
-            self.task, self.scope, self.spawned_at, self.restarts
-        )?;
+        write!(f, "{} restarted {} time{s}", self.who, self.restarts)?;
         if let Some(last) = &self.last_failure {
             write!(f, ", last after it {last}")?;
         }
@@ -260,11 +281,13 @@ mod tests {
 
     fn failure(defined_at: Option<&str>, hook: bool) -> Failure {
         Failure {
-            task: "close db".into(),
-            scope: "main".into(),
-            spawned_at: "src/main.rs:9:5".into(),
-            defined_at: defined_at.map(Into::into),
-            hook,
+            who: Subject {
+                name: "close db".into(),
+                scope: "main".into(),
+                spawned_at: "src/main.rs:9:5".into(),
+                defined_at: defined_at.map(Into::into),
+                hook,
+            },
             kind: FailureKind::Error("boom".into()),
         }
     }

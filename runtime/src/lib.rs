@@ -22,7 +22,7 @@
 //! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
 //! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer, a slot for the upgrade's state (opaque here) |
-//! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `observe`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
+//! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `panic` (the panic hook), `observe`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
 //!
 //! Test instrumentation is passed in: the test runtime installs an observer
 //! (`observe::Observer`) in the process hub; production installs none, and
@@ -65,6 +65,7 @@ pub mod env;
 mod failure;
 mod notify;
 mod observe;
+mod panic;
 mod policy;
 mod process;
 mod reload;
@@ -88,13 +89,14 @@ pub use upgrade::sockets;
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;
 pub use context::Context;
-pub use failure::{Failure, FailureKind, Note, Restarted, Running};
+pub use failure::{Failure, FailureKind, Note, Restarted, Running, Subject};
+pub use panic::Panic;
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Outcome, Reason, Report};
 pub use runtime::{Flavor, Runtime};
 pub use signal::{Signal, UnknownSignal};
-pub use task::{MainOutput, Panic, TaskError, TaskHandle, TaskOutput};
+pub use task::{MainOutput, TaskError, TaskHandle, TaskOutput};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use testing::{Event, EventKind, Test, TestOutput};

@@ -187,12 +187,12 @@ impl Process {
     /// Keeps a failure for the report and starts the shutdown (errgroup).
     pub(crate) fn fail(&self, failure: Failure) {
         tracing::error!(
-            task = %failure.task,
-            scope = %failure.scope,
+            task = %failure.who.name,
+            scope = %failure.who.scope,
             error = %failure.kind,
             "task failed"
         );
-        let task = failure.task.clone();
+        let task = failure.who.name.clone();
         lock(&self.failures).push(failure);
         self.failed.cancel();
         self.request(Reason::Failed { task });
@@ -202,9 +202,9 @@ impl Process {
     /// most recent ones kept for the report.
     pub(crate) fn isolated(&self, failure: Failure) {
         tracing::warn!(
-            task = %failure.task,
-            scope = %failure.scope,
-            spawned_at = %failure.spawned_at,
+            task = %failure.who.name,
+            scope = %failure.who.scope,
+            spawned_at = %failure.who.spawned_at,
             error = %failure.kind,
             "isolated task failed; the process goes on"
         );

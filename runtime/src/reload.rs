@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::console::console;
-use crate::failure::{Failure, caught};
+use crate::failure::{Failure, Subject, caught};
 use crate::sync::lock;
 use crate::task::TaskOutput;
 
@@ -78,14 +78,14 @@ impl Reloads {
                 "graceful: reload hook `{}` {failure}; the process goes on with what it had",
                 hook.name
             ));
-            isolated(Failure {
-                task: format!("reload: {}", hook.name),
+            let who = Subject {
+                name: format!("reload: {}", hook.name),
                 scope: hook.scope.clone(),
                 spawned_at: hook.at.to_string(),
                 defined_at: None,
                 hook: false,
-                kind: failure,
-            });
+            };
+            isolated(Failure { who, kind: failure });
         }
     }
 }

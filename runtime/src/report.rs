@@ -236,7 +236,7 @@ impl fmt::Display for Report {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::failure::FailureKind;
+    use crate::failure::{FailureKind, Subject};
 
     fn report(outcome: Outcome, failures: usize) -> Report {
         Report {
@@ -244,11 +244,13 @@ mod tests {
             outcome,
             failures: (0..failures)
                 .map(|i| Failure {
-                    task: format!("t{i}"),
-                    scope: "main".into(),
-                    spawned_at: "src/main.rs:1:1".into(),
-                    defined_at: None,
-                    hook: false,
+                    who: Subject {
+                        name: format!("t{i}"),
+                        scope: "main".into(),
+                        spawned_at: "src/main.rs:1:1".into(),
+                        defined_at: None,
+                        hook: false,
+                    },
                     kind: FailureKind::Error("boom".into()),
                 })
                 .collect(),
@@ -289,11 +291,13 @@ mod tests {
             1,
         );
         r.still_running.push(Running {
-            name: "stubborn".into(),
-            hook: false,
-            scope: "main/work".into(),
-            spawned_at: "src/main.rs:9:5".into(),
-            defined_at: Some("src/main.rs:20:10".into()),
+            who: Subject {
+                name: "stubborn".into(),
+                hook: false,
+                scope: "main/work".into(),
+                spawned_at: "src/main.rs:9:5".into(),
+                defined_at: Some("src/main.rs:20:10".into()),
+            },
             waiting: Some(Duration::from_millis(2000)),
         });
         assert_eq!(

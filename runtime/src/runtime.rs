@@ -14,6 +14,7 @@ use crate::config::{self, ConfigError};
 use crate::console::console;
 use crate::context::Context;
 use crate::env::{LAME_DUCK, TIMEOUT};
+use crate::panic::remember_panic_locations;
 use crate::process::Process;
 use crate::report::Report;
 use crate::root::RootTask;
@@ -22,7 +23,7 @@ use crate::signal::Signal;
 use crate::signal::os::{self, Delivery, Handlers};
 use crate::signal::table::Table;
 use crate::supervisor::{Limits, Supervisor};
-use crate::task::{MainOutput, remember_panic_locations};
+use crate::task::MainOutput;
 
 /// The tokio scheduler [`Runtime::run`] builds.
 ///
@@ -357,7 +358,7 @@ impl Runtime {
     ///     ctx.spawn("fails", async { Err::<(), _>("no database") });
     /// });
     /// assert_eq!(report.exit_code(), 1);
-    /// assert_eq!(report.failures[0].task, "fails");
+    /// assert_eq!(report.failures[0].who.name, "fails");
     /// ```
     #[track_caller]
     pub fn block_on<F, Fut>(self, main: F) -> Report

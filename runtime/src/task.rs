@@ -1,14 +1,12 @@
 //! What a task returns, how its failure is told apart from success, and the
 //! handle that awaits it.
 
-use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
 use std::pin::Pin;
-use std::sync::Once;
 use std::task::{Context as Cx, Poll, ready};
+
+use crate::panic::Panic;
 
 /// The output of a task or a deferred hook: `()` or `Result<T, E>` with an
 /// error that can be displayed.
@@ -81,7 +79,7 @@ where
 /// let report = Runtime::new()
 ///     .signals([])
 ///     .block_on(|_ctx| async { Err::<(), _>(std::io::Error::other("bad config")) });
-/// assert_eq!(report.failures[0].task, "main");
+/// assert_eq!(report.failures[0].who.name, "main");
 /// assert_eq!(report.exit_code(), 1);
 /// ```
 #[diagnostic::on_unimplemented(
@@ -102,75 +100,6 @@ impl MainOutput for () {
 impl<E: fmt::Debug + Send + 'static> MainOutput for Result<(), E> {
     fn failure(&self) -> Option<String> {
         self.as_ref().err().map(|e| format!("{e:?}"))
-    }
-}
-
-/// A panic caught in a task or hook: its message and where it happened.
-///
-/// ```
-/// use graceful::{FailureKind, Runtime};
-///
-/// let report = Runtime::new().signals([]).block_on(|ctx| async move {
-///     ctx.spawn("parser", async { panic!("unexpected token") });
-/// });
-/// let FailureKind::Panic(panic) = &report.failures[0].kind else { unreachable!() };
-/// assert_eq!(panic.message, "unexpected token");
-/// assert!(panic.location.as_deref().is_some_and(|at| at.contains(".rs:")));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Panic {
-    /// The panic payload, if it was a string; `Box<dyn Any>` otherwise.
-    pub message: String,
-    /// `file:line:column` of the `panic!`, when known.
-    pub location: Option<String>,
-}
-
-impl fmt::Display for Panic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(at) => write!(f, "panicked at {at}: {}", self.message),
-            None => write!(f, "panicked: {}", self.message),
-        }
-    }
-}
-
-thread_local! {
-    static LAST_PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Chains a panic hook that remembers where the last panic on this thread
-/// happened, so a caught panic can name its location. Runs once per process;
-/// the previous hook (by default the one that prints the panic) still runs.
-pub(crate) fn remember_panic_locations() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let at = info.location().map(Location::to_string);
-            LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = at);
-            previous(info);
-        }));
-    });
-}
-
-impl Panic {
-    /// Panics again with this panic's message, keeping its location for the
-    /// next [`from_payload`](Self::from_payload) on this thread.
-    pub(crate) fn resume(self) -> ! {
-        LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = self.location);
-        std::panic::resume_unwind(Box::new(self.message))
-    }
-
-    pub(crate) fn from_payload(payload: Box<dyn Any + Send>) -> Panic {
-        let message = match payload.downcast::<String>() {
-            Ok(s) => *s,
-            Err(payload) => match payload.downcast::<&'static str>() {
-                Ok(s) => (*s).to_owned(),
-                Err(_) => "Box<dyn Any>".to_owned(),
-            },
-        };
-        let location = LAST_PANIC_LOCATION.with(|last| last.borrow_mut().take());
-        Panic { message, location }
     }
 }
 
@@ -269,7 +198,7 @@ impl<T> Future for TaskHandle<T> {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(panic)) => Err(TaskError::Panicked(panic)),
             Err(join) if join.is_panic() => {
-                Err(TaskError::Panicked(Panic::from_payload(join.into_panic())))
+                Err(TaskError::Panicked(Panic::escaped(join.into_panic())))
             }
             Err(_) => Err(TaskError::Aborted),
         })
@@ -292,15 +221,5 @@ mod tests {
     fn main_errors_render_with_debug() {
         let out: Result<(), String> = Err("bad".into());
         assert_eq!(MainOutput::failure(&out).as_deref(), Some("\"bad\""));
-    }
-
-    #[test]
-    fn panic_payloads_become_text() {
-        let p = Panic::from_payload(Box::new("boom"));
-        assert_eq!(p.message, "boom");
-        let p = Panic::from_payload(Box::new(String::from("bang")));
-        assert_eq!(p.message, "bang");
-        let p = Panic::from_payload(Box::new(7_u8));
-        assert_eq!(p.message, "Box<dyn Any>");
     }
 }

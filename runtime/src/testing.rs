@@ -30,11 +30,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::context::Context;
 use crate::notify::Notifier;
+use crate::panic::remember_panic_locations;
 use crate::process::Process;
 use crate::report::Reason;
 use crate::runtime::{Flavor, Runtime};
 use crate::scope::Scope;
-use crate::task::remember_panic_locations;
 
 mod events;
 mod handle;

@@ -20,11 +20,12 @@ use tokio::time::Instant;
 use live::{Place, Tasks};
 
 use crate::console::Secs;
-use crate::failure::{Failure, FailureKind, Running, Site};
+use crate::failure::{Failure, FailureKind, Running, Site, Subject};
 use crate::observe::Step;
+use crate::panic::Panic;
 use crate::policy::Policy;
 use crate::process::Process;
-use crate::task::{Panic, TaskOutput};
+use crate::task::TaskOutput;
 
 /// What a report says of a task or hook: its name, where it was spawned
 /// (or deferred) and, for a `#[graceful::task]`, where it is defined.
@@ -44,15 +45,14 @@ impl Origin {
         }
     }
 
-    /// The failure of what this names, in scope `scope`.
-    pub(crate) fn failure(&self, scope: &str, hook: bool, kind: FailureKind) -> Failure {
-        Failure {
-            task: self.name.to_string(),
+    /// What this names, in scope `scope`, as a report names it.
+    pub(crate) fn subject(&self, scope: &str, hook: bool) -> Subject {
+        Subject {
+            name: self.name.to_string(),
             scope: scope.to_owned(),
             spawned_at: self.spawned_at.to_string(),
-            defined_at: self.defined_at.map(ToString::to_string),
+            defined_at: self.defined_at.map(Site::to_string),
             hook,
-            kind,
         }
     }
 }
@@ -109,11 +109,7 @@ impl Registry {
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
         out.extend(self.tasks.view().iter().map(|(e, age)| Running {
-            name: e.origin.name.to_string(),
-            hook: e.kind == Kind::Hook,
-            scope: self.path.clone(),
-            spawned_at: e.origin.spawned_at.to_string(),
-            defined_at: e.origin.defined_at.map(Site::to_string),
+            who: e.origin.subject(&self.path, e.kind == Kind::Hook),
             waiting: if e.kind == Kind::Hook {
                 Some(age)
             } else {
@@ -170,7 +166,8 @@ impl Registration {
             let view = self.registry.tasks.view();
             let e = view.get(self.place);
             let hook = e.kind == Kind::Hook;
-            (e.origin.failure(&self.registry.path, hook, failure), e.kind)
+            let who = e.origin.subject(&self.registry.path, hook);
+            (Failure { who, kind: failure }, e.kind)
         };
         match kind {
             Kind::Task(Policy::Critical) | Kind::Hook => self.registry.shared.fail(failure),
@@ -252,7 +249,9 @@ where
                 Ok(output)
             }
             Err(payload) => {
-                let panic = Panic::from_payload(payload);
+                // Right after the unwind stopped, on the thread that
+                // panicked, where the panic hook left its location.
+                let panic = Panic::caught(payload);
                 this.registration.fail(FailureKind::Panic(panic.clone()));
                 Err(panic)
             }

@@ -45,7 +45,7 @@ async fn main_failing_is_a_failure_too() {
         })
         .await;
     assert_eq!(report.exit_code(), 1);
-    assert_eq!(report.failures[0].task, "main");
+    assert_eq!(report.failures[0].who.name, "main");
     assert_eq!(
         report.failures[0].kind,
         FailureKind::Error("\"config missing\"".into())
@@ -233,7 +233,7 @@ async fn finished_tasks_are_not_reported_as_stuck() {
     let names: Vec<_> = report
         .still_running
         .iter()
-        .map(|r| r.name.as_str())
+        .map(|r| r.who.name.as_str())
         .collect();
     assert_eq!(names, ["stuck"], "{report}");
 }

@@ -59,7 +59,10 @@ async fn a_restarted_task_backs_off_exponentially_with_jitter() {
         .await;
     assert_eq!(report.exit_code(), 0, "{report}");
     let restarted = &report.restarts[0];
-    assert_eq!((restarted.task.as_str(), restarted.restarts), ("flaky", 4));
+    assert_eq!(
+        (restarted.who.name.as_str(), restarted.restarts),
+        ("flaky", 4)
+    );
     assert_eq!(restarted.gave_up, None);
     assert!(matches!(&restarted.last_failure, Some(FailureKind::Error(e)) if e == "run 4 failed"));
     assert!(
@@ -172,5 +175,5 @@ async fn a_partial_drain_past_its_budget_is_an_isolated_failure() {
         })
         .await;
     assert_eq!(report.exit_code(), 0, "{report}");
-    assert_eq!(report.isolated[0].task, "stuck connection");
+    assert_eq!(report.isolated[0].who.name, "stuck connection");
 }

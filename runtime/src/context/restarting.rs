@@ -13,10 +13,11 @@ use tokio::time::Instant;
 
 use crate::console::{Count, Secs};
 use crate::context::Context;
-use crate::failure::{FailureKind, Restarted};
+use crate::failure::{Failure, FailureKind, Restarted};
+use crate::panic::Panic;
 use crate::policy::{Restart, random};
 use crate::process::{Process, State};
-use crate::task::{Panic, TaskOutput};
+use crate::task::TaskOutput;
 use crate::tracked::Origin;
 
 /// Where a restarted task reports what happens to it: tracing events, its
@@ -46,9 +47,7 @@ impl RestartLog {
         gave_up: Option<String>,
     ) {
         let record = Restarted {
-            task: self.origin.name.to_string(),
-            scope: self.scope.clone(),
-            spawned_at: self.origin.spawned_at.to_string(),
+            who: self.origin.subject(&self.scope, false),
             restarts,
             last_failure,
             gave_up,
@@ -76,8 +75,10 @@ impl RestartLog {
         if restarts > 0 {
             self.record(restarts, Some(failure.clone()), Some(why));
         }
-        self.shared
-            .fail(self.origin.failure(&self.scope, false, failure));
+        self.shared.fail(Failure {
+            who: self.origin.subject(&self.scope, false),
+            kind: failure,
+        });
     }
 }
 
@@ -107,7 +108,7 @@ where
                 (Ok(output), failure)
             }
             Err(payload) => {
-                let panic = Panic::from_payload(payload);
+                let panic = Panic::caught(payload);
                 (Err(panic.clone()), Some(FailureKind::Panic(panic)))
             }
         };

@@ -98,7 +98,7 @@ impl Context {
     ///     ctx.shutdown();
     /// });
     /// assert_eq!(report.exit_code(), 0);
-    /// assert_eq!(report.isolated[0].task, "session");
+    /// assert_eq!(report.isolated[0].who.name, "session");
     /// ```
     #[track_caller]
     pub fn spawn_with<F>(

@@ -91,14 +91,10 @@ impl Scope {
         self.abandoned.store(true, Ordering::Release);
         let shared = self.shared();
         let partial = shared.state() == State::Running;
-        for task in running.into_iter().filter(|r| !r.hook) {
-            tracing::error!(task = %task.name, scope = %task.scope, "abandoned: the scope's drain budget passed");
+        for task in running.into_iter().filter(|r| !r.who.hook) {
+            tracing::error!(task = %task.who.name, scope = %task.who.scope, "abandoned: the scope's drain budget passed");
             let failure = Failure {
-                task: task.name,
-                scope: task.scope,
-                spawned_at: task.spawned_at,
-                defined_at: task.defined_at,
-                hook: false,
+                who: task.who,
                 kind: FailureKind::Abandoned {
                     after: began.elapsed(),
                 },

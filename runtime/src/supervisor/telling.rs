@@ -47,7 +47,7 @@ impl Supervisor {
         let running = self.running();
         let names: Vec<String> = running
             .iter()
-            .map(|r| format!("`{}` ({})", r.name, r.scope))
+            .map(|r| format!("`{}` ({})", r.who.name, r.who.scope))
             .collect();
         tracing::warn!(tasks = ?names, elapsed = ?triggered.elapsed(), "still draining");
         self.extend_stop_timeout(triggered);
@@ -80,7 +80,7 @@ impl Supervisor {
             _ => tracing::error!(still_running, "exit forced by a second signal"),
         }
         for r in &report.still_running {
-            tracing::error!(task = %r.name, scope = %r.scope, spawned_at = %r.spawned_at, "still running at exit");
+            tracing::error!(task = %r.who.name, scope = %r.who.scope, spawned_at = %r.who.spawned_at, "still running at exit");
         }
         report
     }

@@ -43,7 +43,7 @@ use crate::sync::lock;
 ///     let report = test.report().await; // 10 s of virtual time, no real time
 ///     assert_eq!(report.reason, Reason::Signal(Signal::Terminate));
 ///     assert_eq!(report.outcome, Outcome::DeadlineExceeded { timeout: Duration::from_secs(10) });
-///     assert_eq!(report.still_running[0].name, "stubborn");
+///     assert_eq!(report.still_running[0].who.name, "stubborn");
 /// });
 /// # }
 /// ```

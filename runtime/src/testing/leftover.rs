@@ -31,14 +31,14 @@ impl Leftover {
         let mut pending = Vec::new();
         root.pending_hooks(&mut pending);
         let running = running.into_iter().map(|r| Leftover {
-            left: if r.hook {
+            left: if r.who.hook {
                 Left::RunningHook
             } else {
                 Left::Task
             },
-            name: r.name,
-            scope: r.scope,
-            site: r.spawned_at,
+            name: r.who.name,
+            scope: r.who.scope,
+            site: r.who.spawned_at,
         });
         let pending = pending.into_iter().map(|(scope, name, site)| Leftover {
             left: Left::PendingHook,
