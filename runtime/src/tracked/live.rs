@@ -20,8 +20,13 @@ use std::time::Duration;
 
 use slab::Slab;
 
-use super::sync::{AtomicU32, Mutex, MutexGuard, OnceLock, Ordering, lock};
+use super::sync::{AtomicU32, Mutex, MutexGuard, Ordering, lock};
 use super::{Entry, Kind, Origin};
+
+mod slots;
+
+pub(super) use slots::Place;
+use slots::{END, ENDED, FIRST, FREE, Slots, locate};
 
 /// The live tasks of one scope: the slots their tasks end in without a
 /// lock, and what the lock guards.
@@ -87,69 +92,6 @@ impl View<'_> {
     pub(super) fn get(&self, place: Place) -> &Site {
         &self.live.sites[place.site as usize]
     }
-}
-
-/// Where a live task is listed: its slot, and the site the slot holds
-/// while the task lives (so that the task marks its slot ended with one
-/// store, without reading it first).
-#[derive(Clone, Copy)]
-pub(super) struct Place {
-    slot: u32,
-    site: u32,
-}
-
-/// Marks an ended task's slot: the other bits are still its site, freed
-/// when the slot is taken again.
-const ENDED: u32 = 1 << 31;
-/// A slot never used.
-const FREE: u32 = u32::MAX;
-/// An index at or above this is never handed out.
-const END: u32 = ENDED - 1;
-
-/// The slots of the first level; each level has twice the slots of the one
-/// before. Two in the model checks, so that a few tasks add levels.
-#[cfg(not(all(test, graceful_loom)))]
-const FIRST: usize = 16;
-#[cfg(all(test, graceful_loom))]
-const FIRST: usize = 2;
-/// Enough levels for `END` slots.
-const LEVELS: usize = 28;
-
-/// Per slot, the site of the live task in it, or `ENDED` with its last
-/// site, or `FREE`: read and written without the registry's lock by the
-/// task in the slot as it ends. Slots are allocated a level at a time and
-/// never move.
-struct Slots {
-    levels: [OnceLock<Box<[AtomicU32]>>; LEVELS],
-}
-
-impl Slots {
-    pub(super) fn new() -> Slots {
-        Slots {
-            levels: std::array::from_fn(|_| OnceLock::new()),
-        }
-    }
-
-    /// Slot `key`, which [`Live::insert`] handed out.
-    fn get(&self, key: usize) -> &AtomicU32 {
-        let (level, offset) = locate(key);
-        &self.levels[level].get().expect("a slot handed out")[offset]
-    }
-
-    /// Marks the task at `place` ended: only that task calls this, once.
-    /// `Release`: a spawn or a report that reads it ended (`Acquire`) sees
-    /// all the task did.
-    fn end(&self, place: Place) {
-        let slot = self.get(place.slot as usize);
-        slot.store(place.site | ENDED, Ordering::Release);
-    }
-}
-
-/// The level and offset of slot `key`.
-fn locate(key: usize) -> (usize, usize) {
-    let q = key / FIRST + 1;
-    let level = (usize::BITS - 1 - q.leading_zeros()) as usize;
-    (level, key - FIRST * ((1 << level) - 1))
 }
 
 /// How many free slots a spawn looks at before it adds a level.
@@ -368,95 +310,4 @@ pub(super) mod clock;
 mod loom;
 
 #[cfg(all(test, not(graceful_loom)))]
-mod tests {
-    use super::*;
-    use std::panic::Location;
-
-    fn entry(name: Cow<'static, str>, at: &'static Location<'static>) -> Entry {
-        Entry {
-            origin: Origin::new(name, at),
-            kind: Kind::Task(crate::policy::Policy::Critical),
-        }
-    }
-
-    #[test]
-    fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
-        let at = Location::caller();
-        let (mut live, slots) = (Live::new(), Slots::new());
-        let places: Vec<Place> = (0..100)
-            .map(|_| live.insert(&slots, entry("idle".into(), at).into()))
-            .collect();
-        assert_eq!(live.sites.len(), 1);
-        assert_eq!(live.iter(&slots).count(), 100);
-        let capacity = live.since.len();
-        for &p in places.iter().rev().skip(1).step_by(2) {
-            assert_eq!(live.ended(p).name, "idle");
-            slots.end(p);
-        }
-        assert_eq!(live.iter(&slots).count(), 50);
-        for i in 0..50 {
-            live.insert(&slots, entry(format!("owned {i}").into(), at).into());
-        }
-        assert_eq!(live.iter(&slots).count(), 100);
-        assert!(
-            live.since.len() <= 2 * capacity,
-            "ended slots are taken again: {} slots for 100 tasks",
-            live.since.len()
-        );
-        assert_eq!(live.sites.len(), 51);
-        let owned: Vec<Place> = (0..live.since.len())
-            .map(|k| Place {
-                slot: index(k),
-                site: slots.get(k).load(Ordering::Relaxed),
-            })
-            .filter(|p| p.site & ENDED == 0 && live.sites[p.site as usize].origin.name != "idle")
-            .collect();
-        assert_eq!(owned.len(), 50);
-        for &p in &owned {
-            assert!(live.ended(p).name.starts_with("owned"));
-            slots.end(p);
-        }
-        assert!(
-            live.iter(&slots)
-                .all(|(site, _)| site.origin.name == "idle")
-        );
-        // An owned name's site goes once its slot is taken again.
-        for _ in 0..live.since.len() {
-            live.insert(&slots, entry("again".into(), at).into());
-        }
-        assert_eq!(live.sites.len(), 2, "only the two interned sites are left");
-    }
-
-    #[test]
-    fn slots_grow_by_levels_and_ended_ones_are_found() {
-        let at = Location::caller();
-        let (mut live, slots) = (Live::new(), Slots::new());
-        assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(FIRST - 1), (0, FIRST - 1));
-        assert_eq!(locate(FIRST), (1, 0));
-        assert_eq!(locate(3 * FIRST), (2, 0));
-        // A thousand rounds of spawning 50 tasks and ending them all: the
-        // slots stay a small multiple of 50.
-        for _ in 0..1000 {
-            let places: Vec<Place> = (0..50)
-                .map(|_| live.insert(&slots, entry("batch".into(), at).into()))
-                .collect();
-            assert_eq!(live.iter(&slots).count(), 50);
-            for p in places {
-                slots.end(p);
-            }
-        }
-        assert!(live.since.len() <= 4 * 64, "{} slots", live.since.len());
-        assert_eq!(live.iter(&slots).count(), 0);
-    }
-
-    #[test]
-    fn two_spawn_sites_are_two_sites() {
-        let (mut live, slots) = (Live::new(), Slots::new());
-        let at = Location::caller();
-        let k = live.insert(&slots, entry("a".into(), at).into());
-        let other = Location::caller();
-        let j = live.insert(&slots, entry("a".into(), other).into());
-        assert_ne!(k.site, j.site, "two spawn sites, two sites");
-    }
-}
+mod tests;
