@@ -1,17 +1,18 @@
 //! `Context`: the handle every task receives.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::sync::CancellationToken;
 
 use crate::cancelled::{Cancelled, RunUntilCancelled};
 use crate::policy::Policy;
-use crate::process::State;
-use crate::report::Reason;
 use crate::scope::Scope;
+use crate::task::TaskOutput;
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -42,7 +43,7 @@ pub struct Context {
     scope: Arc<Scope>,
 }
 
-mod hooks;
+mod process_wide;
 mod restarting;
 mod spawn;
 
@@ -212,6 +213,80 @@ impl Context {
         Context::new(self.scope.child(name))
     }
 
+    /// Registers a teardown hook of this scope: `hook` runs at shutdown after
+    /// every task of this scope (and its children) ended. Hooks run last
+    /// registered first, each one even if an earlier one failed; a hook that
+    /// returns `Err` or panics is reported and makes the exit code 1. The
+    /// deadline covers hooks too.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// ctx.defer("close db", async { println!("db closed") });
+    /// ctx.defer("flush cache", async { println!("cache flushed") }); // runs first
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn defer<F>(&self, name: impl Into<Cow<'static, str>>, hook: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        self.scope.defer(name.into(), Location::caller(), hook);
+    }
+
+    /// Registers a reload hook: on `SIGHUP`, every reload hook runs, one
+    /// after the other in the order they were registered, while the
+    /// service goes on (re-read a configuration file, reopen log files).
+    /// A hook that fails is said on stderr at once and reported as an
+    /// isolated failure. Once a reload hook exists, `SIGHUP` reloads even
+    /// if it is also a shutdown signal; without one, `SIGHUP` is a shutdown
+    /// if listed in [`Runtime::signals`](crate::Runtime::signals), else,
+    /// under a service manager (`INVOCATION_ID` or `NOTIFY_SOCKET` set),
+    /// said on stderr and ignored (`systemctl reload` must not stop a
+    /// service), else its default action.
+    /// Nothing is reloaded once the shutdown began. (Windows has no
+    /// `SIGHUP`: the hooks are kept but no signal runs them.)
+    ///
+    /// ```no_run
+    /// use graceful::Runtime;
+    /// use std::sync::{Arc, RwLock};
+    ///
+    /// Runtime::new().run(|ctx| async move {
+    ///     let config = Arc::new(RwLock::new(std::fs::read_to_string("app.toml")?));
+    ///     let c = config.clone();
+    ///     ctx.on_reload("config", move || {
+    ///         let c = c.clone();
+    ///         async move {
+    ///             *c.write().unwrap() = tokio::fs::read_to_string("app.toml").await?;
+    ///             Ok::<(), std::io::Error>(())
+    ///         }
+    ///     });
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// ```
+    #[track_caller]
+    pub fn on_reload<F, Fut>(&self, name: impl Into<Cow<'static, str>>, hook: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let shared = self.scope.shared();
+        shared.reloads.add(
+            name.into(),
+            Location::caller(),
+            self.scope.path().to_owned(),
+            hook,
+        );
+        #[cfg(unix)]
+        if let Some(handlers) = &shared.handlers {
+            let hangup = crate::signal::os::Heard::Signal(crate::signal::table::RELOAD);
+            if let Err(error) = handlers.hear(hangup) {
+                tracing::error!(%error, "cannot listen to SIGHUP: reload hooks will not run");
+            }
+        }
+    }
+
     /// The hub of this context's runtime (the upgrade keeps its offers there).
     #[cfg(all(unix, feature = "upgrade"))]
     pub(crate) fn process(&self) -> &Arc<crate::process::Process> {
@@ -224,73 +299,6 @@ impl Context {
         tracing::info!("ready");
         self.scope.shared().main_returned.cancel();
         self.scope.shared().notifier.ready();
-    }
-
-    /// Asks for a graceful shutdown of the whole process, as a signal would.
-    ///
-    /// ```
-    /// use graceful::{Reason, Runtime};
-    ///
-    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
-    ///     ctx.shutdown(); // from an admin endpoint, say
-    /// });
-    /// assert_eq!(report.reason, Reason::Requested);
-    /// assert_eq!(report.exit_code(), 0);
-    /// ```
-    pub fn shutdown(&self) {
-        self.scope.shared().request(Reason::Requested);
-    }
-
-    /// Why shutdown began, or `None` while running.
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// use graceful::Reason;
-    /// assert_eq!(ctx.reason(), None);
-    /// ctx.shutdown();
-    /// assert_eq!(ctx.reason(), Some(Reason::Requested));
-    /// # });
-    /// ```
-    pub fn reason(&self) -> Option<Reason> {
-        self.scope.shared().reason()
-    }
-
-    /// Where the process is: running, in its lame duck, or draining. A
-    /// readiness check answers "ready" only in [`State::Running`].
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// use graceful::State;
-    /// let ready = |ctx: &graceful::Context| ctx.state() == State::Running;
-    /// assert!(ready(&ctx));
-    /// ctx.shutdown();
-    /// assert!(!ready(&ctx)); // a readiness probe answers 503 from now on
-    /// # });
-    /// ```
-    pub fn state(&self) -> State {
-        self.scope.shared().state()
-    }
-
-    /// Completes as soon as shutdown is requested, before the lame duck:
-    /// the moment to stop advertising readiness. Use
-    /// [`cancelled`](Self::cancelled) to stop work.
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicBool, Ordering};
-    ///
-    /// let ready = Arc::new(AtomicBool::new(true));
-    /// let (watcher, flag) = (ctx.clone(), ready.clone());
-    /// ctx.spawn("readiness", async move {
-    ///     watcher.shutdown_requested().await; // before the lame duck, if any
-    ///     flag.store(false, Ordering::SeqCst); // the load balancer stops sending traffic
-    /// });
-    /// ctx.shutdown();
-    /// # });
-    /// ```
-    pub fn shutdown_requested(&self) -> WaitForCancellationFuture<'_> {
-        self.scope.shared().requested.cancelled()
     }
 
     /// The scope's path from the root, such as `main/http`.
