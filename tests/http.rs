@@ -573,6 +573,20 @@ async fn a_request_not_served_has_no_context() {
     assert_eq!(missing.into_response().status(), 500);
 }
 
+/// An HTTP/2 (prior knowledge) client with its connection to `addr` open,
+/// by a `GET /` that answers `up`: requests sent at once to a connection
+/// that does not exist yet may make the client open two.
+async fn h2_connected(addr: SocketAddr) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let up = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(up.version(), reqwest::Version::HTTP_2);
+    assert_eq!(up.text().await.unwrap(), "up");
+    client
+}
+
 /// HTTP/2 (prior knowledge): requests in flight on one multiplexed
 /// connection complete after the drain began (hyper sends `GOAWAY`); the
 /// connection then closes and new connections are refused.
@@ -592,15 +606,7 @@ fn http2_streams_in_flight_complete() {
         }),
     );
     with_server(Server::new(app), move |ctx, addr, server| async move {
-        let client = reqwest::Client::builder()
-            .http2_prior_knowledge()
-            .build()
-            .unwrap();
-        // Open the connection first: five requests racing for a connection
-        // that does not exist yet may make the client open two.
-        let up = client.get(format!("http://{addr}/")).send().await.unwrap();
-        assert_eq!(up.version(), reqwest::Version::HTTP_2);
-        assert_eq!(up.text().await.unwrap(), "up");
+        let client = h2_connected(addr).await;
         let requests: Vec<_> = (0..5)
             .map(|_| {
                 let (client, url) = (client.clone(), format!("http://{addr}/slow"));
@@ -649,12 +655,7 @@ fn http2_streams_ended_by_the_drain_are_all_counted_in_flight() {
             }),
         );
         with_server(Server::new(app), move |ctx, addr, server| async move {
-            let client = reqwest::Client::builder()
-                .http2_prior_knowledge()
-                .build()
-                .unwrap();
-            let up = client.get(format!("http://{addr}/")).send().await.unwrap();
-            assert_eq!(up.version(), reqwest::Version::HTTP_2);
+            let client = h2_connected(addr).await;
             let polls: Vec<_> = (0..STREAMS)
                 .map(|_| {
                     let (client, url) = (client.clone(), format!("http://{addr}/poll"));

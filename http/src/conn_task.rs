@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto::UpgradeableConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
@@ -21,7 +21,7 @@ use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::conn::Conn;
 use super::request::Service;
-use super::server_state::ServerState;
+use super::server_state::{ServerState, Streams};
 use super::source;
 use super::watchdog::{self, Counting, Verdict, Watchdog};
 
@@ -260,5 +260,4 @@ impl fmt::Display for Chain<'_> {
 }
 
 /// hyper's connection future for one connection.
-type Connection<'a, I, A> =
-    UpgradeableConnection<'a, TokioIo<Counting<I>>, Service<A>, TokioExecutor>;
+type Connection<'a, I, A> = UpgradeableConnection<'a, TokioIo<Counting<I>>, Service<A>, Streams>;

@@ -178,5 +178,8 @@ impl Accepting {
     async fn wait_for_connections(&self) {
         self.connections.close();
         self.connections.wait().await;
+        // No stream starts once its connection ended.
+        self.server.streams.close();
+        self.server.streams.wait().await;
     }
 }

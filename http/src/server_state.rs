@@ -2,13 +2,15 @@
 //! server share, from the server's start to the close of its last
 //! connection.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::http::Extensions;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use hyper_util::server::conn::auto;
+use tokio_util::task::TaskTracker;
 
 use super::in_flight::Roster;
 use super::log::Throttle;
@@ -24,7 +26,10 @@ pub(super) struct ServerState {
     pub(super) router: Router,
     pub(super) settings: Settings,
     /// hyper's connection builder, configured once.
-    pub(super) hyper: auto::Builder<TokioExecutor>,
+    pub(super) hyper: auto::Builder<Streams>,
+    /// The tasks of the HTTP/2 streams, which hyper spawns: the server ends
+    /// once they have, as once its connections have.
+    pub(super) streams: TaskTracker,
     /// Set by the accept loop when the drain begins.
     draining: AtomicBool,
     pub(super) stats: Stats,
@@ -41,7 +46,8 @@ impl ServerState {
     /// in flight are listed in the scope's reports.
     pub(super) fn new(ctx: Context, router: Router, settings: Settings) -> ServerState {
         // The header read timeout is the connections' own (see `watchdog`).
-        let mut hyper = auto::Builder::new(TokioExecutor::new());
+        let streams = TaskTracker::new();
+        let mut hyper = auto::Builder::new(Streams(streams.clone()));
         hyper.http1().header_read_timeout(None);
         let mut http2 = hyper.http2();
         http2.enable_connect_protocol();
@@ -65,6 +71,7 @@ impl ServerState {
             router: router.with_state(()),
             settings,
             hyper,
+            streams,
             draining: AtomicBool::new(false),
             stats: Stats::default(),
             in_flight,
@@ -83,6 +90,23 @@ impl ServerState {
     pub(super) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
             || (self.ctx.is_cancelled() && self.ctx.state() == State::Draining)
+    }
+}
+
+/// Runs the HTTP/2 streams hyper spawns as tasks of the server's
+/// `streams`: a stream's response body, and with it its request in flight
+/// (counted when it ends), may outlive its connection's task, and what the
+/// server reports is read once every stream has ended.
+#[derive(Clone)]
+pub(super) struct Streams(TaskTracker);
+
+impl<F> hyper::rt::Executor<F> for Streams
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, stream: F) {
+        self.0.spawn(stream);
     }
 }
 
