@@ -129,6 +129,7 @@ impl Table {
         if sig == RELOAD {
             return Action::Ignore(Ignored::NoReloadHook);
         }
+        #[cfg(not(unix))]
         let _ = now;
         Action::Ignore(Ignored::Signal(sig))
     }
