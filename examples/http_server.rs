@@ -63,7 +63,7 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     let server = http::serve(&ctx, listener, app);
 
     ctx.spawn("report", async move {
-        let served = server.await??;
+        let served = server.await?;
         println!("http_server: {served}");
         anyhow::Ok(())
     });

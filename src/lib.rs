@@ -37,7 +37,8 @@
 //!
 //! ```
 //! # #[cfg(unix)] mod unix {
-//! use graceful::{Context, Outcome, Signal, Test};
+//! use graceful::{Context, Signal, Test};
+//! use graceful::report::Outcome;
 //! use std::time::Duration;
 //!
 //! #[graceful::test(timeout = "10s")]
@@ -111,13 +112,12 @@ pub use gracefully_macros::test;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[doc(inline)]
-pub use gracefully_runtime::{Event, EventKind, Test, TestOutput};
+pub use gracefully_runtime::{Event, EventKind, Test};
 
 #[doc(inline)]
 pub use gracefully_runtime::{
-    Cancelled, ConfigError, Context, Failure, FailureKind, Flavor, MainOutput, Note, Outcome,
-    Panic, Policy, Reason, Report, Restart, Restarted, RunUntilCancelled, Running, Runtime, Signal,
-    State, Subject, TaskError, TaskHandle, TaskOutput, UnknownSignal, env,
+    Cancelled, ConfigError, Context, Flavor, Policy, Reason, Report, Restart, RunUntilCancelled,
+    Runtime, Signal, State, TaskError, TaskHandle, TaskOutput, UnknownSignal, env, report,
 };
 
 #[cfg(all(unix, feature = "upgrade"))]

@@ -366,7 +366,7 @@ fn a_connection_accepted_before_the_drain_may_still_send_its_request() {
             .expect("answered after the drain began");
         assert_eq!((r.status, r.body.as_str()), (200, "hi"));
         assert!(r.closes());
-        let served = server.await.unwrap().unwrap();
+        let served = server.await.unwrap();
         assert_eq!(served.requests, 2);
         assert_eq!(served.drained, 1);
     });
@@ -398,7 +398,7 @@ fn idle_connections_are_closed_after_the_grace() {
                     "closed {closed:?} after the drain began, the grace is {GRACE:?}"
                 );
             }
-            server.await.unwrap().unwrap();
+            server.await.unwrap();
         },
     );
 }
@@ -434,7 +434,7 @@ fn quiet_connections_are_closed_at_once() {
             recent_closed >= GRACE - Duration::from_millis(50),
             "the connection just used closed {recent_closed:?} after the drain began, the grace is {GRACE:?}"
         );
-        server.await.unwrap().unwrap();
+        server.await.unwrap();
     });
 }
 
@@ -473,7 +473,7 @@ fn handlers_see_the_drain_through_their_context() {
         assert_eq!(r.body, "draining");
         assert!(r.closes());
         assert!(began.elapsed() < Duration::from_secs(2));
-        server.await.unwrap().unwrap();
+        server.await.unwrap();
     });
 }
 
@@ -553,7 +553,7 @@ fn the_request_context_survives_layers_that_change_tasks() {
                 assert!(r.closes(), "{path}: {r:?}");
             }
             assert!(began.elapsed() < Duration::from_secs(2));
-            let served = server.await.unwrap().unwrap();
+            let served = server.await.unwrap();
             assert_eq!((served.in_flight_at_drain, served.drained), (2, 2));
         });
     assert_eq!(report.exit_code(), 0, "{report}");
@@ -626,7 +626,7 @@ fn http2_streams_in_flight_complete() {
         for r in requests {
             assert_eq!(r.await.unwrap().unwrap(), "slow done");
         }
-        let served = server.await.unwrap().unwrap();
+        let served = server.await.unwrap();
         assert_eq!((served.connections, served.requests), (1, 6));
         assert!(refused(addr).await);
     });
@@ -672,7 +672,7 @@ fn http2_streams_ended_by_the_drain_are_all_counted_in_flight() {
             for poll in polls {
                 assert_eq!(poll.await.unwrap().unwrap(), "drained");
             }
-            let served = server.await.unwrap().unwrap();
+            let served = server.await.unwrap();
             assert_eq!(
                 (served.connections, served.in_flight_at_drain),
                 (1, STREAMS as u64),
@@ -703,7 +703,7 @@ fn a_panicking_handler_fails_only_its_request() {
         let r = http_util::get(addr, "/").await.unwrap();
         assert_eq!(r.body, "still here");
         ctx.shutdown();
-        server.await.unwrap().unwrap();
+        server.await.unwrap();
     });
 }
 

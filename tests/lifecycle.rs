@@ -8,7 +8,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graceful::{Context, EventKind, FailureKind, Outcome, Reason, Signal, State, TaskError, Test};
+use graceful::report::{FailureKind, Outcome};
+use graceful::{Context, EventKind, Reason, Signal, State, TaskError, Test};
 use in_process::{events, named, worker};
 
 mod in_process;
@@ -67,7 +68,7 @@ async fn every_hook_runs_even_after_one_failed(ctx: Context, test: Test) {
     assert!(
         report
             .to_string()
-            .contains("hook `fails` in scope `main` (deferred at tests/lifecycle.rs:51:"),
+            .contains("hook `fails` in scope `main` (deferred at tests/lifecycle.rs:52:"),
         "{report}"
     );
     assert!(

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use graceful::{Context, FailureKind, Policy, Reason, Test};
+use graceful::report::FailureKind;
+use graceful::{Context, Policy, Reason, Test};
 use in_process::events;
 
 mod in_process;

@@ -154,7 +154,10 @@ fn main_returning_err_exits_1() {
     let exit = p.wait(Duration::from_secs(10));
     assert_eq!(exit.code, Some(1), "{exit}");
     assert!(exit.stderr.contains("`main` in scope `main`"), "{exit}");
-    assert!(exit.stderr.contains("\"missing config\""), "{exit}");
+    assert!(
+        exit.stderr.contains("returned an error: missing config\n"),
+        "{exit}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use graceful::{Context, Report, Runtime};
+use graceful::{Context, Report, Runtime, TaskError};
 
 fn run<F, Fut>(main: F) -> Report
 where
@@ -23,8 +23,11 @@ async fn session(_ctx: Context, peer: String) -> Result<(), String> {
 #[test]
 fn an_isolated_failure_is_reported_and_the_process_goes_on() {
     let report = run(|ctx| async move {
-        let failed = session(&ctx, "10.0.0.7".into()).await.unwrap();
-        assert_eq!(failed, Err("connection reset by 10.0.0.7".into()));
+        let failed = session(&ctx, "10.0.0.7".into()).await;
+        assert_eq!(
+            failed,
+            Err(TaskError::Failed("connection reset by 10.0.0.7".into()))
+        );
         assert_eq!(ctx.reason(), None, "an isolated failure starts no shutdown");
     });
     assert_eq!(report.exit_code(), 0);
@@ -70,7 +73,7 @@ fn a_restarted_task_runs_again_with_its_arguments_as_given() {
         let (clones, lengths) = (clones.clone(), lengths.clone());
         move |ctx| async move {
             let handle = flaky(&ctx, Runs(clones), vec![], lengths);
-            assert_eq!(handle.await.unwrap(), Ok(3), "the third run succeeds");
+            assert_eq!(handle.await, Ok(3), "the third run succeeds");
         }
     });
     assert_eq!(report.exit_code(), 0, "{report}");
@@ -98,8 +101,13 @@ fn past_its_intensity_a_restarted_task_escalates_as_critical() {
     let report = run({
         let runs = runs.clone();
         move |ctx| async move {
-            let last = broken(&ctx, runs, 5672).await.unwrap();
-            assert_eq!(last, Err("run 2: broker unreachable on port 5672".into()));
+            let last = broken(&ctx, runs, 5672).await;
+            assert_eq!(
+                last,
+                Err(TaskError::Failed(
+                    "run 2: broker unreachable on port 5672".into()
+                ))
+            );
         }
     });
     assert_eq!(report.exit_code(), 1, "{report}");
@@ -158,7 +166,7 @@ fn always_restarts_after_a_success_until_the_shutdown() {
     let report = run({
         let feed = feed.clone();
         move |ctx| async move {
-            assert_eq!(feed.follow(&ctx).await.unwrap(), Ok(()));
+            assert_eq!(feed.follow(&ctx).await, Ok(()));
         }
     });
     assert_eq!(report.exit_code(), 0, "{report}");

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use graceful::{Context, Outcome, Reason, Signal, State, Test};
+use graceful::report::Outcome;
+use graceful::{Context, Reason, Signal, State, Test};
 use in_process::{events, worker};
 
 mod in_process;
@@ -225,7 +226,7 @@ async fn a_hook_that_never_runs_fails_the_test(ctx: Context, test: Test) {
 }
 
 #[graceful::test]
-#[should_panic(expected = "graceful: the test returned an error: \"no config\"")]
+#[should_panic(expected = "graceful: the test returned an error: no config")]
 async fn an_error_of_the_body_fails_the_test(ctx: Context) -> Result<(), String> {
     worker(&ctx, "flusher", Duration::ZERO);
     Err("no config".into())

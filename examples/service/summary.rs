@@ -21,7 +21,6 @@
 //! ```
 
 use std::future::Future;
-use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -53,7 +52,7 @@ impl Summary {
     pub fn http(
         &self,
         ctx: &Context,
-        server: TaskHandle<io::Result<Served>>,
+        server: TaskHandle<Served>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
         let (phases, ctx) = (self.0.clone(), ctx.clone());
         async move {
@@ -62,7 +61,7 @@ impl Summary {
             if let Some(reason) = ctx.reason() {
                 println!("shutdown: {reason}");
             }
-            let served = server.await??;
+            let served = server.await?;
             let ended = Instant::now();
             let _ = phases.http_ended.set((ended, phases.db.counts().waiting));
             let lame_duck = (ended - requested).saturating_sub(served.drain_took);

@@ -196,14 +196,14 @@ pub const BACKLOG: u32 = 1024;
 ///     assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("hi"));
 ///
 ///     ctx.shutdown();
-///     let served = server.await.unwrap().unwrap();
+///     let served = server.await.unwrap();
 ///     assert_eq!(served.requests, 1);
 ///     assert!(std::net::TcpStream::connect(addr).is_err()); // refused
 /// });
 /// assert_eq!(report.exit_code(), 0);
 /// ```
 #[track_caller]
-pub fn serve<L>(ctx: &Context, listener: L, router: Router) -> TaskHandle<io::Result<Served>>
+pub fn serve<L>(ctx: &Context, listener: L, router: Router) -> TaskHandle<Served>
 where
     L: axum::serve::Listener,
     L::Addr: Clone + fmt::Debug + Sync + 'static,

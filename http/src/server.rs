@@ -264,7 +264,7 @@ impl Server {
     /// # }
     /// ```
     #[track_caller]
-    pub fn serve<L>(self, ctx: &Context, listener: L) -> TaskHandle<io::Result<Served>>
+    pub fn serve<L>(self, ctx: &Context, listener: L) -> TaskHandle<Served>
     where
         L: axum::serve::Listener,
         L::Addr: Clone + fmt::Debug + Sync + 'static,
@@ -298,7 +298,7 @@ impl Server {
     /// }
     /// ```
     #[track_caller]
-    pub fn serve_in<L>(self, scope: &Context, listener: L) -> TaskHandle<io::Result<Served>>
+    pub fn serve_in<L>(self, scope: &Context, listener: L) -> TaskHandle<Served>
     where
         L: axum::serve::Listener,
         L::Addr: Clone + fmt::Debug + Sync + 'static,

@@ -90,6 +90,32 @@ impl FnItem {
 
     /// The declared output type, `()` if none, spanned where it is written
     /// (or at the function's name).
+    /// What the task's handle yields, `T` of `TaskHandle<T>`: written as the
+    /// type the output says it is (`()`, and `T` of `Result<T, E>` or of a
+    /// one-argument alias such as `anyhow::Result<T>`), so that the
+    /// signature reads as the user's own; otherwise `fallback`.
+    pub(crate) fn handle_value(output: &Type, fallback: TokenStream) -> TokenStream {
+        let plain = match output {
+            Type::Tuple(t) if t.elems.is_empty() => Some(output.clone()),
+            Type::Path(p) if p.qself.is_none() => p.path.segments.last().and_then(|last| {
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return None;
+                };
+                let types: Vec<&Type> = args
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                (last.ident == "Result" && matches!(types.len(), 1 | 2)).then(|| types[0].clone())
+            }),
+            _ => None,
+        };
+        plain.map_or(fallback, |ty| ty.to_token_stream())
+    }
+
     pub(crate) fn output(&self) -> (Type, Span) {
         match &self.sig.output {
             ReturnType::Type(_, ty) => ((**ty).clone(), span_of(ty)),

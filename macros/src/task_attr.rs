@@ -318,8 +318,11 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
     // that silences the same error at the spawn.
     let krate_there = respan(krate.to_token_stream(), output_span);
     // The spawn is spanned at the task's name: a body that is not `Send` is
-    // reported there. It is told the output as checked above, so an output
-    // that is not a `TaskOutput` is reported once, at its own type.
+    // reported there. It is told the output as checked above; the handle's
+    // value type (`T` of `TaskHandle<T>`) is read from it, so an output
+    // that is not a `TaskOutput` is reported at its own type and once more
+    // at the name, where the compiler says which bound of the error type
+    // fails.
     let krate_at_name = respan(krate.to_token_stream(), ident.span());
     let checked: syn::Type = syn::parse_quote_spanned! {output_span=>
         <#output as #krate_there::__private::Output>::Checked
@@ -371,6 +374,10 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
         }
     };
     let receiver = receiver.map(|r| quote!(#r,));
+    let value = FnItem::handle_value(
+        &output,
+        quote_spanned!(output_span=> <#checked as #krate_there::TaskOutput>::Value),
+    );
 
     quote! {
         #(#attrs)*
@@ -379,7 +386,7 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             #receiver
             #parent: &#ctx_ty,
             #(#params),*
-        ) -> #krate::TaskHandle<#output> #where_clause {
+        ) -> #krate::TaskHandle<#value> #where_clause {
             #checks
             #args
             #call

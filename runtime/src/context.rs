@@ -136,7 +136,8 @@ impl Context {
     /// [`drain`](Self::drain).
     ///
     /// ```
-    /// use graceful::{FailureKind, Runtime};
+    /// use graceful::Runtime;
+    /// use graceful::report::FailureKind;
     /// use std::time::Duration;
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     let cache = ctx.scope("cache").drain_budget(Duration::from_millis(50));

@@ -11,6 +11,9 @@ use futures_util::FutureExt as _;
 use crate::console::Secs;
 use crate::panic::Panic;
 
+mod error;
+pub use error::Error;
+
 /// A definition site recorded by `#[graceful::task]`.
 #[doc(hidden)]
 #[derive(Debug)]
@@ -29,7 +32,8 @@ impl fmt::Display for Site {
 /// How a task or hook failed.
 ///
 /// ```
-/// use graceful::{FailureKind, Runtime};
+/// use graceful::Runtime;
+/// use graceful::report::FailureKind;
 ///
 /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
 ///     ctx.spawn("loader", async { Err::<(), _>("no such file") });
@@ -39,8 +43,9 @@ impl fmt::Display for Site {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureKind {
-    /// It returned `Err`; the error rendered with `{:#}` (or `{:?}` for `main`).
-    Error(String),
+    /// It returned `Err`: the error, kept as its value (the report prints
+    /// it with its causes).
+    Error(Error),
     /// It panicked.
     Panic(Panic),
     /// It was still running when its scope's drain budget passed, and was
@@ -54,7 +59,7 @@ pub enum FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FailureKind::Error(e) => write!(f, "returned an error: {e}"),
+            FailureKind::Error(e) => write!(f, "returned an error: {e:#}"),
             FailureKind::Panic(p) => p.fmt(f),
             FailureKind::Abandoned { after } => write!(
                 f,
@@ -66,8 +71,8 @@ impl fmt::Display for FailureKind {
 }
 
 /// Runs a hook's future to its end and says how it failed, if it did: an
-/// `Err` (rendered by the hook) or a panic.
-pub(crate) async fn caught(hook: impl Future<Output = Option<String>>) -> Option<FailureKind> {
+/// `Err` (the error the hook returned) or a panic.
+pub(crate) async fn caught(hook: impl Future<Output = Option<Error>>) -> Option<FailureKind> {
     match AssertUnwindSafe(hook).catch_unwind().await {
         Ok(error) => error.map(FailureKind::Error),
         Err(payload) => Some(FailureKind::Panic(Panic::caught(payload))),

@@ -62,7 +62,8 @@ impl Unknown {
 /// A panic caught in a task or hook: its message and where it happened.
 ///
 /// ```
-/// use graceful::{FailureKind, Runtime};
+/// use graceful::Runtime;
+/// use graceful::report::FailureKind;
 ///
 /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
 ///     ctx.spawn("parser", async { panic!("unexpected token") });
@@ -102,7 +103,8 @@ impl Panic {
     /// Why [`location`](Self::location) is `None`, when it is.
     ///
     /// ```
-    /// use graceful::{FailureKind, Runtime};
+    /// use graceful::Runtime;
+    /// use graceful::report::FailureKind;
     ///
     /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
     ///     ctx.spawn("parser", async { panic!("unexpected token") });

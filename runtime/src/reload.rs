@@ -8,11 +8,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::console::console;
-use crate::failure::{Failure, Subject, caught};
+use crate::failure::{Error, Failure, Subject, caught};
 use crate::sync::lock;
 use crate::task::TaskOutput;
 
-type ReloadFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
+type ReloadFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Error>> + Send>> + Send + Sync>;
 
 /// A registered reload hook.
 #[derive(Clone)]
@@ -47,7 +47,7 @@ impl Reloads {
     {
         let run: ReloadFn = Arc::new(move || {
             let fut = f();
-            Box::pin(async move { fut.await.failure() })
+            Box::pin(async move { fut.await.into_result().err() })
         });
         lock(&self.hooks).push(ReloadHook {
             name,

@@ -1,11 +1,18 @@
 //! What happened: why shutdown began, what failed, what was stuck, and the
 //! one place that writes to stderr.
+//!
+//! The final [`Report`] and [`Reason`] are also at the crate's root; the
+//! records the report is made of are here: a [`Failure`] (its
+//! [`FailureKind`]: the [`Error`] value, or the [`Panic`]), a task still
+//! [`Running`], a task [`Restarted`], a scope's [`Note`], each about a
+//! [`Subject`], and the report's [`Outcome`].
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::console::{Count, Secs};
-use crate::failure::{Failure, Note, Restarted, Running};
+pub use crate::failure::{Error, Failure, FailureKind, Note, Restarted, Running, Subject};
+pub use crate::panic::Panic;
 use crate::signal::Signal;
 
 /// Why the shutdown began.
@@ -64,7 +71,8 @@ impl fmt::Display for Reason {
 /// How the shutdown ended.
 ///
 /// ```
-/// use graceful::{Outcome, Runtime};
+/// use graceful::Runtime;
+/// use graceful::report::Outcome;
 /// use std::time::Duration;
 ///
 /// let report = Runtime::new()
@@ -95,7 +103,8 @@ pub enum Outcome {
 /// prints it on stderr and exits with [`Report::exit_code`].
 ///
 /// ```
-/// use graceful::{Outcome, Reason, Runtime};
+/// use graceful::{Reason, Runtime};
+/// use graceful::report::Outcome;
 ///
 /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
 ///     ctx.spawn("loader", async { Err::<(), _>("no such file") });

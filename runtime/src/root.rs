@@ -6,8 +6,9 @@ use std::panic::Location;
 use std::pin::Pin;
 
 use crate::context::Context;
+use crate::failure::Error;
 use crate::policy::Policy;
-use crate::task::{MainOutput, TaskOutput};
+use crate::task::TaskOutput;
 use crate::tracked::Origin;
 
 /// `main`, erased once at the entry point so that what runs it is not
@@ -19,19 +20,19 @@ pub(crate) struct RootTask<'a> {
     at: &'static Location<'static>,
 }
 
-type MainFuture = Pin<Box<dyn Future<Output = MainResult> + Send>>;
+type MainFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 impl<'a> RootTask<'a> {
     pub(crate) fn new<F, Fut>(main: F, at: &'static Location<'static>) -> Self
     where
         F: FnOnce(Context) -> Fut + 'a,
         Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
+        Fut::Output: TaskOutput<Value = ()>,
     {
         RootTask {
             start: Box::new(move |ctx| {
                 let body = main(ctx);
-                Box::pin(async move { MainResult(body.await.failure()) })
+                Box::pin(async move { body.await.into_result() })
             }),
             at,
         }
@@ -45,21 +46,12 @@ impl<'a> RootTask<'a> {
         let c = ctx.clone();
         let body = async move {
             let result = body.await;
-            if result.0.is_none() && c.reason().is_none() {
+            if result.is_ok() && c.reason().is_none() {
                 c.notify_ready();
             }
             result
         };
         let origin = Origin::new("main".into(), self.at);
         ctx.spawn_at(origin, Some(Policy::Critical), body);
-    }
-}
-
-/// `main`'s failure, if any, seen as a task output.
-struct MainResult(Option<String>);
-
-impl TaskOutput for MainResult {
-    fn failure(&self) -> Option<String> {
-        self.0.clone()
     }
 }

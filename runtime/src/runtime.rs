@@ -24,7 +24,7 @@ use crate::signal::Signal;
 use crate::signal::os::{self, Delivery, Handlers};
 use crate::signal::table::Table;
 use crate::supervisor::{Limits, Supervisor};
-use crate::task::MainOutput;
+use crate::task::TaskOutput;
 
 /// The tokio scheduler [`Runtime::run`] builds.
 ///
@@ -245,7 +245,7 @@ impl Runtime {
     where
         F: FnOnce(Context) -> Fut,
         Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
+        Fut::Output: TaskOutput<Value = ()>,
     {
         // The handlers first: a signal from now on is honoured.
         let listening = self.listen();
@@ -300,7 +300,7 @@ impl Runtime {
     where
         F: FnOnce(Context) -> Fut,
         Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
+        Fut::Output: TaskOutput<Value = ()>,
     {
         let listening = self.listen();
         let main = RootTask::new(main, Location::caller());
@@ -332,7 +332,7 @@ impl Runtime {
     where
         F: FnOnce(Context) -> Fut,
         Fut: Future + Send + 'static,
-        Fut::Output: MainOutput,
+        Fut::Output: TaskOutput<Value = ()>,
     {
         let at = Location::caller();
         let listening = self.listen();

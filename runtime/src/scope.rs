@@ -48,7 +48,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::failure::{Note, Running};
+use crate::failure::{Error, Note, Running};
 use crate::policy::Policy;
 use crate::process::Process;
 use crate::sync::lock;
@@ -58,7 +58,7 @@ use crate::tracked::{Entry, Guarded, Kind, Origin, Registry};
 type DeferredHook = (
     Cow<'static, str>,
     &'static Location<'static>,
-    Pin<Box<dyn Future<Output = Option<String>> + Send>>,
+    Pin<Box<dyn Future<Output = Option<Error>> + Send>>,
 );
 
 #[derive(Default)]
@@ -177,7 +177,12 @@ impl Scope {
 
     /// Starts `fut` as a tracked task of this scope, its failure reported
     /// as `kind` says.
-    pub(crate) fn spawn<F>(&self, origin: Origin, kind: Kind, fut: F) -> TaskHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        origin: Origin,
+        kind: Kind,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
@@ -204,7 +209,7 @@ impl Scope {
             self.spawn(origin, Kind::Hook, hook);
             return;
         }
-        let hook = async move { hook.await.failure() };
+        let hook = async move { hook.await.into_result().err() };
         inner.hooks.push((name, at, Box::pin(hook)));
     }
 

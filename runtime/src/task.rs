@@ -6,15 +6,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as Cx, Poll, ready};
 
+use crate::failure::Error;
 use crate::panic::Panic;
 
-/// The output of a task or a deferred hook: `()` or `Result<T, E>` with an
-/// error that can be displayed.
+/// What a task, a deferred hook, `main` or a `#[graceful::test]` returns:
+/// `()`, `Result<T, E>` with an error that converts into
+/// `Box<dyn Error + Send + Sync>` (what `?` converts to: any `Send + Sync`
+/// error type, `anyhow::Error`, `String`, `&str`), or never (`!`).
 ///
-/// An `Err` is a failure: it is kept for the final report, makes the process
-/// exit with code 1, and (for a task) starts the shutdown of everything else.
-/// The error is rendered with `{:#}`, so an `anyhow::Error` shows its whole
-/// chain of causes.
+/// An `Err` is a failure: its error is kept as its value (a
+/// [`report::Error`](crate::report::Error), downcastable to `E`) for the
+/// final report and the task's handle, makes the process exit with code 1,
+/// and (for a task) starts the shutdown of everything else. The report
+/// prints the error with its causes, so an `anyhow::Error` shows its whole
+/// chain. `main` and a test return `()` or `Result<(), E>`.
 ///
 /// ```
 /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
@@ -25,18 +30,33 @@ use crate::panic::Panic;
 /// # });
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the output of a graceful task",
-    label = "a task returns `()` or `Result<T, E>` where `E: Display`",
-    note = "a task's error must be reportable: return `Result<T, E>` with `E: std::fmt::Display` (for example `anyhow::Result<T>` or `std::io::Result<T>`)"
+    message = "`{Self}` cannot be what a graceful task, `main` or test returns",
+    label = "returns `()` or `Result<T, E>` where `E: Into<Box<dyn Error + Send + Sync>>`",
+    note = "an error must be kept for the report and may be read on another thread: it must convert into `Box<dyn std::error::Error + Send + Sync>`, so implement `std::error::Error` and be `Send` and `Sync` (or use `anyhow::Error`, `std::io::Error`, `String`); `Box<dyn Error>` is neither `Send` nor `Sync`: write `Box<dyn Error + Send + Sync>`"
 )]
-pub trait TaskOutput: Send + 'static {
-    /// The text of the failure, or `None` if the output is a success.
-    fn failure(&self) -> Option<String>;
+pub trait TaskOutput: Send + 'static + sealed::Sealed {
+    /// What the task's handle yields when it succeeded: `T` of
+    /// `Result<T, E>`, `()` of `()`.
+    type Value: Send + 'static;
+
+    /// The value, or the error kept as a failure.
+    #[doc(hidden)]
+    fn into_result(self) -> Result<Self::Value, Error>;
+}
+
+mod sealed {
+    /// Only the outputs of [`TaskOutput`](super::TaskOutput)'s docs.
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl Sealed for super::Never {}
+    impl<T, E> Sealed for Result<T, E> {}
 }
 
 impl TaskOutput for () {
-    fn failure(&self) -> Option<String> {
-        None
+    type Value = ();
+
+    fn into_result(self) -> Result<(), Error> {
+        Ok(())
     }
 }
 
@@ -55,67 +75,52 @@ pub type Never = <fn() -> ! as FnOutput>::Output;
 
 #[diagnostic::do_not_recommend]
 impl TaskOutput for Never {
-    fn failure(&self) -> Option<String> {
-        *self
+    type Value = Never;
+
+    fn into_result(self) -> Result<Never, Error> {
+        self
     }
 }
 
+// Not recommended: an error type that does not convert is reported as an
+// output that is not a `TaskOutput`, with its message, rather than as the
+// bound of `Into` deep inside it.
+#[diagnostic::do_not_recommend]
 impl<T, E> TaskOutput for Result<T, E>
 where
     T: Send + 'static,
-    E: fmt::Display + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync + 'static>> + Send + 'static,
 {
-    fn failure(&self) -> Option<String> {
-        self.as_ref().err().map(|e| format!("{e:#}"))
+    type Value = T;
+
+    fn into_result(self) -> Result<T, Error> {
+        self.map_err(Error::new)
     }
 }
 
-/// What `main` may return: `()` or `Result<(), E>` with `E: Debug`, as for a
-/// plain Rust `main`.
-///
-/// ```
-/// use graceful::Runtime;
-///
-/// let report = Runtime::new()
-///     .signals([])
-///     .block_on(|_ctx| async { Err::<(), _>(std::io::Error::other("bad config")) });
-/// assert_eq!(report.failures[0].who.name, "main");
-/// assert_eq!(report.exit_code(), 1);
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`main` cannot return `{Self}`",
-    label = "`main` returns `()` or `Result<(), E>` where `E: Debug`"
-)]
-pub trait MainOutput: Send + 'static {
-    /// The text of the failure, or `None` if `main` succeeded.
-    fn failure(&self) -> Option<String>;
-}
-
-impl MainOutput for () {
-    fn failure(&self) -> Option<String> {
-        None
-    }
-}
-
-impl<E: fmt::Debug + Send + 'static> MainOutput for Result<(), E> {
-    fn failure(&self) -> Option<String> {
-        self.as_ref().err().map(|e| format!("{e:?}"))
-    }
-}
-
-/// Why awaiting a [`TaskHandle`] gave no output.
+/// Why awaiting a [`TaskHandle`] gave no value.
 ///
 /// ```
 /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
 /// use graceful::TaskError;
 ///
-/// let handle = ctx.spawn("parser", async { panic!("unexpected token") });
-/// assert!(matches!(handle.await, Err(TaskError::Panicked(p)) if p.message == "unexpected token"));
+/// let parser = ctx.spawn_with(graceful::Policy::Isolated, "parser", async {
+///     Err::<u32, _>(std::io::Error::other("unexpected token"))
+/// });
+/// let Err(TaskError::Failed(error)) = parser.await else { unreachable!() };
+/// assert_eq!(error.downcast_ref::<std::io::Error>().unwrap().to_string(), "unexpected token");
+///
+/// let handle = ctx.spawn_with(graceful::Policy::Isolated, "lexer", async { panic!("bad byte") });
+/// assert!(matches!(handle.await, Err(TaskError::Panicked(p)) if p.message == "bad byte"));
+/// # ctx.shutdown();
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskError {
+    /// The task returned `Err`: its error, the same value the final report
+    /// holds.
+    Failed(Error),
     /// The task panicked; the panic is also in the final report.
     Panicked(Panic),
     /// The task was aborted through [`TaskHandle::abort`].
@@ -125,30 +130,40 @@ pub enum TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            TaskError::Failed(error) => write!(f, "task returned an error: {error:#}"),
             TaskError::Panicked(panic) => write!(f, "task {panic}"),
             TaskError::Aborted => f.write_str("task was aborted"),
         }
     }
 }
 
-impl std::error::Error for TaskError {}
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TaskError::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// A handle to a running task, returned by [`Context::spawn`](crate::Context::spawn)
 /// and by calls to `#[graceful::task]` functions.
 ///
-/// Awaiting it yields the task's output, or a [`TaskError`] if it panicked or
-/// was aborted. Dropping it detaches nothing: the task stays tracked by its
+/// `T` is the task's value: `T` of the `Result<T, E>` it returns (`()` for
+/// `()`). Awaiting the handle yields it, or a [`TaskError`] if the task
+/// returned `Err` (the error, [`TaskError::Failed`]), panicked or was
+/// aborted. Dropping it detaches nothing: the task stays tracked by its
 /// scope, is cancelled and awaited at shutdown, and its failure is reported
 /// whether or not anybody awaits the handle.
 ///
 /// ```
 /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
 /// let answer = ctx.spawn("answer", async { Ok::<_, std::io::Error>(42) });
-/// assert_eq!(answer.await.unwrap().unwrap(), 42);
+/// assert_eq!(answer.await.unwrap(), 42);
 /// # });
 /// ```
 pub struct TaskHandle<T> {
-    pub(crate) join: tokio::task::JoinHandle<Result<T, Panic>>,
+    pub(crate) join: tokio::task::JoinHandle<Result<T, TaskError>>,
 }
 
 impl<T> TaskHandle<T> {
@@ -195,8 +210,7 @@ impl<T> Future for TaskHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
         Poll::Ready(match ready!(Pin::new(&mut self.join).poll(cx)) {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(panic)) => Err(TaskError::Panicked(panic)),
+            Ok(ended) => ended,
             Err(join) if join.is_panic() => {
                 Err(TaskError::Panicked(Panic::escaped(join.into_panic())))
             }
@@ -210,16 +224,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn errors_render_with_their_causes() {
+    fn an_err_is_kept_as_its_value() {
         let out: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
-        assert_eq!(TaskOutput::failure(&out).as_deref(), Some("disk full"));
-        assert_eq!(TaskOutput::failure(&Ok::<u8, String>(1)), None);
-        assert_eq!(TaskOutput::failure(&()), None);
-    }
-
-    #[test]
-    fn main_errors_render_with_debug() {
-        let out: Result<(), String> = Err("bad".into());
-        assert_eq!(MainOutput::failure(&out).as_deref(), Some("\"bad\""));
+        let error = out.into_result().unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<std::io::Error>().unwrap().to_string(),
+            "disk full"
+        );
+        assert_eq!(Ok::<u8, String>(1).into_result(), Ok(1));
+        assert_eq!(().into_result(), Ok(()));
     }
 }

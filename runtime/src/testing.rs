@@ -19,7 +19,6 @@
 //!   check of an empty `Option` to each task's end, and without the feature
 //!   nothing at all.
 
-use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,12 +28,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::context::Context;
+use crate::failure::Error;
 use crate::notify::Notifier;
 use crate::panic::remember_panic_locations;
 use crate::process::Process;
 use crate::report::Reason;
 use crate::runtime::{Flavor, Runtime};
 use crate::scope::Scope;
+use crate::task::TaskOutput;
 
 mod events;
 mod handle;
@@ -45,43 +46,6 @@ pub use events::{Event, EventKind};
 pub use handle::Test;
 use handle::{Ending, TestState};
 use leftover::Leftover;
-
-/// What a test's body may return: `()` or `Result<(), E>` with `E: Debug`,
-/// as for a plain `#[test]`. An `Err` fails the test (after the shutdown).
-///
-/// ```
-/// # #[cfg(unix)] mod unix {
-/// use graceful::{Context, Signal, Test};
-///
-/// #[graceful::test]
-/// async fn returns_a_result(ctx: Context, test: Test) -> anyhow::Result<()> {
-///     ctx.spawn("worker", async {});
-///     test.signal(Signal::Terminate);
-///     Ok(()) // an `Err` fails the test, after the shutdown
-/// }
-/// # }
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "a `#[graceful::test]` function cannot return `{Self}`",
-    label = "a test returns `()` or `Result<(), E>` where `E: Debug`"
-)]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub trait TestOutput {
-    /// The text of the failure, or `None` if the test's body succeeded.
-    fn failure(&self) -> Option<String>;
-}
-
-impl TestOutput for () {
-    fn failure(&self) -> Option<String> {
-        None
-    }
-}
-
-impl<E: fmt::Debug> TestOutput for Result<(), E> {
-    fn failure(&self) -> Option<String> {
-        self.as_ref().err().map(|e| format!("{e:?}"))
-    }
-}
 
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 impl Runtime {
@@ -146,7 +110,7 @@ impl Runtime {
     where
         F: FnOnce(Context, Test) -> Fut,
         Fut: Future,
-        Fut::Output: TestOutput,
+        Fut::Output: TaskOutput<Value = ()>,
     {
         if self.start_paused && self.flavor == Some(Flavor::MultiThread) {
             panic!(
@@ -176,7 +140,7 @@ async fn run<F, Fut>(rt: Runtime, body: F) -> Result<(), String>
 where
     F: FnOnce(Context, Test) -> Fut,
     Fut: Future,
-    Fut::Output: TestOutput,
+    Fut::Output: TaskOutput<Value = ()>,
 {
     remember_panic_locations();
     let recorder = Arc::new(Recorder::new());
@@ -213,7 +177,10 @@ where
     let test = Test {
         state: state.clone(),
     };
-    let error = body(Context::new(root.clone()), test).await.failure();
+    let error = body(Context::new(root.clone()), test)
+        .await
+        .into_result()
+        .err();
     state.release();
     if shared.triggered().is_none() {
         shared.request(Reason::Requested);
@@ -226,14 +193,14 @@ where
 /// Whether the test passed: the body's error, the report unless the body
 /// examined it, and what was left behind that the report did not name.
 fn verdict(
-    error: Option<String>,
+    error: Option<Error>,
     ending: &Ending,
     examined: bool,
     mut left: Vec<Leftover>,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
     if let Some(error) = error {
-        problems.push(format!("graceful: the test returned an error: {error}"));
+        problems.push(format!("graceful: the test returned an error: {error:#}"));
     }
     let report = &ending.report;
     if examined {

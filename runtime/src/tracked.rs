@@ -25,7 +25,7 @@ use crate::observe::Step;
 use crate::panic::Panic;
 use crate::policy::Policy;
 use crate::process::Process;
-use crate::task::TaskOutput;
+use crate::task::{TaskError, TaskOutput};
 
 /// What a report says of a task or hook: its name, where it was spawned
 /// (or deferred) and, for a `#[graceful::task]`, where it is defined.
@@ -237,23 +237,21 @@ where
     F: Future,
     F::Output: TaskOutput,
 {
-    type Output = Result<F::Output, Panic>;
+    type Output = Result<<F::Output as TaskOutput>::Value, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         Poll::Ready(match ready!(this.fut.poll(cx)) {
-            Ok(output) => {
-                if let Some(error) = output.failure() {
-                    this.registration.fail(FailureKind::Error(error));
-                }
-                Ok(output)
-            }
+            Ok(output) => output.into_result().map_err(|error| {
+                this.registration.fail(FailureKind::Error(error.clone()));
+                TaskError::Failed(error)
+            }),
             Err(payload) => {
                 // Right after the unwind stopped, on the thread that
                 // panicked, where the panic hook left its location.
                 let panic = Panic::caught(payload);
                 this.registration.fail(FailureKind::Panic(panic.clone()));
-                Err(panic)
+                Err(TaskError::Panicked(panic))
             }
         })
     }

@@ -7,7 +7,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gracefully_runtime::{Context, FailureKind, Reason, Runtime};
+use gracefully_runtime::report::FailureKind;
+use gracefully_runtime::{Context, Reason, Runtime};
 
 /// A shared log of events, to assert their order.
 #[derive(Clone, Default)]
@@ -48,7 +49,7 @@ async fn main_failing_is_a_failure_too() {
     assert_eq!(report.failures[0].who.name, "main");
     assert_eq!(
         report.failures[0].kind,
-        FailureKind::Error("\"config missing\"".into())
+        FailureKind::Error("config missing".into())
     );
 }
 
@@ -123,7 +124,7 @@ async fn a_context_spawns_from_a_plain_thread() {
                 std::thread::spawn(move || c.spawn("from a thread", async { Ok::<_, String>(7) }))
                     .join()
                     .unwrap();
-            assert_eq!(handle.await.unwrap().unwrap(), 7);
+            assert_eq!(handle.await.unwrap(), 7);
         })
         .await;
     assert_eq!(report.exit_code(), 0);

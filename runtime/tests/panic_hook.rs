@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gracefully_runtime::{FailureKind, Flavor, Panic, Report, Runtime};
+use gracefully_runtime::report::{FailureKind, Panic};
+use gracefully_runtime::{Flavor, Report, Runtime};
 
 /// The panic of the only failure of `report`.
 fn the_panic(report: &Report) -> &Panic {
@@ -27,7 +28,7 @@ fn panicking_task(workers: usize) -> Report {
             let _ = std::panic::catch_unwind(|| panic!("caught by main"));
             let task = ctx.spawn("parser", async {
                 tokio::task::yield_now().await;
-                panic!("unexpected token") // line 30
+                panic!("unexpected token") // line 31
             });
             let _ = task.await;
         })
@@ -47,7 +48,7 @@ fn locations_come_from_the_panicking_thread_and_a_replaced_hook_is_said() {
         let panic = the_panic(&report);
         assert_eq!(panic.message, "unexpected token");
         let at = panic.location.as_deref().unwrap_or_default();
-        assert!(at.contains("panic_hook.rs:30:"), "{at}");
+        assert!(at.contains("panic_hook.rs:31:"), "{at}");
         assert_eq!(panic.location_unknown(), None);
     }
     // Two panics for each run, both seen by the earlier hook.

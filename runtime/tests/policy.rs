@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gracefully_runtime::{Context, FailureKind, Reason, Restart, Runtime};
+use gracefully_runtime::report::FailureKind;
+use gracefully_runtime::{Context, Reason, Restart, Runtime};
 use tokio::time::Instant;
 
 fn quiet() -> Runtime {
@@ -64,7 +65,9 @@ async fn a_restarted_task_backs_off_exponentially_with_jitter() {
         ("flaky", 4)
     );
     assert_eq!(restarted.gave_up, None);
-    assert!(matches!(&restarted.last_failure, Some(FailureKind::Error(e)) if e == "run 4 failed"));
+    assert!(
+        matches!(&restarted.last_failure, Some(FailureKind::Error(e)) if e.to_string() == "run 4 failed")
+    );
     assert!(
         report.to_string().contains("`flaky` in scope `main`"),
         "{report}"
@@ -87,7 +90,9 @@ async fn past_the_restart_intensity_the_failure_escalates() {
         }
     );
     assert_eq!(report.failures.len(), 1, "{report}");
-    assert!(matches!(&report.failures[0].kind, FailureKind::Error(e) if e == "run 6 failed"));
+    assert!(
+        matches!(&report.failures[0].kind, FailureKind::Error(e) if e.to_string() == "run 6 failed")
+    );
     let restarted = &report.restarts[0];
     assert_eq!(restarted.restarts, 5);
     assert_eq!(

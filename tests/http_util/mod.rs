@@ -251,7 +251,7 @@ pub fn hi() -> axum::Router {
 #[track_caller]
 pub fn with_server<F, Fut>(server: Server, body: F)
 where
-    F: FnOnce(Context, SocketAddr, TaskHandle<io::Result<Served>>) -> Fut + Send + 'static,
+    F: FnOnce(Context, SocketAddr, TaskHandle<Served>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let report = Runtime::new()

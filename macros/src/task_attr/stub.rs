@@ -37,7 +37,9 @@ pub(super) fn stub(f: &FnItem, krate: Option<&Path>) -> TokenStream {
     }
     let context = context.unwrap_or_else(|| syn::parse_quote!(#krate::Context));
     let output = match &sig.output {
-        ReturnType::Type(_, ty) if output_is_valid(f) => ty.to_token_stream(),
+        ReturnType::Type(_, ty) if output_is_valid(f) => {
+            FnItem::handle_value(ty, quote!(<#ty as #krate::TaskOutput>::Value))
+        }
         _ => quote!(()),
     };
     // A nested function cannot name the outer item's `Self`: a method keeps

@@ -2,10 +2,7 @@ use graceful::Context;
 use std::time::Duration;
 /// Prints `word` every second until shutdown.
 #[track_caller]
-pub fn ticker(
-    ctx: &Context,
-    word: String,
-) -> ::graceful::TaskHandle<anyhow::Result<()>> {
+pub fn ticker(ctx: &Context, word: String) -> ::graceful::TaskHandle<()> {
     let word: <String as ::graceful::__private::TaskArg>::Arg = word;
     ::graceful::__private::spawn_task::<
         _,

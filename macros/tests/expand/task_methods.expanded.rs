@@ -1,6 +1,6 @@
 impl Poller {
     #[track_caller]
-    fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<Result<(), Error>> {
+    fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<()> {
         ::graceful::__private::spawn_task::<
             _,
             _,
@@ -42,7 +42,7 @@ impl Poller {
         )
     }
     #[track_caller]
-    fn show<T>(ctx: &Context, value: T) -> ::graceful::TaskHandle<Result<Self, String>>
+    fn show<T>(ctx: &Context, value: T) -> ::graceful::TaskHandle<Self>
     where
         T: Display + Send + 'static,
     {

@@ -1,6 +1,6 @@
 /// An isolated task: its failure is reported, the process goes on.
 #[track_caller]
-fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<anyhow::Result<()>> {
+fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<()> {
     let peer: <String as ::graceful::__private::TaskArg>::Arg = peer;
     ::graceful::__private::spawn_task::<
         _,

@@ -5,7 +5,7 @@ fn consume(
     queue: String,
     seen: Vec<u64>,
     arg2: (u8, u8),
-) -> ::graceful::TaskHandle<anyhow::Result<()>> {
+) -> ::graceful::TaskHandle<()> {
     ::graceful::__private::restart_arg::<String>();
     ::graceful::__private::restart_arg::<Vec<u64>>();
     ::graceful::__private::restart_arg::<(u8, u8)>();

@@ -1,7 +1,7 @@
 impl Poller {
     /// `self: Arc<Self>` is cloned at each run; nested items keep their `self`.
     #[track_caller]
-    fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<Result<(), Error>> {
+    fn run(self: Arc<Self>, ctx: &Context) -> ::graceful::TaskHandle<()> {
         ::graceful::__private::restart_arg::<Arc<Self>>();
         ::graceful::__private::spawn_restarting_task::<
             _,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::console::{Count, Secs};
 use crate::context::Context;
-use crate::failure::{Failure, FailureKind, Restarted};
+use crate::failure::{Error, Failure, FailureKind, Restarted};
 use crate::panic::Panic;
 use crate::policy::{Restart, random};
 use crate::process::{Process, State};
@@ -90,7 +90,7 @@ pub(crate) async fn restarting<F, Fut>(
     restart: Restart,
     mut factory: F,
     mut log: RestartLog,
-) -> Result<Fut::Output, Panic>
+) -> Result<Result<<Fut::Output as TaskOutput>::Value, Error>, Panic>
 where
     F: FnMut(Context) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
@@ -104,7 +104,8 @@ where
         let attempt = AssertUnwindSafe(factory(ctx.clone())).catch_unwind().await;
         let (output, failure) = match attempt {
             Ok(output) => {
-                let failure = output.failure().map(FailureKind::Error);
+                let output = output.into_result();
+                let failure = output.as_ref().err().cloned().map(FailureKind::Error);
                 (Ok(output), failure)
             }
             Err(payload) => {

@@ -21,7 +21,7 @@ impl Context {
         origin: Origin,
         policy: Option<Policy>,
         fut: F,
-    ) -> TaskHandle<F::Output>
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
@@ -37,7 +37,7 @@ impl Context {
         origin: Origin,
         restart: Restart,
         factory: F,
-    ) -> TaskHandle<Fut::Output>
+    ) -> TaskHandle<<Fut::Output as TaskOutput>::Value>
     where
         F: FnMut(Context) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
@@ -72,11 +72,15 @@ impl Context {
     /// ```
     /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });
-    /// assert_eq!(handle.await.unwrap().unwrap(), 42);
+    /// assert_eq!(handle.await.unwrap(), 42);
     /// # });
     /// ```
     #[track_caller]
-    pub fn spawn<F>(&self, name: impl Into<Cow<'static, str>>, fut: F) -> TaskHandle<F::Output>
+    pub fn spawn<F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
@@ -93,7 +97,7 @@ impl Context {
     ///     let session = ctx.spawn_with(Policy::Isolated, "session", async {
     ///         Err::<(), _>("connection reset by peer")
     ///     });
-    ///     assert!(session.await.unwrap().is_err());
+    ///     assert!(matches!(session.await, Err(graceful::TaskError::Failed(_))));
     ///     assert_eq!(ctx.reason(), None); // still running
     ///     ctx.shutdown();
     /// });
@@ -106,7 +110,7 @@ impl Context {
         policy: Policy,
         name: impl Into<Cow<'static, str>>,
         fut: F,
-    ) -> TaskHandle<F::Output>
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
     where
         F: Future + Send + 'static,
         F::Output: TaskOutput,
@@ -124,7 +128,7 @@ impl Context {
     /// progress is cancelled and awaited like any task. The report lists
     /// each restarted task with its count and last failure.
     ///
-    /// The handle yields the output of the last run.
+    /// The handle yields what the last run returned.
     ///
     /// ```
     /// use graceful::{Restart, Runtime};
@@ -141,7 +145,7 @@ impl Context {
     ///             let run = runs.fetch_add(1, Ordering::SeqCst);
     ///             async move { if run < 2 { Err("broker unreachable") } else { Ok(run) } }
     ///         });
-    ///         assert_eq!(consumer.await.unwrap(), Ok(2)); // the third run succeeded
+    ///         assert_eq!(consumer.await.unwrap(), 2); // the third run succeeded
     ///     }
     /// });
     /// assert_eq!(report.exit_code(), 0);
@@ -153,7 +157,7 @@ impl Context {
         name: impl Into<Cow<'static, str>>,
         restart: Restart,
         factory: F,
-    ) -> TaskHandle<Fut::Output>
+    ) -> TaskHandle<<Fut::Output as TaskOutput>::Value>
     where
         F: FnMut(Context) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,

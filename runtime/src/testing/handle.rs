@@ -30,7 +30,8 @@ use crate::sync::lock;
 ///
 /// ```
 /// # #[cfg(unix)] {
-/// use graceful::{Outcome, Reason, Runtime, Signal};
+/// use graceful::{Reason, Runtime, Signal};
+/// use graceful::report::Outcome;
 /// use std::time::Duration;
 ///
 /// Runtime::new().timeout(Duration::from_secs(10)).test(|ctx, test| async move {

@@ -30,8 +30,8 @@ where
 
 #[graceful::main]
 async fn main(ctx: Context) {
-    assert_eq!(show(&ctx, 7).await.unwrap().unwrap(), "7");
-    assert_eq!(greet(&ctx, "you").await.unwrap().unwrap(), "hello you");
-    assert_eq!(sum(&ctx, [1, 2, 3]).await.unwrap().unwrap(), 6);
-    assert_eq!(first(&ctx, vec![4, 5]).await.unwrap().unwrap(), Some(4));
+    assert_eq!(show(&ctx, 7).await.unwrap(), "7");
+    assert_eq!(greet(&ctx, "you").await.unwrap(), "hello you");
+    assert_eq!(sum(&ctx, [1, 2, 3]).await.unwrap(), 6);
+    assert_eq!(first(&ctx, vec![4, 5]).await.unwrap(), Some(4));
 }

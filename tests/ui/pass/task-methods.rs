@@ -35,8 +35,8 @@ impl Poller {
 #[graceful::main]
 async fn main(ctx: Context) {
     let poller = Arc::new(Poller::new("a"));
-    assert_eq!(poller.clone().shared(&ctx).await.unwrap().unwrap(), "a");
+    assert_eq!(poller.clone().shared(&ctx).await.unwrap(), "a");
     let owned = Poller::new("b").owned(&ctx, "c".into()).await;
-    assert_eq!(owned.unwrap().unwrap(), "bc");
-    assert_eq!(Poller::make(&ctx).await.unwrap().unwrap().label, "made");
+    assert_eq!(owned.unwrap(), "bc");
+    assert_eq!(Poller::make(&ctx).await.unwrap().label, "made");
 }

@@ -7,5 +7,5 @@ async fn fetch(_ctx: Context) -> Result<(), String> {
 
 #[graceful::main]
 async fn main(ctx: Context) {
-    fetch(&ctx).await.unwrap().unwrap();
+    fetch(&ctx).await.unwrap();
 }

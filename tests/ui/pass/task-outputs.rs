@@ -27,7 +27,7 @@ async fn with_string_error(_ctx: Context, fail: bool) -> Result<String, String> 
 #[graceful::main]
 async fn main(ctx: Context) {
     unit(&ctx).await.unwrap();
-    assert_eq!(with_anyhow(&ctx, 2).await.unwrap().unwrap(), 42);
-    with_io(&ctx).await.unwrap().unwrap();
-    assert_eq!(with_string_error(&ctx, false).await.unwrap().unwrap(), "yes");
+    assert_eq!(with_anyhow(&ctx, 2).await.unwrap(), 42);
+    with_io(&ctx).await.unwrap();
+    assert_eq!(with_string_error(&ctx, false).await.unwrap(), "yes");
 }

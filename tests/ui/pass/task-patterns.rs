@@ -25,8 +25,8 @@ async fn r#loop(_ctx: Context) {}
 
 #[graceful::main]
 async fn main(ctx: Context) {
-    assert_eq!(mutable(&ctx, 1).await.unwrap().unwrap(), 2);
-    assert_eq!(ignored(&ctx, (2, 3)).await.unwrap().unwrap(), 5);
+    assert_eq!(mutable(&ctx, 1).await.unwrap(), 2);
+    assert_eq!(ignored(&ctx, (2, 3)).await.unwrap(), 5);
     qualified(&ctx).await.unwrap();
     r#loop(&ctx).await.unwrap();
 }

@@ -62,19 +62,19 @@ impl Poller {
 
 #[graceful::main(signals = [])]
 async fn main(ctx: Context) {
-    assert!(isolated(&ctx).await.unwrap().is_err());
+    assert!(matches!(isolated(&ctx).await, Err(graceful::TaskError::Failed(_))));
     critical(&ctx).await.unwrap();
 
     let runs = Arc::new(AtomicU32::new(0));
     let out = flaky(&ctx, runs.clone(), "hi".into(), (1, 2)).await.unwrap();
-    assert_eq!(out.unwrap(), "hi! 3");
+    assert_eq!(out, "hi! 3");
     assert_eq!(runs.load(Ordering::SeqCst), 3);
 
     let poller = Poller { label: "p".into() };
-    assert_eq!(Arc::new(poller.clone()).shared(&ctx).await.unwrap().unwrap(), "p");
+    assert_eq!(Arc::new(poller.clone()).shared(&ctx).await.unwrap(), "p");
     let owned = poller.owned(&ctx, "q".into());
     let generic = generic(&ctx, 7u32, |v| v == 7);
     ctx.shutdown();
-    assert_eq!(owned.await.unwrap().unwrap(), "pq");
-    generic.await.unwrap().unwrap();
+    assert_eq!(owned.await.unwrap(), "pq");
+    generic.await.unwrap();
 }

@@ -16,5 +16,5 @@ async fn apply(
 #[graceful::main]
 async fn main(ctx: Context) {
     let n = apply(&ctx, "four", str::len, Box::new(|s| !s.is_empty())).await;
-    assert_eq!(n.unwrap().unwrap(), 4);
+    assert_eq!(n.unwrap(), 4);
 }
