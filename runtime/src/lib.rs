@@ -58,6 +58,7 @@
 )]
 
 mod cancelled;
+mod clock;
 mod config;
 mod console;
 mod context;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::failure::{Failure, Restarted};
 use crate::notify::Notifier;
 use crate::observe::Observer;
@@ -80,6 +81,8 @@ pub(crate) struct Process {
     /// Told of every task's end, hook's run and scope's drain; the test
     /// runtime installs one, production none.
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// What tasks' ages are read from (a paused test's: tokio's).
+    pub(crate) clock: Clock,
     /// Cancelled once `main`'s body returned without failure: the service
     /// is set up (the moment systemd hears `READY=1`).
     pub(crate) main_returned: CancellationToken,
@@ -144,6 +147,7 @@ impl Process {
             started: Instant::now(),
             notifier,
             observer: None,
+            clock: Clock::system(),
             main_returned: CancellationToken::new(),
             #[cfg(all(unix, feature = "upgrade"))]
             handover: OnceLock::new(),

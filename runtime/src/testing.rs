@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
+use crate::clock::Clock;
 use crate::context::Context;
 use crate::failure::Error;
 use crate::notify::Notifier;
@@ -147,6 +148,9 @@ where
     let handle = tokio::runtime::Handle::current();
     let mut shared = Process::build(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
     shared.observer = Some(recorder.clone());
+    if rt.start_paused {
+        shared.clock = Clock::tokio();
+    }
     let shared = Arc::new(shared);
     let root = Scope::root(shared.clone(), "main");
     let (deliveries, heard) = mpsc::unbounded_channel();

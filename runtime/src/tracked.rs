@@ -97,7 +97,7 @@ impl Registry {
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
-        let entry = live::New::from(entry);
+        let entry = live::New::new(entry, self.shared.clock.now());
         let place = self.tasks.insert(entry);
         Registration {
             registry: self.clone(),
@@ -108,7 +108,8 @@ impl Registry {
     /// Appends what runs here to `out`; `cancelled_at` is when the scope
     /// was cancelled, from which a task's wait is counted.
     pub(crate) fn running(&self, cancelled_at: Option<Instant>, out: &mut Vec<Running>) {
-        out.extend(self.tasks.view().iter().map(|(e, age)| Running {
+        let now = self.shared.clock.now();
+        out.extend(self.tasks.view().iter(now).map(|(e, age)| Running {
             who: e.origin.subject(&self.path, e.kind == Kind::Hook),
             waiting: if e.kind == Kind::Hook {
                 Some(age)
@@ -123,7 +124,7 @@ impl Registry {
     /// One line per live task or running hook, for the task dump.
     pub(crate) fn dump(&self, indent: &str, cancelled_at: Option<Instant>, out: &mut String) {
         use std::fmt::Write as _;
-        for (e, age) in self.tasks.view().iter() {
+        for (e, age) in self.tasks.view().iter(self.shared.clock.now()) {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
@@ -205,7 +206,7 @@ impl Drop for Registration {
             tracing::debug!(
                 task = %entry.name,
                 scope = %self.registry.path,
-                elapsed = ?live::clock::age(entry.since),
+                elapsed = ?self.registry.shared.clock.age(entry.since),
                 "task finished"
             );
         }

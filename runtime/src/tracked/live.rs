@@ -83,9 +83,9 @@ pub(super) struct View<'a> {
 }
 
 impl View<'_> {
-    /// Every live task: its site and its age.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&Site, Duration)> {
-        self.live.iter(self.slots)
+    /// Every live task: its site and its age, `now` on its runtime's clock.
+    pub(super) fn iter(&self, now: Duration) -> impl Iterator<Item = (&Site, Duration)> {
+        self.live.iter(self.slots, now)
     }
 
     /// The site of the live task listed at `place`.
@@ -132,7 +132,7 @@ impl Key {
 pub(super) struct Ended {
     pub(super) name: Cow<'static, str>,
     pub(super) kind: Kind,
-    /// When it started, on [`clock`]'s scale.
+    /// When it started, on its runtime's [`Clock`](crate::clock::Clock).
     pub(super) since: Duration,
 }
 
@@ -144,13 +144,14 @@ pub(super) struct New {
     since: u64,
 }
 
-impl From<Entry> for New {
-    fn from(entry: Entry) -> New {
+impl New {
+    /// `entry`, started at `now` (on its runtime's clock).
+    pub(super) fn new(entry: Entry, now: Duration) -> New {
         let key = match entry.origin.name {
             Cow::Borrowed(name) => Some(Key::new(name, &entry.origin, entry.kind)),
             Cow::Owned(_) => None,
         };
-        let since = u64::try_from(clock::now().as_nanos()).unwrap_or(u64::MAX);
+        let since = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
         New { entry, key, since }
     }
 }
@@ -189,7 +190,7 @@ impl Live {
         }
     }
 
-    /// Lists `entry`, [prepared](New::from) before the lock, in a slot of
+    /// Lists `entry`, [prepared](New::new) before the lock, in a slot of
     /// `slots`; returns where.
     fn insert(&mut self, slots: &Slots, entry: New) -> Place {
         let New { entry, key, since } = entry;
@@ -284,8 +285,11 @@ impl Live {
     }
 
     /// Every live task: its site and its age.
-    fn iter<'a>(&'a self, slots: &'a Slots) -> impl Iterator<Item = (&'a Site, Duration)> {
-        let now = clock::now();
+    fn iter<'a>(
+        &'a self,
+        slots: &'a Slots,
+        now: Duration,
+    ) -> impl Iterator<Item = (&'a Site, Duration)> {
         self.listed(slots)
             .map(move |(site, since)| (site, now.saturating_sub(Duration::from_nanos(since))))
     }
@@ -303,8 +307,6 @@ impl Live {
             })
     }
 }
-
-pub(super) mod clock;
 
 #[cfg(all(test, graceful_loom))]
 mod loom;

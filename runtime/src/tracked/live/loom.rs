@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::panic::Location;
+use std::time::Duration;
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,7 @@ use loom::thread;
 
 use super::{New, Tasks};
 use crate::policy::Policy;
+
 use crate::sync::model;
 use crate::tracked::{Entry, Kind, Origin};
 
@@ -34,12 +36,13 @@ use crate::tracked::{Entry, Kind, Origin};
 /// a `since` of their own, so that a report pairing a name with another
 /// task's start shows.
 fn task(name: impl Into<Cow<'static, str>>, since: u64) -> New {
-    let mut new = New::from(Entry {
-        origin: Origin::new(name.into(), Location::caller()),
-        kind: Kind::Task(Policy::Critical),
-    });
-    new.since = since;
-    new
+    New::new(
+        Entry {
+            origin: Origin::new(name.into(), Location::caller()),
+            kind: Kind::Task(Policy::Critical),
+        },
+        Duration::from_nanos(since),
+    )
 }
 
 /// What a report lists: each task's name and start.

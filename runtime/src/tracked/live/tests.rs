@@ -15,20 +15,23 @@ fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
     let at = Location::caller();
     let (mut live, slots) = (Live::new(), Slots::new());
     let places: Vec<Place> = (0..100)
-        .map(|_| live.insert(&slots, entry("idle".into(), at).into()))
+        .map(|_| live.insert(&slots, New::new(entry("idle".into(), at), Duration::ZERO)))
         .collect();
     assert_eq!(live.sites.len(), 1);
-    assert_eq!(live.iter(&slots).count(), 100);
+    assert_eq!(live.iter(&slots, Duration::ZERO).count(), 100);
     let capacity = live.since.len();
     for &p in places.iter().rev().skip(1).step_by(2) {
         assert_eq!(live.ended(p).name, "idle");
         slots.end(p);
     }
-    assert_eq!(live.iter(&slots).count(), 50);
+    assert_eq!(live.iter(&slots, Duration::ZERO).count(), 50);
     for i in 0..50 {
-        live.insert(&slots, entry(format!("owned {i}").into(), at).into());
+        live.insert(
+            &slots,
+            New::new(entry(format!("owned {i}").into(), at), Duration::ZERO),
+        );
     }
-    assert_eq!(live.iter(&slots).count(), 100);
+    assert_eq!(live.iter(&slots, Duration::ZERO).count(), 100);
     assert!(
         live.since.len() <= 2 * capacity,
         "ended slots are taken again: {} slots for 100 tasks",
@@ -48,12 +51,12 @@ fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
         slots.end(p);
     }
     assert!(
-        live.iter(&slots)
+        live.iter(&slots, Duration::ZERO)
             .all(|(site, _)| site.origin.name == "idle")
     );
     // An owned name's site goes once its slot is taken again.
     for _ in 0..live.since.len() {
-        live.insert(&slots, entry("again".into(), at).into());
+        live.insert(&slots, New::new(entry("again".into(), at), Duration::ZERO));
     }
     assert_eq!(live.sites.len(), 2, "only the two interned sites are left");
 }
@@ -70,23 +73,23 @@ fn slots_grow_by_levels_and_ended_ones_are_found() {
     // slots stay a small multiple of 50.
     for _ in 0..1000 {
         let places: Vec<Place> = (0..50)
-            .map(|_| live.insert(&slots, entry("batch".into(), at).into()))
+            .map(|_| live.insert(&slots, New::new(entry("batch".into(), at), Duration::ZERO)))
             .collect();
-        assert_eq!(live.iter(&slots).count(), 50);
+        assert_eq!(live.iter(&slots, Duration::ZERO).count(), 50);
         for p in places {
             slots.end(p);
         }
     }
     assert!(live.since.len() <= 4 * 64, "{} slots", live.since.len());
-    assert_eq!(live.iter(&slots).count(), 0);
+    assert_eq!(live.iter(&slots, Duration::ZERO).count(), 0);
 }
 
 #[test]
 fn two_spawn_sites_are_two_sites() {
     let (mut live, slots) = (Live::new(), Slots::new());
     let at = Location::caller();
-    let k = live.insert(&slots, entry("a".into(), at).into());
+    let k = live.insert(&slots, New::new(entry("a".into(), at), Duration::ZERO));
     let other = Location::caller();
-    let j = live.insert(&slots, entry("a".into(), other).into());
+    let j = live.insert(&slots, New::new(entry("a".into(), other), Duration::ZERO));
     assert_ne!(k.site, j.site, "two spawn sites, two sites");
 }
