@@ -97,7 +97,7 @@ impl Registry {
 
     /// Lists `entry` as running until the returned registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, entry: Entry) -> Registration {
-        let entry = live::New::new(entry, self.shared.clock.now());
+        let entry = live::New::at(entry, self.shared.clock.now());
         let place = self.tasks.insert(entry);
         Registration {
             registry: self.clone(),

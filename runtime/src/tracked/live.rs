@@ -146,7 +146,7 @@ pub(super) struct New {
 
 impl New {
     /// `entry`, started at `now` (on its runtime's clock).
-    pub(super) fn new(entry: Entry, now: Duration) -> New {
+    pub(super) fn at(entry: Entry, now: Duration) -> New {
         let key = match entry.origin.name {
             Cow::Borrowed(name) => Some(Key::new(name, &entry.origin, entry.kind)),
             Cow::Owned(_) => None,
@@ -190,7 +190,7 @@ impl Live {
         }
     }
 
-    /// Lists `entry`, [prepared](New::new) before the lock, in a slot of
+    /// Lists `entry`, [prepared](New::at) before the lock, in a slot of
     /// `slots`; returns where.
     fn insert(&mut self, slots: &Slots, entry: New) -> Place {
         let New { entry, key, since } = entry;

@@ -36,7 +36,7 @@ use crate::tracked::{Entry, Kind, Origin};
 /// a `since` of their own, so that a report pairing a name with another
 /// task's start shows.
 fn task(name: impl Into<Cow<'static, str>>, since: u64) -> New {
-    New::new(
+    New::at(
         Entry {
             origin: Origin::new(name.into(), Location::caller()),
             kind: Kind::Task(Policy::Critical),

@@ -15,7 +15,7 @@ fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
     let at = Location::caller();
     let (mut live, slots) = (Live::new(), Slots::new());
     let places: Vec<Place> = (0..100)
-        .map(|_| live.insert(&slots, New::new(entry("idle".into(), at), Duration::ZERO)))
+        .map(|_| live.insert(&slots, New::at(entry("idle".into(), at), Duration::ZERO)))
         .collect();
     assert_eq!(live.sites.len(), 1);
     assert_eq!(live.iter(&slots, Duration::ZERO).count(), 100);
@@ -28,7 +28,7 @@ fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
     for i in 0..50 {
         live.insert(
             &slots,
-            New::new(entry(format!("owned {i}").into(), at), Duration::ZERO),
+            New::at(entry(format!("owned {i}").into(), at), Duration::ZERO),
         );
     }
     assert_eq!(live.iter(&slots, Duration::ZERO).count(), 100);
@@ -56,7 +56,7 @@ fn tasks_of_one_place_share_a_site_and_slots_are_reused() {
     );
     // An owned name's site goes once its slot is taken again.
     for _ in 0..live.since.len() {
-        live.insert(&slots, New::new(entry("again".into(), at), Duration::ZERO));
+        live.insert(&slots, New::at(entry("again".into(), at), Duration::ZERO));
     }
     assert_eq!(live.sites.len(), 2, "only the two interned sites are left");
 }
@@ -73,7 +73,7 @@ fn slots_grow_by_levels_and_ended_ones_are_found() {
     // slots stay a small multiple of 50.
     for _ in 0..1000 {
         let places: Vec<Place> = (0..50)
-            .map(|_| live.insert(&slots, New::new(entry("batch".into(), at), Duration::ZERO)))
+            .map(|_| live.insert(&slots, New::at(entry("batch".into(), at), Duration::ZERO)))
             .collect();
         assert_eq!(live.iter(&slots, Duration::ZERO).count(), 50);
         for p in places {
@@ -88,8 +88,8 @@ fn slots_grow_by_levels_and_ended_ones_are_found() {
 fn two_spawn_sites_are_two_sites() {
     let (mut live, slots) = (Live::new(), Slots::new());
     let at = Location::caller();
-    let k = live.insert(&slots, New::new(entry("a".into(), at), Duration::ZERO));
+    let k = live.insert(&slots, New::at(entry("a".into(), at), Duration::ZERO));
     let other = Location::caller();
-    let j = live.insert(&slots, New::new(entry("a".into(), other), Duration::ZERO));
+    let j = live.insert(&slots, New::at(entry("a".into(), other), Duration::ZERO));
     assert_ne!(k.site, j.site, "two spawn sites, two sites");
 }
