@@ -90,7 +90,7 @@ impl Notifier {
 
     /// A notifier that sends nothing, whatever the environment says: a test
     /// must not tell the service manager of the process running it anything.
-    #[cfg(feature = "test-util")]
+    #[cfg(any(test, feature = "test-util"))]
     pub(crate) fn off() -> Notifier {
         Notifier {
             socket: None,

@@ -110,22 +110,9 @@ struct Isolated {
 struct Epoch(AtomicU64);
 
 impl Process {
+    /// The state of a new lifecycle, on `handle`'s runtime; `notifier` was
+    /// read from the environment before the runtime's first thread.
     pub(crate) fn new(
-        lame_duck: bool,
-        handle: tokio::runtime::Handle,
-        handlers: Option<Arc<Handlers>>,
-    ) -> Arc<Process> {
-        Arc::new(Process::build(
-            lame_duck,
-            handle,
-            handlers,
-            Notifier::from_env(),
-        ))
-    }
-
-    /// What [`new`](Self::new) shares, with the given notifier, to adjust
-    /// before sharing it.
-    pub(crate) fn build(
         lame_duck: bool,
         handle: tokio::runtime::Handle,
         handlers: Option<Arc<Handlers>>,

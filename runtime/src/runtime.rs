@@ -15,6 +15,7 @@ use crate::config::{self, ConfigError};
 use crate::console::console;
 use crate::context::Context;
 use crate::env::{LAME_DUCK, TIMEOUT};
+use crate::notify::Notifier;
 use crate::panic::remember_panic_locations;
 use crate::process::Process;
 use crate::report::Report;
@@ -255,7 +256,7 @@ impl Runtime {
         let _handlers = listening
             .as_ref()
             .ok()
-            .map(|(handlers, _)| handlers.clone());
+            .map(|listening| listening.handlers.clone());
         let main = RootTask::new(main, Location::caller());
         let code = match self
             .env_overrides()

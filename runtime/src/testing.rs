@@ -146,7 +146,7 @@ where
     remember_panic_locations();
     let recorder = Arc::new(Recorder::new());
     let handle = tokio::runtime::Handle::current();
-    let mut shared = Process::build(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
+    let mut shared = Process::new(!rt.lame_duck.is_zero(), handle, None, Notifier::off());
     shared.observer = Some(recorder.clone());
     if rt.start_paused {
         shared.clock = Clock::tokio();

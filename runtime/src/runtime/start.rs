@@ -78,15 +78,30 @@ impl Runtime {
         #[cfg(not(unix))]
         let under_service_manager = false;
         let heard = self.table().heard_at_start(under_service_manager);
-        Ok(os::listen(heard)?)
+        let (handlers, deliveries) = os::listen(heard)?;
+        Ok(Listening {
+            handlers,
+            deliveries,
+            notifier: Notifier::from_env(),
+        })
     }
 
     /// The supervisor of a new lifecycle and its root context, in the
     /// current tokio runtime.
-    pub(super) fn prepare(self, (handlers, deliveries): Listening) -> (Supervisor, Context) {
+    pub(super) fn prepare(self, listening: Listening) -> (Supervisor, Context) {
+        let Listening {
+            handlers,
+            deliveries,
+            notifier,
+        } = listening;
         remember_panic_locations();
         let handle = tokio::runtime::Handle::current();
-        let shared = Process::new(!self.lame_duck.is_zero(), handle, Some(handlers));
+        let shared = Arc::new(Process::new(
+            !self.lame_duck.is_zero(),
+            handle,
+            Some(handlers),
+            notifier,
+        ));
         // The new process of an upgrade speaks to systemd once handed the service.
         #[cfg(all(unix, feature = "upgrade"))]
         crate::upgrade::hand_over_when_ready(&shared);
@@ -145,8 +160,14 @@ fn under_service_manager() -> bool {
         .any(|var| std::env::var_os(var).is_some())
 }
 
-/// The installed handlers and what they hear.
-type Listening = (Arc<Handlers>, mpsc::UnboundedReceiver<Delivery>);
+/// What a lifecycle starts from, made before the runtime's first thread:
+/// the installed handlers, what they hear, and the notifier read from the
+/// environment.
+pub(super) struct Listening {
+    pub(super) handlers: Arc<Handlers>,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    notifier: Notifier,
+}
 
 #[cfg(test)]
 mod tests {
