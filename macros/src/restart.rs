@@ -120,7 +120,7 @@ pub(crate) fn rerun(
 /// with the runtime's message.
 fn check(krate: &Path, ty: &impl ToTokens, at: Span) -> TokenStream {
     let krate = respan(krate.to_token_stream(), at);
-    quote_spanned!(at=> #krate::__private::restart_arg::<#ty>();)
+    quote_spanned!(at=> #krate::bounds::restart_arg::<#ty>();)
 }
 
 /// `Clone::clone(&source)`, located where `ty` is written: the argument

@@ -325,12 +325,20 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
     // fails.
     let krate_at_name = respan(krate.to_token_stream(), ident.span());
     let checked: syn::Type = syn::parse_quote_spanned! {output_span=>
-        <#output as #krate_there::__private::Output>::Checked
+        <#output as #krate_there::bounds::Output>::Checked
     };
+    // The body's future is checked to be `Send` by a public function, in
+    // a statement before the spawn and spanned at the name: a future that
+    // is not is reported there, as required by
+    // `bounds::runs_on_any_thread`, and not again by the spawn's bound.
     let run = |body: &Group| {
         let body = with_output_type(&checked, output_span, body);
-        quote!(async move #body)
+        let future = Ident::new("__graceful_future", Span::mixed_site());
+        let check =
+            quote_spanned!(ident.span()=> #krate_at_name::bounds::runs_on_any_thread(#future));
+        quote!(let #future = async move #body; #check)
     };
+    let body_fn = Ident::new("__graceful_body", Span::mixed_site());
     let restarted = config.restart.is_some();
     let args = arg_checks(&krate, &parts.rest, !restarted);
     let (receiver, params, checks, call) = match &config.restart {
@@ -345,7 +353,8 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             let run = run(body);
             let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #run });
             let call = quote_spanned! {ident.span()=>
-                #krate_at_name::__private::spawn_task::<_, _, #checked>(#parent, #name, #site, #policy, #closure)
+                let #body_fn = #closure;
+                #krate_at_name::__private::spawn_task::<_, _, #checked>(#parent, #name, #site, #policy, #body_fn)
             };
             // An argument rebound by its check is declared `mut` there.
             let rest = parts
@@ -368,7 +377,8 @@ fn generate(f: &FnItem, parts: &Parts<'_>, config: &Config) -> TokenStream {
             let (takes, run) = (&rerun.takes, run(&rerun.body));
             let closure = quote!(move |#(#ctx_attrs)* #ctx_pat: #ctx_ty| { #takes #run });
             let call = quote_spanned! {ident.span()=>
-                #krate_at_name::__private::spawn_restarting_task::<_, _, #checked>(#parent, #name, #site, #restart, #closure)
+                let #body_fn = #closure;
+                #krate_at_name::__private::spawn_restarting_task::<_, _, #checked>(#parent, #name, #site, #restart, #body_fn)
             };
             (rerun.receiver, rerun.params, rerun.checks, call)
         }

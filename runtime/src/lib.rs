@@ -57,6 +57,7 @@
     clippy::print_stderr
 )]
 
+pub mod bounds;
 mod cancelled;
 mod clock;
 mod config;
@@ -113,16 +114,6 @@ pub mod __private {
     use std::future::Future;
     use std::panic::Location;
 
-    /// A task's future: `Send`, because a task runs on whichever worker
-    /// thread of the runtime is free, and may move between them at each
-    /// `.await`. Named so that the compiler's error says why.
-    #[diagnostic::on_unimplemented(
-        message = "a `#[graceful::task]` must be `Send`: it runs on any worker thread",
-        note = "a task may move between worker threads at each `.await`: what it holds across an `.await` must be `Send` (an `Arc` rather than an `Rc`, a `std::sync::Mutex` guard dropped before the `.await`)"
-    )]
-    pub trait RunsOnAnyThread: Send {}
-    impl<T: Send> RunsOnAnyThread for T {}
-
     #[track_caller]
     fn origin(name: &'static str, defined_at: &'static Site) -> Origin {
         Origin {
@@ -145,7 +136,7 @@ pub mod __private {
     ) -> TaskHandle<O::Value>
     where
         F: FnOnce(Context) -> Fut,
-        Fut: Future<Output = O> + RunsOnAnyThread + 'static,
+        Fut: Future<Output = O> + Send + 'static,
         O: TaskOutput,
     {
         parent.spawn_at(origin(name, defined_at), policy, body(parent.clone()))
@@ -168,42 +159,5 @@ pub mod __private {
         O: TaskOutput,
     {
         parent.spawn_restarting_at(origin(name, defined_at), restart, body)
-    }
-
-    /// An argument of a restarted task, taken again at each run.
-    #[diagnostic::on_unimplemented(
-        message = "a restarted task takes its arguments again at each run, so `{Self}` must be `Clone`",
-        label = "`{Self}` is not `Clone`",
-        note = "derive or implement `Clone` for it, or pass an `Arc` of it"
-    )]
-    pub trait RestartArg: Clone {}
-    impl<T: Clone> RestartArg for T {}
-
-    /// Checks, at the argument's type, that it can be taken again.
-    pub const fn restart_arg<T: RestartArg>() {}
-
-    /// An argument of a task, which may be moved to any worker thread. The
-    /// macro rebinds each argument as `<T as TaskArg>::Arg`, at its type: a
-    /// `T` that is not `Send` is reported there, once, and the argument's
-    /// type becomes an error, which silences the same error at the body.
-    pub trait TaskArg {
-        /// `Self`.
-        type Arg;
-    }
-    #[diagnostic::do_not_recommend]
-    impl<T: Send> TaskArg for T {
-        type Arg = T;
-    }
-
-    /// A task's output, checked where the body's output type is written, as
-    /// `<R as Output>::Checked`: an `R` that is not a [`TaskOutput`] is
-    /// reported there with that trait's message, and not again at the spawn.
-    pub trait Output {
-        /// `Self`.
-        type Checked;
-    }
-    #[diagnostic::do_not_recommend]
-    impl<T: TaskOutput> Output for T {
-        type Checked = T;
     }
 }

@@ -23,7 +23,7 @@ pub(super) fn arg_checks(krate: &Path, rest: &[&PatType], with_mut: bool) -> Tok
         let (first, last) = ends(ty);
         let krate = respan(krate.to_token_stream(), last);
         let open = quote_spanned!(first=> <);
-        let rest = quote_spanned!(last=> as #krate::__private::TaskArg>::Arg);
+        let rest = quote_spanned!(last=> as #krate::bounds::TaskArg>::Arg);
         checks.extend(quote_spanned! {first=>
             let #mutability #ident: #open #ty #rest = #ident;
         });

@@ -1,12 +1,35 @@
 /// Bad restart options: still the calling convention, without what is wrong.
 #[track_caller]
 fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
-    ::graceful::__private::restart_arg::<String>();
-    let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
+    ::graceful::bounds::restart_arg::<String>();
+    let queue: <String as ::graceful::bounds::TaskArg>::Arg = queue;
+    let __graceful_body = move |ctx: Context| {
+        let queue = ::core::clone::Clone::clone(&queue);
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <() as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            {
+                let _ = (ctx, queue);
+            }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_restarting_task::<
         _,
         _,
-        <() as ::graceful::__private::Output>::Checked,
+        <() as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "consume",
@@ -19,28 +42,7 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::graceful::Restart::new(),
-        move |ctx: Context| {
-            let queue = ::core::clone::Clone::clone(&queue);
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                {
-                    let _ = (ctx, queue);
-                }
-            }
-        },
+        __graceful_body,
     )
 }
 ::core::compile_error! {
@@ -52,10 +54,32 @@ fn consume(ctx: &Context, queue: String) -> ::graceful::TaskHandle<()> {
 /// `backoff` without `restart`: a task started once, with the errors.
 #[track_caller]
 fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
+    let __graceful_body = move |ctx: Context| {
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <() as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            {
+                let _ = ctx;
+            }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_task::<
         _,
         _,
-        <() as ::graceful::__private::Output>::Checked,
+        <() as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "once",
@@ -68,27 +92,7 @@ fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::core::option::Option::None,
-        move |ctx: Context| {
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                {
-                    let _ = ctx;
-                }
-            }
-        },
+        __graceful_body,
     )
 }
 ::core::compile_error! {

@@ -1,11 +1,33 @@
 /// An isolated task: its failure is reported, the process goes on.
 #[track_caller]
 fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<()> {
-    let peer: <String as ::graceful::__private::TaskArg>::Arg = peer;
+    let peer: <String as ::graceful::bounds::TaskArg>::Arg = peer;
+    let __graceful_body = move |ctx: Context| {
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <anyhow::Result<
+                    (),
+                > as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            { serve(&ctx, peer).await }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_task::<
         _,
         _,
-        <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+        <anyhow::Result<()> as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "session",
@@ -18,36 +40,36 @@ fn session(ctx: &Context, peer: String) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::core::option::Option::Some(::graceful::Policy::Isolated),
-        move |ctx: Context| {
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <anyhow::Result<
-                        (),
-                    > as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                { serve(&ctx, peer).await }
-            }
-        },
+        __graceful_body,
     )
 }
 /// Critical even in a scope whose default is isolated.
 #[track_caller]
 fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
+    let __graceful_body = move |_ctx: Context| {
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <() as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            {}
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_task::<
         _,
         _,
-        <() as ::graceful::__private::Output>::Checked,
+        <() as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "ledger",
@@ -60,24 +82,6 @@ fn write_ledger(ctx: &Context) -> ::graceful::TaskHandle<()> {
             &SITE
         },
         ::core::option::Option::Some(::graceful::Policy::Critical),
-        move |_ctx: Context| {
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                {}
-            }
-        },
+        __graceful_body,
     )
 }

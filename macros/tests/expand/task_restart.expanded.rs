@@ -6,15 +6,43 @@ fn consume(
     seen: Vec<u64>,
     arg2: (u8, u8),
 ) -> ::graceful::TaskHandle<()> {
-    ::graceful::__private::restart_arg::<String>();
-    ::graceful::__private::restart_arg::<Vec<u64>>();
-    ::graceful::__private::restart_arg::<(u8, u8)>();
-    let queue: <String as ::graceful::__private::TaskArg>::Arg = queue;
-    let seen: <Vec<u64> as ::graceful::__private::TaskArg>::Arg = seen;
+    ::graceful::bounds::restart_arg::<String>();
+    ::graceful::bounds::restart_arg::<Vec<u64>>();
+    ::graceful::bounds::restart_arg::<(u8, u8)>();
+    let queue: <String as ::graceful::bounds::TaskArg>::Arg = queue;
+    let seen: <Vec<u64> as ::graceful::bounds::TaskArg>::Arg = seen;
+    let __graceful_body = move |ctx: Context| {
+        let queue = ::core::clone::Clone::clone(&queue);
+        let mut seen = ::core::clone::Clone::clone(&seen);
+        let (a, b) = ::core::clone::Clone::clone(&arg2);
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <anyhow::Result<
+                    (),
+                > as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            {
+                seen.push(u64::from(a + b));
+                consume_from(&ctx, &queue, seen).await
+            }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_restarting_task::<
         _,
         _,
-        <anyhow::Result<()> as ::graceful::__private::Output>::Checked,
+        <anyhow::Result<()> as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "consume",
@@ -33,33 +61,7 @@ fn consume(
             )
             .intensity(3, ::core::time::Duration::new(10, 0))
             .on_any_return(),
-        move |ctx: Context| {
-            let queue = ::core::clone::Clone::clone(&queue);
-            let mut seen = ::core::clone::Clone::clone(&seen);
-            let (a, b) = ::core::clone::Clone::clone(&arg2);
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <anyhow::Result<
-                        (),
-                    > as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                {
-                    seen.push(u64::from(a + b));
-                    consume_from(&ctx, &queue, seen).await
-                }
-            }
-        },
+        __graceful_body,
     )
 }
 /// The defaults, `100ms..30s` and `5 in 60s`, with a generic argument.
@@ -69,12 +71,34 @@ fn watch<T: Clone + Send + 'static>(
     what: T,
     notify: impl Fn(T) + Clone + Send + 'static,
 ) -> ::graceful::TaskHandle<()> {
-    ::graceful::__private::restart_arg::<T>();
-    let what: <T as ::graceful::__private::TaskArg>::Arg = what;
+    ::graceful::bounds::restart_arg::<T>();
+    let what: <T as ::graceful::bounds::TaskArg>::Arg = what;
+    let __graceful_body = move |_ctx: Context| {
+        let what = ::core::clone::Clone::clone(&what);
+        let notify = ::core::clone::Clone::clone(&notify);
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <() as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            { notify(what) }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_restarting_task::<
         _,
         _,
-        <() as ::graceful::__private::Output>::Checked,
+        <() as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "watch",
@@ -87,26 +111,6 @@ fn watch<T: Clone + Send + 'static>(
             &SITE
         },
         ::graceful::Restart::new(),
-        move |_ctx: Context| {
-            let what = ::core::clone::Clone::clone(&what);
-            let notify = ::core::clone::Clone::clone(&notify);
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                { notify(what) }
-            }
-        },
+        __graceful_body,
     )
 }

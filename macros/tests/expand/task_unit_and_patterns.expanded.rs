@@ -1,10 +1,33 @@
 #[track_caller]
 fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<()> {
-    let mut n: <u64 as ::graceful::__private::TaskArg>::Arg = n;
+    let mut n: <u64 as ::graceful::bounds::TaskArg>::Arg = n;
+    let __graceful_body = move |_: Context| {
+        let __graceful_future = async move {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __graceful_output: <() as ::graceful::bounds::Output>::Checked = loop {};
+                return __graceful_output;
+            }
+            {
+                n += u64::from(a + b);
+                println!("{n}");
+            }
+        };
+        ::graceful::bounds::runs_on_any_thread(__graceful_future)
+    };
     ::graceful::__private::spawn_task::<
         _,
         _,
-        <() as ::graceful::__private::Output>::Checked,
+        <() as ::graceful::bounds::Output>::Checked,
     >(
         ctx,
         "ignore",
@@ -17,27 +40,6 @@ fn ignore(ctx: &Context, (a, b): (u32, u32), n: u64) -> ::graceful::TaskHandle<(
             &SITE
         },
         ::core::option::Option::None,
-        move |_: Context| {
-            async move {
-                #[allow(
-                    unknown_lints,
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::let_with_type_underscore,
-                    clippy::needless_return,
-                    clippy::unreachable
-                )]
-                if false {
-                    let __graceful_output: <() as ::graceful::__private::Output>::Checked = loop {};
-                    return __graceful_output;
-                }
-                {
-                    n += u64::from(a + b);
-                    println!("{n}");
-                }
-            }
-        },
+        __graceful_body,
     )
 }
