@@ -22,7 +22,7 @@
 //! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
 //! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer, a slot for the upgrade's state (opaque here) |
-//! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `panic` (the panic hook), `observe`, `policy`, `failure`, `report`, `task`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
+//! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `panic` (the panic hook), `observe`, `policy`, `failure`, `report`, `task`, `bounds` (what the macros require, named in their errors), `clock`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
 //!
 //! Test instrumentation is passed in: the test runtime installs an observer
 //! (`observe::Observer`) in the process hub; production installs none, and
