@@ -161,6 +161,32 @@ fn main_returning_err_exits_1() {
 }
 
 #[test]
+fn an_essential_task_that_returns_shuts_the_process_down() {
+    let exit = start(scenario("essential")).wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let ended = exit.line("consumer: queue closed");
+    assert!(ended < exit.line("polite stopped"), "{exit}");
+    assert!(
+        exit.stderr
+            .contains("essential task `consumer` ended, shutting down"),
+        "{exit}"
+    );
+}
+
+#[test]
+fn a_chosen_exit_code_is_the_exit_code() {
+    let exit = start(scenario("exit-code")).wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(78), "{exit}");
+    assert!(
+        exit.stderr
+            .contains("(shutdown requested); exiting with 78, as the program asked"),
+        "{exit}"
+    );
+    // The failure that followed is reported, and does not make it 1.
+    assert!(exit.stderr.contains("credentials refused"), "{exit}");
+}
+
+#[test]
 fn a_program_whose_tasks_all_ended_exits_0_quietly() {
     let exit = start(scenario("nothing")).wait(Duration::from_secs(10));
     assert_eq!(exit.code, Some(0), "{exit}");

@@ -204,3 +204,28 @@ async fn a_restart_the_shutdown_cut_short_in_its_backoff_is_not_counted(
     assert_eq!(report.restarts[0].restarts, 2, "{report}");
     assert!(report.to_string().contains("restarted 2 times"), "{report}");
 }
+
+#[graceful::task(policy = "essential")]
+async fn consumer(ctx: Context, messages: u32) -> Result<u32, String> {
+    // The broker closed the queue after a few messages: nothing to do.
+    tokio::task::yield_now().await;
+    let _ = ctx;
+    Ok(messages)
+}
+
+#[test]
+fn an_essential_task_that_returns_shuts_everything_down() {
+    let report = run(|ctx| async move {
+        let c = ctx.clone();
+        let server = ctx.spawn("server", async move { c.cancelled().await });
+        assert_eq!(consumer(&ctx, 3).await, Ok(3));
+        server.await.unwrap(); // cancelled by the consumer's end
+    });
+    assert_eq!(
+        report.reason,
+        graceful::Reason::Ended {
+            task: "consumer".into()
+        }
+    );
+    assert_eq!(report.exit_code(), 0);
+}

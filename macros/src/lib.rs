@@ -150,7 +150,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | option | value | default |
 /// |---|---|---|
 /// | `name` | the task's name in reports and `tracing` events | the function's name |
-/// | `policy` | what a failure does: `"critical"` starts the shutdown (exit code 1), `"isolated"` is reported and the process goes on | the scope's ([`Context::default_policy`]): `"critical"`, `"isolated"` under an HTTP request |
+/// | `policy` | what a failure does: `"critical"` starts the shutdown (exit code 1), `"isolated"` is reported and the process goes on; `"essential"` is critical, and its end without failure starts the shutdown too | the scope's ([`Context::default_policy`]): `"critical"`, `"isolated"` under an HTTP request |
 /// | `restart` | start the task again `"on_failure"` (an `Err` or a panic), or `"always"` (whenever it returns) | none: the task runs once |
 /// | `backoff` | with `restart`: the first delay before a restart and the longest, `"min..max"` | `"100ms..30s"` |
 /// | `intensity` | with `restart`: the most restarts within a sliding window, `"N in window"` | `"5 in 60s"` |
@@ -170,7 +170,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// A task is *critical* unless its scope says otherwise: its failure starts
 /// the shutdown of the whole process. `policy = "isolated"` makes a failure
 /// reported and counted only; `policy = "critical"` holds even in a scope
-/// whose tasks are isolated by default.
+/// whose tasks are isolated by default. `policy = "essential"` is for a task
+/// the process is nothing without (a queue consumer): its end, even `Ok`,
+/// starts the shutdown, so a consumer that returns quietly does not leave a
+/// process that is live, ready and idle.
 ///
 /// With `restart`, a failed task is started again after a delay that
 /// doubles at each consecutive restart, from the first `backoff` bound to

@@ -1,5 +1,5 @@
 //! The values of a task's failure-policy options, checked at compile time:
-//! `policy = "isolated"`, `restart = "on_failure"`, `backoff = "100ms..30s"`
+//! `policy = "isolated"` (or `"essential"`), `restart = "on_failure"`, `backoff = "100ms..30s"`
 //! and `intensity = "5 in 60s"`. Each parser reports a bad value under it
 //! and returns `None`.
 
@@ -16,6 +16,7 @@ use crate::values::{lit_str, one_of, parse_duration, string};
 pub(crate) enum PolicyOption {
     Critical,
     Isolated,
+    Essential,
 }
 
 impl PolicyOption {
@@ -24,11 +25,12 @@ impl PolicyOption {
         match self {
             PolicyOption::Critical => "Critical",
             PolicyOption::Isolated => "Isolated",
+            PolicyOption::Essential => "Essential",
         }
     }
 }
 
-/// `"critical"` or `"isolated"`.
+/// `"critical"`, `"isolated"` or `"essential"`.
 pub(crate) fn policy(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<PolicyOption> {
     if lit_str(value).is_some_and(|lit| lit.value() == "restart") {
         errors.at(
@@ -40,6 +42,7 @@ pub(crate) fn policy(value: &Expr, spec: &Spec, errors: &mut Errors) -> Option<P
     let choices = [
         ("critical", PolicyOption::Critical),
         ("isolated", PolicyOption::Isolated),
+        ("essential", PolicyOption::Essential),
     ];
     one_of(value, spec, "policy", &choices, errors)
 }

@@ -52,7 +52,7 @@ impl OptionKey for TaskKey {
     fn spec(self) -> &'static Spec {
         match self {
             TaskKey::Name => &Spec { name: "name", takes: "the task's name as a string", example: "name = \"fetch-prices\"" },
-            TaskKey::Policy => &Spec { name: "policy", takes: "`\"critical\"` or `\"isolated\"`", example: "policy = \"isolated\"" },
+            TaskKey::Policy => &Spec { name: "policy", takes: "`\"critical\"`, `\"isolated\"` or `\"essential\"`", example: "policy = \"isolated\"" },
             TaskKey::Restart => &Spec { name: "restart", takes: "`\"on_failure\"` or `\"always\"`", example: "restart = \"on_failure\"" },
             TaskKey::Backoff => &Spec { name: "backoff", takes: "the first and the longest delay before a restart as a string", example: "backoff = \"100ms..30s\"" },
             TaskKey::Intensity => &Spec { name: "intensity", takes: "the most restarts within a window as a string", example: "intensity = \"5 in 60s\"" },
@@ -105,10 +105,12 @@ impl Config {
         match given(TaskKey::Restart) {
             Some(_) => {
                 if let Some(policy) = given(TaskKey::Policy) {
-                    errors.at(
-                        policy,
-                        "`policy` does not apply to a restarted task, whose failure escalates as critical past its `intensity`: remove `policy` or `restart`",
-                    );
+                    let message = if config.policy == Some(PolicyOption::Essential) {
+                        "an essential task's end shuts the process down and a restarted task's end starts it again: remove `policy = \"essential\"` or `restart`"
+                    } else {
+                        "`policy` does not apply to a restarted task, whose failure escalates as critical past its `intensity`: remove `policy` or `restart`"
+                    };
+                    errors.at(policy, message);
                     config.policy = None;
                 }
             }

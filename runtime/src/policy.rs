@@ -13,6 +13,7 @@ use std::time::Duration;
 /// |---|---|---|
 /// | [`Critical`](Policy::Critical) | reported; starts the shutdown of the whole process; exit code 1 | tasks started by `main`, by `#[graceful::task]` and by [`Context::spawn`](crate::Context::spawn) |
 /// | [`Isolated`](Policy::Isolated) | reported (a `tracing` event and a count in the final report); the process goes on | tasks spawned from a request's context (`graceful::http::RequestContext`) |
+/// | [`Essential`](Policy::Essential) | as `Critical`; and its end, even `Ok`, starts the shutdown too ([`Reason::Ended`](crate::Reason::Ended), exit code 0) | none: a consumer or a listener the service is nothing without |
 ///
 /// Whatever the policy, a task is cancelled and awaited by the drain. To
 /// start a task again when it fails, see [`Context::spawn_restarting`](crate::Context::spawn_restarting).
@@ -35,14 +36,34 @@ pub enum Policy {
     Critical,
     /// A failure is reported and counted, and the process goes on.
     Isolated,
+    /// The process is nothing without this task: its failure is critical,
+    /// and its end, even `Ok`, starts the shutdown too (async-shutdown's
+    /// `wrap_trigger_shutdown`, oklog/run's actors). A queue consumer that
+    /// returns quietly would otherwise leave a process that is live and
+    /// ready and does nothing. An end after the shutdown began changes
+    /// nothing.
+    ///
+    /// ```
+    /// use graceful::{Policy, Reason, Runtime};
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     ctx.spawn_with(Policy::Essential, "consumer", async {
+    ///         // .. until the broker closed the queue ..
+    ///     });
+    ///     let c = ctx.clone();
+    ///     ctx.spawn("http", async move { c.cancelled().await }); // stopped by it
+    /// });
+    /// assert_eq!(report.reason, Reason::Ended { task: "consumer".into() });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
+    Essential,
 }
 
 impl Policy {
     pub(crate) fn from_u8(v: u8) -> Policy {
-        if v == Policy::Isolated as u8 {
-            Policy::Isolated
-        } else {
-            Policy::Critical
+        match v {
+            v if v == Policy::Isolated as u8 => Policy::Isolated,
+            v if v == Policy::Essential as u8 => Policy::Essential,
+            _ => Policy::Critical,
         }
     }
 }

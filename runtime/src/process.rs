@@ -16,7 +16,7 @@ use crate::failure::{Failure, Restarted};
 use crate::notify::Notifier;
 use crate::observe::Observer;
 use crate::reload::Reloads;
-use crate::report::Reason;
+use crate::report::{ExitCode, Reason};
 use crate::signal::os::Handlers;
 use crate::sync::lock;
 
@@ -59,6 +59,8 @@ pub(crate) struct Process {
     /// Cancelled at the first failure, to cut a lame duck short.
     pub(crate) failed: CancellationToken,
     reason: OnceLock<(Reason, Instant)>,
+    /// The exit code the program chose, the first time it chose one.
+    exit_code: OnceLock<ExitCode>,
     state: AtomicU8,
     /// Counts spawns, so that a search for running tasks across the scopes
     /// can tell whether a task was started while it looked.
@@ -122,6 +124,7 @@ impl Process {
             requested: CancellationToken::new(),
             failed: CancellationToken::new(),
             reason: OnceLock::new(),
+            exit_code: OnceLock::new(),
             state: AtomicU8::new(State::Running as u8),
             spawns: Epoch::default(),
             failures: Mutex::new(Vec::new()),
@@ -171,6 +174,15 @@ impl Process {
     }
 
     /// Why and when the shutdown began, once it has.
+    /// Keeps the exit code the program chose, unless it chose one before.
+    pub(crate) fn choose_exit_code(&self, code: ExitCode) {
+        let _ = self.exit_code.set(code);
+    }
+
+    pub(crate) fn chosen_exit_code(&self) -> Option<ExitCode> {
+        self.exit_code.get().copied()
+    }
+
     pub(crate) fn triggered(&self) -> Option<(Reason, Instant)> {
         self.reason.get().cloned()
     }

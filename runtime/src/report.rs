@@ -39,6 +39,11 @@ pub enum Reason {
     },
     /// Every task ended by itself.
     Finished,
+    /// An [essential](crate::Policy::Essential) task ended without failure.
+    Ended {
+        /// The name of the task.
+        task: String,
+    },
     /// A new process of the program, started by an
     /// [upgrade](crate::Runtime::upgrade_signal), is ready and serves: this
     /// one stops accepting and drains (no lame duck).
@@ -63,6 +68,7 @@ impl fmt::Display for Reason {
             Reason::Requested => f.write_str("shutdown requested"),
             Reason::Failed { task } => write!(f, "task `{task}` failed"),
             Reason::Finished => f.write_str("all tasks finished"),
+            Reason::Ended { task } => write!(f, "essential task `{task}` ended"),
             Reason::Upgraded { pid } => write!(f, "upgraded: process {pid} took over"),
         }
     }
@@ -138,11 +144,68 @@ pub struct Report {
     pub still_running: Vec<Running>,
     /// Time from the trigger to the end of the shutdown.
     pub shutdown_took: Duration,
+    /// The exit code the program chose with
+    /// [`Context::shutdown_with`](crate::Context::shutdown_with), if it did.
+    pub requested_exit_code: Option<ExitCode>,
+}
+
+/// An exit code the program chooses for a shutdown that completes, with
+/// [`Context::shutdown_with`](crate::Context::shutdown_with): what systemd's
+/// `RestartPreventExitStatus=` and `SuccessExitStatus=` and Kubernetes' pod
+/// failure policies (`onExitCodes`) read, to tell "do not restart me, my
+/// configuration is wrong" (`78`, `EX_CONFIG`) from a crash.
+///
+/// A code is from 1 to 123: 0 is a plain [`shutdown`](crate::Context::shutdown),
+/// 124 the deadline's, 125 and up the shell's and a forced exit's (128 + n).
+/// Made in a `const`, another code is a compile error:
+///
+/// ```
+/// use graceful::report::ExitCode;
+/// const BAD_CONFIG: ExitCode = ExitCode::new(78);
+/// assert_eq!(BAD_CONFIG.get(), 78);
+/// ```
+///
+/// ```compile_fail
+/// use graceful::report::ExitCode;
+/// const TIMED_OUT: ExitCode = ExitCode::new(124); // the deadline's own
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExitCode(u8);
+
+impl ExitCode {
+    /// The exit code `code`. Panics unless it is from 1 to 123 (in a
+    /// `const`, that is a compile error).
+    #[track_caller]
+    pub const fn new(code: u8) -> ExitCode {
+        match ExitCode::try_new(code) {
+            Some(code) => code,
+            None => panic!(
+                "an exit code chosen by the program is from 1 to 123: 0 is a plain shutdown, 124 the deadline's, 125 and up the shell's and a forced exit's"
+            ),
+        }
+    }
+
+    /// The exit code `code`, or `None` unless it is from 1 to 123.
+    pub const fn try_new(code: u8) -> Option<ExitCode> {
+        match code {
+            1..=123 => Some(ExitCode(code)),
+            _ => None,
+        }
+    }
+
+    /// The code.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
 }
 
 impl Report {
     /// 0: no failure; 1: a task, `main` or hook failed; 124: the deadline
-    /// passed; 128 + n: a second signal n forced the exit.
+    /// passed; 128 + n: a second signal n forced the exit. A code the
+    /// program chose ([`Context::shutdown_with`](crate::Context::shutdown_with))
+    /// replaces 0 and 1: it says why the program stopped, which a failure
+    /// during the drain does not change; the deadline and a forced exit
+    /// still say that the shutdown itself did not complete.
     ///
     /// ```no_run
     /// use graceful::Runtime;
@@ -158,8 +221,11 @@ impl Report {
         match self.outcome {
             Outcome::Forced(sig) => 128 + sig.number(),
             Outcome::DeadlineExceeded { .. } => 124,
-            Outcome::Completed if !self.failures.is_empty() => 1,
-            Outcome::Completed => 0,
+            Outcome::Completed => match self.requested_exit_code {
+                Some(code) => code.get().into(),
+                None if !self.failures.is_empty() => 1,
+                None => 0,
+            },
         }
     }
 
@@ -178,7 +244,10 @@ impl fmt::Display for Report {
         let took = Secs(self.shutdown_took);
         match self.outcome {
             Outcome::Completed => {
-                write!(f, "graceful: shutdown complete in {took} ({})", self.reason)?
+                write!(f, "graceful: shutdown complete in {took} ({})", self.reason)?;
+                if let Some(code) = self.requested_exit_code {
+                    write!(f, "; exiting with {}, as the program asked", code.get())?;
+                }
             }
             Outcome::DeadlineExceeded { timeout } => write!(
                 f,
@@ -269,6 +338,7 @@ mod tests {
             notes: vec![],
             still_running: vec![],
             shutdown_took: Duration::from_millis(1500),
+            requested_exit_code: None,
         }
     }
 
@@ -288,6 +358,28 @@ mod tests {
         assert_eq!(
             report(Outcome::Forced(Signal::Terminate), 0).exit_code(),
             143
+        );
+        // A chosen code replaces 0 and 1, not 124 or 128 + n.
+        let chosen = |outcome, failures| Report {
+            requested_exit_code: Some(ExitCode::new(78)),
+            ..report(outcome, failures)
+        };
+        assert_eq!(chosen(Outcome::Completed, 0).exit_code(), 78);
+        assert_eq!(chosen(Outcome::Completed, 1).exit_code(), 78);
+        assert_eq!(
+            chosen(Outcome::DeadlineExceeded { timeout }, 0).exit_code(),
+            124
+        );
+        assert_eq!(
+            chosen(Outcome::Forced(Signal::Interrupt), 0).exit_code(),
+            130
+        );
+        assert_eq!(
+            (0..=255)
+                .filter_map(ExitCode::try_new)
+                .map(ExitCode::get)
+                .collect::<Vec<_>>(),
+            (1..=123).collect::<Vec<_>>()
         );
     }
 

@@ -128,6 +128,7 @@ impl Registry {
             let what = match e.kind {
                 Kind::Hook => "hook",
                 Kind::Task(Policy::Isolated) => "isolated task",
+                Kind::Task(Policy::Essential) => "essential task",
                 Kind::Restarted => "restarting task",
                 Kind::Task(_) => "task",
             };
@@ -171,7 +172,9 @@ impl Registration {
             (Failure { who, kind: failure }, e.kind)
         };
         match kind {
-            Kind::Task(Policy::Critical) | Kind::Hook => self.registry.shared.fail(failure),
+            Kind::Task(Policy::Critical | Policy::Essential) | Kind::Hook => {
+                self.registry.shared.fail(failure)
+            }
             Kind::Task(Policy::Isolated) => self.registry.shared.isolated(failure),
             Kind::Restarted => {}
         }

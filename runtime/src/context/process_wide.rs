@@ -6,7 +6,7 @@ use tokio_util::sync::WaitForCancellationFuture;
 
 use super::Context;
 use crate::process::State;
-use crate::report::Reason;
+use crate::report::{ExitCode, Reason};
 
 impl Context {
     /// Asks for a graceful shutdown of the whole process, as a signal would.
@@ -22,6 +22,39 @@ impl Context {
     /// ```
     pub fn shutdown(&self) {
         self.scope.shared().request(Reason::Requested);
+    }
+
+    /// Asks for a graceful shutdown, as [`shutdown`](Self::shutdown) does,
+    /// and chooses the exit code of the process once it completes: for a
+    /// service manager that reads it, e.g. systemd's
+    /// `RestartPreventExitStatus=78` for a configuration that no restart
+    /// can fix. The code replaces 0 and 1 (a failure during the drain is
+    /// still reported); the deadline's 124 and a forced exit's 128 + n
+    /// still win, since the shutdown did not complete. The first code
+    /// chosen is kept, whatever began the shutdown.
+    ///
+    /// ```
+    /// use graceful::Runtime;
+    /// use graceful::report::ExitCode;
+    ///
+    /// const BAD_CONFIG: ExitCode = ExitCode::new(78); // EX_CONFIG
+    ///
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     ctx.spawn("consumer", {
+    ///         let ctx = ctx.clone();
+    ///         async move {
+    ///             // The broker refuses our credentials: restarting will not help.
+    ///             ctx.shutdown_with(BAD_CONFIG);
+    ///         }
+    ///     });
+    /// });
+    /// assert_eq!(report.exit_code(), 78);
+    /// assert_eq!(report.requested_exit_code, Some(BAD_CONFIG));
+    /// ```
+    pub fn shutdown_with(&self, code: ExitCode) {
+        let shared = self.scope.shared();
+        shared.choose_exit_code(code);
+        shared.request(Reason::Requested);
     }
 
     /// Why shutdown began, or `None` while running.

@@ -9,6 +9,7 @@ use std::panic::Location;
 use super::Context;
 use super::restarting::{RestartLog, restarting};
 use crate::policy::{Policy, Restart};
+use crate::report::Reason;
 use crate::task::{TaskHandle, TaskOutput};
 use crate::tracked::{Kind, Origin};
 
@@ -27,6 +28,19 @@ impl Context {
         F::Output: TaskOutput,
     {
         let policy = policy.unwrap_or_else(|| self.scope.default_policy());
+        if policy == Policy::Essential {
+            // Its failure is critical; its end without one is said here.
+            let shared = self.scope.shared().clone();
+            let task = origin.name.to_string();
+            let fut = async move {
+                let output = fut.await.into_result();
+                if output.is_ok() {
+                    shared.request(Reason::Ended { task });
+                }
+                output
+            };
+            return self.scope.spawn(origin, Kind::Task(policy), fut);
+        }
         self.scope.spawn(origin, Kind::Task(policy), fut)
     }
 
@@ -87,6 +101,40 @@ impl Context {
     {
         let origin = Origin::new(name.into(), Location::caller());
         self.spawn_at(origin, None, fut)
+    }
+
+    /// Like [`spawn`](Self::spawn), handing the task a context of its own
+    /// (a clone of this one): `task` makes the future from it. A task that
+    /// watches its context cannot be written with `spawn` and `async move`
+    /// without a clone first, since the future would move `ctx` while
+    /// `spawn` borrows it (`E0505`); with `spawn_fn` it can.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let worker = ctx.spawn_fn("worker", |ctx| async move {
+    ///     let mut jobs = 0;
+    ///     while ctx.run_until_cancelled(tokio::task::yield_now()).await.is_some() {
+    ///         jobs += 1;
+    ///     }
+    ///     Ok::<u32, std::io::Error>(jobs)
+    /// });
+    /// ctx.shutdown();
+    /// let _jobs: u32 = worker.await.unwrap();
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_fn<F, Fut>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        task: F,
+    ) -> TaskHandle<<Fut::Output as TaskOutput>::Value>
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, None, task(self.clone()))
     }
 
     /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.

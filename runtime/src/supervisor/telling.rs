@@ -98,6 +98,7 @@ impl Supervisor {
             notes: Vec::new(),
             still_running,
             shutdown_took: triggered.elapsed(),
+            requested_exit_code: self.shared.chosen_exit_code(),
         }
     }
 }
