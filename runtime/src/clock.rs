@@ -44,6 +44,7 @@ impl Clock {
     }
 
     /// The time since the clock's origin.
+    #[inline]
     pub(crate) fn now(self) -> Duration {
         match self {
             #[cfg(any(target_os = "linux", target_os = "android"))]

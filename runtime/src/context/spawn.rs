@@ -17,6 +17,7 @@ impl Context {
     /// The one way into spawning: the `spawn` methods, the task macro and
     /// the runtime's root task all come through here. Without a policy, the
     /// scope's default applies.
+    #[inline]
     pub(crate) fn spawn_at<F>(
         &self,
         origin: Origin,

@@ -46,6 +46,7 @@ impl Tasks {
     /// Lists `entry` until [`end`](Self::end) or
     /// [`end_watched`](Self::end_watched) is called with the returned
     /// place.
+    #[inline] // on every spawn: one function with `register`
     pub(super) fn insert(&self, entry: New) -> Place {
         lock(&self.live).insert(&self.slots, entry)
     }
@@ -146,6 +147,7 @@ pub(super) struct New {
 
 impl New {
     /// `entry`, started at `now` (on its runtime's clock).
+    #[inline]
     pub(super) fn at(entry: Entry, now: Duration) -> New {
         let key = match entry.origin.name {
             Cow::Borrowed(name) => Some(Key::new(name, &entry.origin, entry.kind)),
