@@ -153,3 +153,53 @@ async fn past_its_drain_budget_a_scope_is_abandoned_and_the_parent_hooks_run(
         "{report}"
     );
 }
+
+/// A blocking task's panic is a failure with its location, as an async
+/// task's is; a `!Send` task on a `LocalSet` is tracked and awaited.
+#[test]
+fn blocking_and_local_tasks_are_tasks_of_their_scope() {
+    let report = graceful::Runtime::new()
+        .signals([])
+        .block_on(|ctx| async move {
+            let jobs = ctx.scope("jobs").default_policy(Policy::Isolated);
+            let crashed = jobs.spawn_blocking("decode", |_ctx| -> () { panic!("bad frame") });
+            assert!(matches!(
+                crashed.await,
+                Err(graceful::TaskError::Panicked(_))
+            ));
+            let local = jobs.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                tokio::task::LocalSet::new().block_on(&rt, async move {
+                    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+                    let c = counter.clone();
+                    let handle = local.spawn_local("count", async move {
+                        tokio::task::yield_now().await;
+                        c.set(c.get() + 1);
+                    });
+                    handle.await.unwrap();
+                    assert_eq!(counter.get(), 1);
+                });
+            })
+            .join()
+            .unwrap();
+            ctx.shutdown();
+        });
+    assert_eq!(report.exit_code(), 0);
+    let failure = &report.isolated[0];
+    assert_eq!(failure.who.name, "decode");
+    let FailureKind::Panic(panic) = &failure.kind else {
+        panic!("{failure:?}")
+    };
+    assert_eq!(panic.message, "bad frame");
+    assert!(
+        panic
+            .location
+            .as_deref()
+            .is_some_and(|at| at.contains("tests/policies.rs")),
+        "{panic:?}"
+    );
+}

@@ -161,6 +161,18 @@ fn main_returning_err_exits_1() {
 }
 
 #[test]
+fn blocking_tasks_are_drained_and_named_at_the_deadline() {
+    let (exit, _) = run_until_signal(scenario("blocking-tracked"), &["ready"], Signal::SIGTERM);
+    assert_eq!(exit.code, Some(124), "{exit}");
+    assert!(exit.line("resize: finished its last row") > 0, "{exit}");
+    assert!(
+        exit.stderr.contains("task `hash` in scope `main/jobs`"),
+        "{exit}"
+    );
+    assert!(!exit.stderr.contains("task `resize`"), "{exit}");
+}
+
+#[test]
 fn an_essential_task_that_returns_shuts_the_process_down() {
     let exit = start(scenario("essential")).wait(Duration::from_secs(10));
     assert_eq!(exit.code, Some(0), "{exit}");

@@ -196,6 +196,26 @@ impl Scope {
         }
     }
 
+    /// Starts `fut`, which need not be `Send`, as a tracked task of this
+    /// scope on the current `LocalSet`, as [`spawn`](Self::spawn) does.
+    pub(crate) fn spawn_local<F>(
+        &self,
+        origin: Origin,
+        kind: Kind,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + 'static,
+        F::Output: TaskOutput,
+    {
+        let registration = self.registry.register(Entry { origin, kind });
+        let task = self.tracker.track_future(Guarded::new(fut, registration));
+        self.shared().count_spawn();
+        TaskHandle {
+            join: tokio::task::spawn_local(task),
+        }
+    }
+
     pub(crate) fn defer<F>(&self, name: Cow<'static, str>, at: &'static Location<'static>, hook: F)
     where
         F: Future + Send + 'static,

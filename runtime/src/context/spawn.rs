@@ -4,10 +4,12 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location};
 
 use super::Context;
 use super::restarting::{RestartLog, restarting};
+use crate::failure::Error;
+use crate::panic::Panic;
 use crate::policy::{Policy, Restart};
 use crate::report::Reason;
 use crate::task::{TaskHandle, TaskOutput};
@@ -30,19 +32,32 @@ impl Context {
     {
         let policy = policy.unwrap_or_else(|| self.scope.default_policy());
         if policy == Policy::Essential {
-            // Its failure is critical; its end without one is said here.
-            let shared = self.scope.shared().clone();
-            let task = origin.name.to_string();
-            let fut = async move {
-                let output = fut.await.into_result();
-                if output.is_ok() {
-                    shared.request(Reason::Ended { task });
-                }
-                output
-            };
+            let fut = self.ending_the_process(&origin, fut);
             return self.scope.spawn(origin, Kind::Task(policy), fut);
         }
         self.scope.spawn(origin, Kind::Task(policy), fut)
+    }
+
+    /// `fut`, as an essential task: its failure is critical (as the
+    /// registry reports it); its end without one starts the shutdown.
+    fn ending_the_process<F>(
+        &self,
+        origin: &Origin,
+        fut: F,
+    ) -> impl Future<Output = Result<<F::Output as TaskOutput>::Value, Error>> + use<F>
+    where
+        F: Future,
+        F::Output: TaskOutput,
+    {
+        let shared = self.scope.shared().clone();
+        let task = origin.name.to_string();
+        async move {
+            let output = fut.await.into_result();
+            if output.is_ok() {
+                shared.request(Reason::Ended { task });
+            }
+            output
+        }
     }
 
     /// Starts the futures `factory` makes, one after the other, as one
@@ -136,6 +151,101 @@ impl Context {
     {
         let origin = Origin::new(name.into(), Location::caller());
         self.spawn_at(origin, None, task(self.clone()))
+    }
+
+    /// Runs `f` on the runtime's blocking thread pool (as
+    /// `tokio::task::spawn_blocking`), as a task of this scope: named in
+    /// reports and dumps, awaited by the drain, its `Err` or panic a
+    /// failure as the scope's policy says. Blocking code cannot be
+    /// cancelled: `f` gets the task's context to look at
+    /// [`is_cancelled`](Self::is_cancelled) between steps; one that never
+    /// looks is named at the deadline, and the process exits without
+    /// waiting for it.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let resize = ctx.spawn_blocking("resize", |ctx| {
+    ///     let mut rows = 0;
+    ///     while rows < 1_000 && !ctx.is_cancelled() {
+    ///         rows += 1; // a row of CPU-bound or blocking work
+    ///     }
+    ///     Ok::<u32, std::io::Error>(rows)
+    /// });
+    /// assert_eq!(resize.await.unwrap(), 1_000);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, O>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        f: F,
+    ) -> TaskHandle<O::Value>
+    where
+        F: FnOnce(Context) -> O + Send + 'static,
+        O: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        let (ctx, pool) = (self.clone(), self.scope.shared().handle.clone());
+        let task = async move {
+            // Caught on the blocking thread, where the panic's location is
+            // known, and raised again in the task, which reports it.
+            let run = move || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))).map_err(Panic::caught)
+            };
+            match pool.spawn_blocking(run).await {
+                Ok(Ok(output)) => output,
+                Ok(Err(panic)) => panic.resume(),
+                Err(_) => panic!("the runtime shut down before the blocking task ran"),
+            }
+        };
+        self.spawn_at(origin, None, task)
+    }
+
+    /// Starts `fut`, which need not be `Send` (it may hold an `Rc` across
+    /// an `.await`), as a task of this scope on the current
+    /// [`tokio::task::LocalSet`], as `tokio::task::spawn_local` does: named
+    /// in reports and dumps, awaited by the drain, its failure following
+    /// the scope's policy. Panics outside a `LocalSet`.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// // A thread of its own runs the `!Send` work, on a `LocalSet`.
+    /// let scope = ctx.scope("local");
+    /// let thread = std::thread::spawn(move || {
+    ///     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    ///     let local = tokio::task::LocalSet::new();
+    ///     local.block_on(&rt, async move {
+    ///         let cache = Rc::new(vec![1, 2, 3]);
+    ///         let sum = scope.spawn_local("sum", async move {
+    ///             tokio::task::yield_now().await;
+    ///             Ok::<u32, std::io::Error>(cache.iter().sum()) // `Rc` held across the `.await`
+    ///         });
+    ///         assert_eq!(sum.await.unwrap(), 6);
+    ///     });
+    /// });
+    /// thread.join().unwrap();
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + 'static,
+        F::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        match self.scope.default_policy() {
+            Policy::Essential => {
+                let fut = self.ending_the_process(&origin, fut);
+                self.scope
+                    .spawn_local(origin, Kind::Task(Policy::Essential), fut)
+            }
+            policy => self.scope.spawn_local(origin, Kind::Task(policy), fut),
+        }
     }
 
     /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.
