@@ -173,6 +173,14 @@ fn blocking_tasks_are_drained_and_named_at_the_deadline() {
 }
 
 #[test]
+fn an_aborted_scope_takes_every_task_under_it_and_the_process_ends() {
+    let exit = start(scenario("abort")).wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let aborted = exit.line("overseer: aborted the job");
+    assert!(aborted < exit.line("job: released"), "{exit}");
+}
+
+#[test]
 fn an_essential_task_that_returns_shuts_the_process_down() {
     let exit = start(scenario("essential")).wait(Duration::from_secs(10));
     assert_eq!(exit.code, Some(0), "{exit}");

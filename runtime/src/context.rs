@@ -43,6 +43,9 @@ pub struct Context {
     scope: Arc<Scope>,
 }
 
+pub use abort::Abort;
+
+mod abort;
 mod process_wide;
 mod restarting;
 mod spawn;

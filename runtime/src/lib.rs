@@ -90,7 +90,7 @@ pub use upgrade::sockets;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;
-pub use context::Context;
+pub use context::{Abort, Context};
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Reason, Report};

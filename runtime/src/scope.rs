@@ -101,6 +101,20 @@ pub(crate) struct Scope {
     drained: OnceCell<()>,
     /// Set when the drain budget passed with tasks still running.
     abandoned: AtomicBool,
+    /// The tasks to abort with the scope, once it is made abortable
+    /// (nothing is kept for the others).
+    aborts: OnceLock<Mutex<Aborts>>,
+}
+
+/// An abortable scope's tasks, as they can be aborted.
+#[derive(Default)]
+struct Aborts {
+    /// One per task spawned since the scope became abortable; those of
+    /// ended tasks are pruned when the list doubled.
+    handles: Vec<tokio::task::AbortHandle>,
+    pruned_len: usize,
+    /// Set by `abort`: a task spawned later is aborted at once.
+    aborted: bool,
 }
 
 impl Scope {
@@ -116,6 +130,7 @@ impl Scope {
             default_policy: AtomicU8::new(policy as u8),
             drained: OnceCell::new(),
             abandoned: AtomicBool::new(false),
+            aborts: OnceLock::new(),
         })
     }
 
@@ -156,6 +171,13 @@ impl Scope {
             // the parent's late ones, run at once as tasks.
             lock(&child.inner).hooks_done = true;
         }
+        if let Some(aborts) = self.aborts.get() {
+            let aborted = lock(aborts).aborted;
+            let _ = child.aborts.set(Mutex::new(Aborts {
+                aborted,
+                ..Aborts::default()
+            }));
+        }
         if inner.children.len() >= 2 * inner.pruned_len.max(8) && inner.drained_children == 0 {
             // Forget finished scopes nobody can use any more, so that a scope
             // per connection or per request does not grow the tree forever.
@@ -191,8 +213,52 @@ impl Scope {
         let task = self.tracker.track_future(Guarded::new(fut, registration));
         // After the tracker counts the task (see `all_ended`).
         self.shared().count_spawn();
-        TaskHandle {
-            join: self.shared().handle.spawn(task),
+        let join = self.shared().handle.spawn(task);
+        self.keep_to_abort(&join);
+        TaskHandle { join }
+    }
+
+    /// In an abortable scope, keeps the task to abort with it (or aborts
+    /// it at once, if the scope was aborted).
+    fn keep_to_abort<T>(&self, join: &tokio::task::JoinHandle<T>) {
+        let Some(aborts) = self.aborts.get() else {
+            return;
+        };
+        let mut aborts = lock(aborts);
+        if aborts.aborted {
+            join.abort();
+            return;
+        }
+        if aborts.handles.len() >= 2 * aborts.pruned_len.max(8) {
+            aborts.handles.retain(|h| !h.is_finished());
+            aborts.pruned_len = aborts.handles.len();
+        }
+        aborts.handles.push(join.abort_handle());
+    }
+
+    /// Makes the scope and the children it will have abortable: their
+    /// tasks are kept, to abort with [`abort`](Self::abort).
+    pub(crate) fn make_abortable(&self) {
+        let _ = self.aborts.set(Mutex::default());
+    }
+
+    /// Cancels the subtree, then aborts every task of its abortable
+    /// scopes, and those spawned there later.
+    pub(crate) fn abort(&self) {
+        self.cancel();
+        if let Some(aborts) = self.aborts.get() {
+            let handles = {
+                let mut aborts = lock(aborts);
+                aborts.aborted = true;
+                std::mem::take(&mut aborts.handles)
+            };
+            for handle in handles {
+                handle.abort();
+            }
+        }
+        let children = lock(&self.inner).children.clone();
+        for child in children {
+            child.abort();
         }
     }
 
@@ -211,9 +277,9 @@ impl Scope {
         let registration = self.registry.register(Entry { origin, kind });
         let task = self.tracker.track_future(Guarded::new(fut, registration));
         self.shared().count_spawn();
-        TaskHandle {
-            join: tokio::task::spawn_local(task),
-        }
+        let join = tokio::task::spawn_local(task);
+        self.keep_to_abort(&join);
+        TaskHandle { join }
     }
 
     pub(crate) fn defer<F>(&self, name: Cow<'static, str>, at: &'static Location<'static>, hook: F)
