@@ -181,6 +181,23 @@ fn an_aborted_scope_takes_every_task_under_it_and_the_process_ends() {
 }
 
 #[test]
+fn a_scope_drains_after_the_siblings_it_names() {
+    let (exit, _) = run_until_signal(scenario("drain-order"), &["ready"], Signal::SIGTERM);
+    assert_eq!(exit.code, Some(0), "{exit}");
+    let order: Vec<_> = exit.stdout.iter().skip(1).map(String::as_str).collect();
+    assert_eq!(
+        order,
+        [
+            "workers stopped",
+            "http stopped",
+            "db stopped",
+            "hook: close pool"
+        ],
+        "{exit}"
+    );
+}
+
+#[test]
 fn an_essential_task_that_returns_shuts_the_process_down() {
     let exit = start(scenario("essential")).wait(Duration::from_secs(10));
     assert_eq!(exit.code, Some(0), "{exit}");

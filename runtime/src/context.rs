@@ -156,6 +156,35 @@ impl Context {
         self
     }
 
+    /// Makes this scope drain only after `other` has drained: at shutdown
+    /// (or in a partial [`drain`](Self::drain) of this scope, which then
+    /// drains `other` first), this scope's tasks keep running until every
+    /// task and hook of `other` ended. For an order among siblings that
+    /// nesting cannot say: a database pool drained after both the HTTP
+    /// server and the workers that use it (tokio-graceful-shutdown's
+    /// orchestrated shutdown order). Call it once per scope to wait for.
+    ///
+    /// Panics, naming both scopes, if `other` is this scope, one of its
+    /// ancestors (which drain their children first), or drains after this
+    /// one: the drain would wait for itself.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let http = ctx.scope("http");
+    /// let workers = ctx.scope("workers");
+    /// let db = ctx.scope("db").drain_after(&http).drain_after(&workers);
+    /// db.defer("close pool", async { println!("pool closed last") });
+    /// # ctx.shutdown();
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn drain_after(self, other: &Context) -> Context {
+        if let Err(why) = self.scope.drain_after(&other.scope) {
+            panic!("graceful: {why}");
+        }
+        self
+    }
+
     /// Adds what `describe` returns, one line per thing in flight, to the
     /// task dump and to the report of a deadline or forced exit, under this
     /// scope's path: a server lists its requests in flight, a queue its

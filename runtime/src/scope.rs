@@ -40,7 +40,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OnceCell};
@@ -77,6 +77,8 @@ struct Inner {
     budget: Option<Duration>,
     /// What the scope says it has in flight, for reports.
     describers: Vec<Describer>,
+    /// The scopes whose drain comes before this one's.
+    after: Vec<Arc<Scope>>,
 }
 
 /// Lines a scope adds to the task dump and the report of an aborted
@@ -104,6 +106,8 @@ pub(crate) struct Scope {
     /// The tasks to abort with the scope, once it is made abortable
     /// (nothing is kept for the others).
     aborts: OnceLock<Mutex<Aborts>>,
+    /// The scope this one is a child of (none for the root).
+    parent: Option<Weak<Scope>>,
 }
 
 /// An abortable scope's tasks, as they can be aborted.
@@ -118,7 +122,12 @@ struct Aborts {
 }
 
 impl Scope {
-    fn new(path: String, shared: Arc<Process>, policy: Policy) -> Arc<Scope> {
+    fn new(
+        path: String,
+        shared: Arc<Process>,
+        policy: Policy,
+        parent: Option<Weak<Scope>>,
+    ) -> Arc<Scope> {
         let tracker = TaskTracker::new();
         tracker.close();
         Arc::new(Scope {
@@ -131,11 +140,12 @@ impl Scope {
             drained: OnceCell::new(),
             abandoned: AtomicBool::new(false),
             aborts: OnceLock::new(),
+            parent,
         })
     }
 
     pub(crate) fn root(shared: Arc<Process>, name: &str) -> Arc<Scope> {
-        Scope::new(name.to_owned(), shared, Policy::Critical)
+        Scope::new(name.to_owned(), shared, Policy::Critical, None)
     }
 
     pub(crate) fn default_policy(&self) -> Policy {
@@ -160,7 +170,8 @@ impl Scope {
 
     pub(crate) fn child(self: &Arc<Self>, name: &str) -> Arc<Scope> {
         let path = format!("{}/{name}", self.path());
-        let child = Scope::new(path, self.shared().clone(), self.default_policy());
+        let parent = Some(Arc::downgrade(self));
+        let child = Scope::new(path, self.shared().clone(), self.default_policy(), parent);
         let mut inner = lock(&self.inner);
         if self.is_cancelled() {
             // Born cancelled: tasks spawned here still run and are awaited.
@@ -234,6 +245,45 @@ impl Scope {
             aborts.pruned_len = aborts.handles.len();
         }
         aborts.handles.push(join.abort_handle());
+    }
+
+    /// Makes this scope's drain wait for `other`'s drain (which it starts,
+    /// if nothing did yet). Refused, naming both, when `other` is this
+    /// scope, one of its ancestors, or already drains after this one:
+    /// either would wait for itself.
+    pub(crate) fn drain_after(&self, other: &Arc<Scope>) -> Result<(), String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "scope `{}` cannot drain after `{}`: {why}",
+                self.path(),
+                other.path()
+            ))
+        };
+        if std::ptr::eq(self, &**other) {
+            return refuse("it is the same scope");
+        }
+        let mut up = self.parent.as_ref().and_then(Weak::upgrade);
+        while let Some(scope) = up {
+            if Arc::ptr_eq(&scope, other) {
+                return refuse(
+                    "a scope drains its children first, so it cannot wait for an ancestor's drain",
+                );
+            }
+            up = scope.parent.as_ref().and_then(Weak::upgrade);
+        }
+        if other.waits_for(self) {
+            return refuse("that one already drains after this one");
+        }
+        lock(&self.inner).after.push(other.clone());
+        Ok(())
+    }
+
+    /// Whether this scope's drain waits, directly or not, for `scope`'s.
+    fn waits_for(&self, scope: &Scope) -> bool {
+        let after = lock(&self.inner).after.clone();
+        after
+            .iter()
+            .any(|s| std::ptr::eq(&**s, scope) || s.waits_for(scope))
     }
 
     /// Makes the scope and the children it will have abortable: their

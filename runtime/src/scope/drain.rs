@@ -24,9 +24,17 @@ impl Scope {
     /// waits for the first.
     pub(crate) fn drain(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
-            let budget = lock(&self.inner).budget;
+            let (budget, after) = {
+                let inner = lock(&self.inner);
+                (inner.budget, inner.after.clone())
+            };
             self.drained
                 .get_or_init(|| async {
+                    // The scopes this one drains after, first (each drains
+                    // once: this starts or joins its drain).
+                    for scope in after {
+                        scope.drain().await;
+                    }
                     let began = Instant::now();
                     match budget {
                         None => self.stop().await,

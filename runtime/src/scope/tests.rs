@@ -43,3 +43,27 @@ async fn live_child_scopes_are_kept() {
     assert!(root.children() >= kept.len());
     assert!(root.children() < kept.len() + 250, "{}", root.children());
 }
+
+/// A drain order that would wait for itself is refused, naming both.
+#[tokio::test]
+async fn a_drain_order_that_waits_for_itself_is_refused() {
+    let shared = Arc::new(Process::new(
+        false,
+        tokio::runtime::Handle::current(),
+        None,
+        Notifier::off(),
+    ));
+    let root = Scope::root(shared, "main");
+    let (http, db) = (root.child("http"), root.child("db"));
+    let pool = db.child("pool");
+    assert_eq!(db.drain_after(&http), Ok(()));
+    assert_eq!(
+        http.drain_after(&db),
+        Err("scope `main/http` cannot drain after `main/db`: that one already drains after this one".into())
+    );
+    assert!(pool.drain_after(&root).unwrap_err().contains("ancestor"));
+    assert!(pool.drain_after(&db).unwrap_err().contains("ancestor"));
+    assert!(db.drain_after(&db).unwrap_err().contains("same scope"));
+    // Not a cycle: the pool may wait for a sibling of its parent.
+    assert_eq!(pool.drain_after(&http), Ok(()));
+}
