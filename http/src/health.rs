@@ -7,10 +7,12 @@ use axum::routing::get;
 use super::RequestContext;
 use gracefully_runtime::State;
 
-/// Readiness handler: `200 ready` while the process runs, `503` from the
-/// moment shutdown is requested (the lame duck included), so that a load
-/// balancer or Kubernetes stops sending traffic before anything is
-/// cancelled.
+/// Readiness handler: `200 ready` while the process runs, `503` before:
+/// until `main`'s body returned (`not ready: starting`), while the program
+/// says it is not ready ([`Context::set_ready`](gracefully_runtime::Context::set_ready)),
+/// and from the moment shutdown is requested (the lame duck included), so
+/// that a load balancer or Kubernetes stops sending traffic before
+/// anything is cancelled.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -19,6 +21,8 @@ use gracefully_runtime::State;
 pub async fn ready(RequestContext(ctx): RequestContext) -> (StatusCode, &'static str) {
     match ctx.state() {
         State::Running => (StatusCode::OK, "ready\n"),
+        State::Starting => (StatusCode::SERVICE_UNAVAILABLE, "not ready: starting\n"),
+        State::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
         State::LameDuck => (StatusCode::SERVICE_UNAVAILABLE, "not ready: lame duck\n"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "not ready: draining\n"),
     }

@@ -15,6 +15,8 @@ pub(crate) enum Clock {
     /// The production clock.
     System(SystemOrigin),
     /// tokio's clock (paused in a test), from when the runtime started.
+    /// Only tests have it: production has one clock.
+    #[cfg(any(test, feature = "test-util"))]
     Tokio(tokio::time::Instant),
 }
 
@@ -55,6 +57,7 @@ impl Clock {
             }
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             Clock::System(SystemOrigin(origin)) => origin.elapsed(),
+            #[cfg(any(test, feature = "test-util"))]
             Clock::Tokio(origin) => origin.elapsed(),
         }
     }

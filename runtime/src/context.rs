@@ -330,6 +330,7 @@ impl Context {
     /// that the service is ready.
     pub(crate) fn notify_ready(&self) {
         tracing::info!("ready");
+        self.scope.shared().started();
         self.scope.shared().main_returned.cancel();
         self.scope.shared().notifier.ready();
     }

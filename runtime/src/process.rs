@@ -5,7 +5,7 @@
 //! runtime, reached by every scope; it alone writes the state.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::time::Instant;
@@ -20,21 +20,37 @@ use crate::report::{ExitCode, Reason};
 use crate::signal::os::Handlers;
 use crate::sync::lock;
 
-/// Where the process is in its lifecycle, for readiness checks.
+/// Where the process is in its lifecycle, for readiness checks: ready
+/// only while [`Running`](State::Running).
 ///
 /// ```
-/// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-/// use graceful::State;
-/// assert_eq!(ctx.state(), State::Running);
-/// ctx.shutdown();
-/// assert_ne!(ctx.state(), State::Running); // readiness answers 503 from now on
-/// # });
+/// use graceful::{Runtime, State};
+/// Runtime::new().signals([]).block_on(|ctx| async move {
+///     assert_eq!(ctx.state(), State::Starting); // `main`'s body is the start-up
+///     let c = ctx.clone();
+///     ctx.spawn("server", async move {
+///         tokio::task::yield_now().await; // `main` returned meanwhile
+///         assert_eq!(c.state(), State::Running);
+///         c.set_ready(false); // a dependency is down: take no traffic
+///         assert_eq!(c.state(), State::NotReady);
+///         c.set_ready(true);
+///         c.shutdown();
+///         assert_eq!(c.state(), State::Draining); // not ready from now on
+///     });
+/// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum State {
+    /// `main`'s body has not returned yet: the service is still setting
+    /// itself up (a cache to fill, a migration). Not ready.
+    Starting,
     /// Serving normally: ready.
     Running,
+    /// Running, but the program said it takes no traffic for now
+    /// ([`Context::set_ready`](crate::Context::set_ready)). Not ready;
+    /// nothing stops.
+    NotReady,
     /// Shutdown was requested; nothing is cancelled yet so load balancers can
     /// stop sending traffic. Not ready.
     LameDuck,
@@ -45,8 +61,9 @@ pub enum State {
 impl State {
     fn from_u8(v: u8) -> State {
         match v {
-            0 => State::Running,
-            1 => State::LameDuck,
+            v if v == State::Starting as u8 => State::Starting,
+            v if v == State::Running as u8 => State::Running,
+            v if v == State::LameDuck as u8 => State::LameDuck,
             _ => State::Draining,
         }
     }
@@ -62,6 +79,8 @@ pub(crate) struct Process {
     /// The exit code the program chose, the first time it chose one.
     exit_code: OnceLock<ExitCode>,
     state: AtomicU8,
+    /// Set by `Context::set_ready(false)`: `Running` reads as `NotReady`.
+    not_ready: AtomicBool,
     /// Counts spawns, so that a search for running tasks across the scopes
     /// can tell whether a task was started while it looked.
     spawns: Epoch,
@@ -125,7 +144,8 @@ impl Process {
             failed: CancellationToken::new(),
             reason: OnceLock::new(),
             exit_code: OnceLock::new(),
-            state: AtomicU8::new(State::Running as u8),
+            state: AtomicU8::new(State::Starting as u8),
+            not_ready: AtomicBool::new(false),
             spawns: Epoch::default(),
             failures: Mutex::new(Vec::new()),
             isolated: Mutex::default(),
@@ -165,8 +185,24 @@ impl Process {
         self.state.store(State::Draining as u8, Ordering::Release);
     }
 
+    /// `main`'s body returned: the start-up is over (unless a shutdown
+    /// began meanwhile).
+    pub(crate) fn started(&self) {
+        let (starting, running) = (State::Starting as u8, State::Running as u8);
+        let _ = self
+            .state
+            .compare_exchange(starting, running, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    pub(crate) fn set_ready(&self, ready: bool) {
+        self.not_ready.store(!ready, Ordering::Release);
+    }
+
     pub(crate) fn state(&self) -> State {
-        State::from_u8(self.state.load(Ordering::Acquire))
+        match State::from_u8(self.state.load(Ordering::Acquire)) {
+            State::Running if self.not_ready.load(Ordering::Acquire) => State::NotReady,
+            state => state,
+        }
     }
 
     pub(crate) fn reason(&self) -> Option<Reason> {

@@ -151,6 +151,8 @@ where
     if rt.start_paused {
         shared.clock = Clock::tokio();
     }
+    // The body is the test, not `main`'s start-up: running from the start.
+    shared.started();
     let shared = Arc::new(shared);
     let root = Scope::root(shared.clone(), "main");
     let (deliveries, heard) = mpsc::unbounded_channel();

@@ -99,7 +99,7 @@ fn once(ctx: &Context) -> ::graceful::TaskHandle<()> {
     "an intensity of `0 in 60s` allows no restart: write at least `\"1 in 60s\"`, or remove `restart` to let the first failure start the shutdown"
 }
 ::core::compile_error! {
-    "unknown policy `fatal`: write `policy = \"critical\"` or `policy = \"isolated\"`"
+    "unknown policy `fatal`: write `policy = \"critical\"` or `policy = \"isolated\"` or `policy = \"essential\"`"
 }
 ::core::compile_error! {
     "`backoff` applies to a restarted task only: add `restart = \"on_failure\"`, or remove `backoff`"

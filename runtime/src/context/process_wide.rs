@@ -71,20 +71,41 @@ impl Context {
         self.scope.shared().reason()
     }
 
-    /// Where the process is: running, in its lame duck, or draining. A
-    /// readiness check answers "ready" only in [`State::Running`].
+    /// Where the process is: starting, running (or not ready by its own
+    /// say), in its lame duck, or draining. A readiness check answers
+    /// "ready" only in [`State::Running`].
     ///
     /// ```
     /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
     /// use graceful::State;
     /// let ready = |ctx: &graceful::Context| ctx.state() == State::Running;
-    /// assert!(ready(&ctx));
+    /// assert!(!ready(&ctx)); // `main`'s body is still setting up
     /// ctx.shutdown();
     /// assert!(!ready(&ctx)); // a readiness probe answers 503 from now on
     /// # });
     /// ```
     pub fn state(&self) -> State {
         self.scope.shared().state()
+    }
+
+    /// Says whether the service takes traffic, while it runs: `false`
+    /// makes [`state`](Self::state) [`State::NotReady`] (and a readiness
+    /// check such as `graceful::http::ready` answer 503) without stopping
+    /// anything; `true` makes it ready again. For a dependency that went
+    /// away and came back (Spring Boot's `AvailabilityChangeEvent`). It
+    /// does not end the start-up, which ends when `main`'s body returns,
+    /// nor the shutdown.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// use graceful::State;
+    /// ctx.set_ready(false); // read when the start-up is over
+    /// assert_eq!(ctx.state(), State::Starting);
+    /// # ctx.shutdown();
+    /// # });
+    /// ```
+    pub fn set_ready(&self, ready: bool) {
+        self.scope.shared().set_ready(ready);
     }
 
     /// Completes as soon as shutdown is requested, before the lame duck:

@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::failure::{Error, Failure, FailureKind, Restarted};
 use crate::panic::Panic;
 use crate::policy::{Restart, random};
-use crate::process::{Process, State};
+use crate::process::Process;
 use crate::task::TaskOutput;
 use crate::tracked::Origin;
 
@@ -116,7 +116,7 @@ where
         if failure.is_none() && !restart.on_success {
             return output;
         }
-        if ctx.state() != State::Running || ctx.is_cancelled() {
+        if ctx.reason().is_some() || ctx.is_cancelled() {
             // No restart once shutdown began: a success ends the task, a
             // failure is a failure.
             if let Some(failure) = failure {

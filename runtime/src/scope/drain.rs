@@ -12,7 +12,6 @@ use tokio_util::task::AbortOnDropHandle;
 use super::Scope;
 use crate::failure::{Failure, FailureKind, caught};
 use crate::observe::Step;
-use crate::process::State;
 use crate::sync::lock;
 use crate::tracked::{Entry, Kind, Origin};
 
@@ -98,7 +97,7 @@ impl Scope {
         self.running(&mut running);
         self.abandoned.store(true, Ordering::Release);
         let shared = self.shared();
-        let partial = shared.state() == State::Running;
+        let partial = !shared.requested.is_cancelled();
         for task in running.into_iter().filter(|r| !r.who.hook) {
             tracing::error!(task = %task.who.name, scope = %task.who.scope, "abandoned: the scope's drain budget passed");
             let failure = Failure {
