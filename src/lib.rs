@@ -116,8 +116,9 @@ pub use gracefully_runtime::{Event, EventKind, Test};
 
 #[doc(inline)]
 pub use gracefully_runtime::{
-    Cancelled, ConfigError, Context, Flavor, Policy, Reason, Report, Restart, RunUntilCancelled,
-    Runtime, Signal, State, TaskError, TaskHandle, TaskOutput, UnknownSignal, env, report,
+    Cancelled, ConfigError, Context, Flavor, Isolate, Policy, Reason, Report, Restart,
+    RunUntilCancelled, Runtime, Signal, State, TaskError, TaskHandle, TaskOutput, UnknownSignal,
+    env, report,
 };
 
 #[cfg(all(unix, feature = "upgrade"))]

@@ -84,6 +84,11 @@ impl Conn {
         }
     }
 
+    /// Request `id`, as a report names it (while it is in flight).
+    pub(super) fn request_name(&self, id: u64) -> String {
+        self.registered.slot.name(id)
+    }
+
     pub(super) fn in_flight(&self) -> usize {
         self.registered.slot.len()
     }

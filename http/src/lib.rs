@@ -87,7 +87,8 @@
 //! 5. `watchdog` (the connection's timer, and its IO that counts) and
 //!    `body` (a request body with time limits): they read a `conn`.
 //! 6. `request`: the hyper service of a connection, one request's
-//!    bookkeeping from the call to the end of its response.
+//!    bookkeeping from the call to the end of its response; its handler
+//!    runs isolated (a panic is answered `500`, and counted).
 //! 7. `conn_task`: one connection's task: serves it, heeds the watchdog,
 //!    drains it.
 //! 8. `engine`: one run of a server: the accept loop, the sweep and close
@@ -171,7 +172,12 @@ pub const BACKLOG: u32 = 1024;
 /// [`Server::connect_info`],
 /// [`ConnectInfo`](axum::extract::ConnectInfo) of the listener's address
 /// type (`ConnectInfo<SocketAddr>` over TCP). A handler that panics fails
-/// only its request (its connection is closed), not the process.
+/// only its request, not the process: it is answered `500` (a gRPC request,
+/// `content-type: application/grpc`, gets the trailers-only answer its
+/// client reads as an internal error: `grpc-status: 13`), its connection
+/// goes on, and the panic is an isolated failure of the final report, named
+/// by the request (`request GET /path from PEER`, without the query) and
+/// located at the `panic!` (see [`Context::isolate`]).
 ///
 /// Accept errors such as "too many open files" are reported and retried;
 /// the task returns `Err` only if the listener itself is unusable.

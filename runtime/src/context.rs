@@ -43,9 +43,12 @@ pub struct Context {
     scope: Arc<Scope>,
 }
 
+mod isolate;
 mod process_wide;
 mod restarting;
 mod spawn;
+
+pub use isolate::Isolate;
 
 impl Context {
     pub(crate) fn new(scope: Arc<Scope>) -> Context {
