@@ -259,15 +259,19 @@ fn websockets_close_with_going_away() {
 }
 
 /// With a lame duck: `/ready` answers 503 within 50 ms of the signal while
-/// new connections and requests are still served; then the drain.
+/// new connections and requests are still served, each response telling
+/// its client to leave (`Connection: close`: issue 24 item 2); an idle
+/// keep-alive connection stays open until the drain.
 #[test]
 fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
     let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "1s")]);
     let rt = runtime();
     let ready = rt.block_on(http_util::get(addr, "/ready")).unwrap();
     assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
-    // A keep-alive connection opened before the signal keeps working too.
+    // Keep-alive connections opened before the signal: one used in the lame
+    // duck, one idle.
     let mut kept = rt.block_on(Client::connect(addr)).unwrap();
+    let mut idle = rt.block_on(Client::connect(addr)).unwrap();
 
     let signalled = Instant::now();
     p.signal(Signal::SIGTERM);
@@ -279,19 +283,22 @@ fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
     );
     assert_eq!(flipped.1.body, "not ready: lame duck\n");
 
-    // Still serving during the lame duck: a new connection, and the old one.
+    // Still serving during the lame duck: a new connection, and the old one,
+    // each told to leave.
     let work = rt.block_on(http_util::get(addr, "/work?ms=10")).unwrap();
     assert_eq!((work.status, work.body.as_str()), (200, "done"));
-    assert!(!work.closes(), "no `Connection: close` before the drain");
+    assert!(work.closes(), "no `Connection: close` in the lame duck");
     let live = rt.block_on(kept.request("GET", "/live", "")).unwrap();
     assert_eq!(live.status, 200);
+    assert!(live.closes(), "no `Connection: close` in the lame duck");
+    assert!(rt.block_on(kept.closed_within(Duration::from_millis(500))));
     assert!(
         signalled.elapsed() < Duration::from_secs(1),
         "the checks outlasted the lame duck"
     );
 
     // After the lame duck, the idle keep-alive connection is closed.
-    assert!(rt.block_on(kept.closed_within(Duration::from_secs(5))));
+    assert!(rt.block_on(idle.closed_within(Duration::from_secs(5))));
     let closed = signalled.elapsed();
     assert!(
         closed >= Duration::from_millis(950),

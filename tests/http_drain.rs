@@ -19,7 +19,8 @@ use common::{Signal, start};
 use graceful::http::{RequestContext, Server};
 use graceful::{Context, Runtime};
 use http_util::{
-    Client, eventually, hi, http_server, listening_addr, runtime, with_server, work_in_flight,
+    Client, Frame, H2, eventually, hi, http_server, listening_addr, not_ready, runtime,
+    with_server, work_in_flight,
 };
 use tokio::net::TcpStream;
 
@@ -793,4 +794,118 @@ fn request_context_and_connect_info_reach_the_handlers() {
             server.await.unwrap();
         },
     );
+}
+
+/// The lame duck tells clients to leave (issue 24 item 2), as Envoy's drain
+/// does, while it still accepts: with `GRACEFUL_LAME_DUCK=2s`, after
+/// SIGTERM the next response on a keep-alive HTTP/1 connection carries
+/// `Connection: close` and the server closes the connection, well before
+/// the drain; a new connection is still answered, told the same. A
+/// keep-alive connection that sends nothing stays open until the drain.
+#[test]
+fn the_lame_duck_tells_http1_clients_to_leave() {
+    let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "2s")]);
+    let rt = runtime();
+    let (mut kept, mut idle) = rt.block_on(async {
+        let mut kept = Client::connect(addr).await.unwrap();
+        let mut idle = Client::connect(addr).await.unwrap();
+        for c in [&mut kept, &mut idle] {
+            let r = c.request("GET", "/work?ms=0", "").await.unwrap();
+            assert!(
+                !r.closes(),
+                "`Connection: close` before the shutdown: {r:?}"
+            );
+        }
+        (kept, idle)
+    });
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    rt.block_on(async {
+        not_ready(addr).await;
+        let r = kept.request("GET", "/work?ms=0", "").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "done"));
+        assert!(r.closes(), "no `Connection: close` in the lame duck: {r:?}");
+        assert!(kept.closed_within(Duration::from_millis(500)).await);
+        let closed = signalled.elapsed();
+
+        // A new connection is still answered, and told to leave.
+        let r = http_util::get(addr, "/work?ms=0").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "done"));
+        assert!(r.closes(), "{r:?}");
+        assert!(
+            signalled.elapsed() < Duration::from_millis(1500),
+            "the checks outlasted the lame duck: {:?}",
+            signalled.elapsed()
+        );
+
+        // The idle one is closed by the drain, after the lame duck.
+        assert!(idle.closed_within(Duration::from_secs(5)).await);
+        let drained = signalled.elapsed();
+        assert!(drained >= Duration::from_millis(1900), "{drained:?}");
+        eprintln!(
+            "lame duck of 2 s: a keep-alive client told `Connection: close` and closed {closed:?} after SIGTERM; an idle one closed by the drain after {drained:?}"
+        );
+    });
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+/// In the lame duck an HTTP/2 connection gets `GOAWAY` at once, its stream
+/// in flight still ends with its answer, and the connection then closes;
+/// a new connection is accepted and answered during the lame duck, and
+/// gets `GOAWAY` too. Raw frames, so that `GOAWAY` is seen.
+#[test]
+fn the_lame_duck_sends_http2_goaway() {
+    let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "2s")]);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut a = H2::connect(addr).await.unwrap();
+        a.get(1, "/live").await.unwrap();
+        let (ok, _, others) = a.response(1).await.unwrap();
+        assert!(ok);
+        assert!(others.iter().all(|f| f.kind != Frame::GOAWAY), "{others:?}");
+        a.get(3, "/work?ms=700").await.unwrap();
+        eventually(Duration::from_secs(5), "the request in flight", || async {
+            let stats = http_util::get(addr, "/stats").await.ok()?;
+            (stats.body.trim() == "in flight: 1").then_some(())
+        })
+        .await;
+
+        let signalled = Instant::now();
+        p.signal(Signal::SIGTERM);
+        // `GOAWAY` comes while stream 3 is in flight; then its answer.
+        let (ok, body, others) = a.response(3).await.unwrap();
+        let answered = signalled.elapsed();
+        assert!((ok, body.as_str()) == (true, "done"), "{body:?}");
+        let goaway = others.iter().find(|f| f.kind == Frame::GOAWAY);
+        assert!(goaway.is_some(), "no GOAWAY before the end of stream 3: {others:?}");
+        // Then the connection closes, in the lame duck.
+        loop {
+            match a.frame().await {
+                Ok(Some(f)) if f.kind == Frame::GOAWAY => {}
+                Ok(Some(f)) => assert!(f.stream == 0, "{f:?}"),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let closed = signalled.elapsed();
+        assert!(closed < Duration::from_millis(1500), "closed after {closed:?}");
+
+        // A new connection in the lame duck is answered, then told to leave.
+        let mut b = H2::connect(addr).await.unwrap();
+        b.get(1, "/work?ms=0").await.unwrap();
+        let (ok, body, mut others) = b.response(1).await.unwrap();
+        assert!((ok, body.as_str()) == (true, "done"), "{body:?}");
+        while others.iter().all(|f| f.kind != Frame::GOAWAY) {
+            let next = tokio::time::timeout(Duration::from_secs(1), b.frame()).await;
+            others.push(next.unwrap().unwrap().expect("GOAWAY before the end"));
+        }
+        let told = signalled.elapsed();
+        assert!(told < Duration::from_millis(1900), "{told:?}");
+        eprintln!(
+            "lame duck of 2 s: HTTP/2 stream in flight answered {answered:?} after SIGTERM, after a GOAWAY; connection closed after {closed:?}; a new connection answered and sent GOAWAY after {told:?}"
+        );
+    });
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
 }

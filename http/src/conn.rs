@@ -89,6 +89,11 @@ impl Conn {
         self.registered.slot.name(id)
     }
 
+    /// Whether a request came over HTTP/2: the connection is one.
+    pub(super) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
+    }
+
     pub(super) fn in_flight(&self) -> usize {
         self.registered.slot.len()
     }

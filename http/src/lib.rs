@@ -9,9 +9,9 @@
 //! | when | what the server does |
 //! |---|---|
 //! | running | accepts connections (HTTP/1.1 and HTTP/2, with upgrades) and serves them, within [timeouts](Server) safe on the open internet |
-//! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic |
+//! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic; clients are told to leave, as Envoy's drain does: HTTP/1 responses carry `Connection: close` (the connection closes after the response), HTTP/2 connections get `GOAWAY` (their streams in flight end first), while new connections are still accepted and answered, and told the same. A keep-alive connection that sends nothing stays open until the drain |
 //! | the `http` scope is cancelled | accepts what the kernel already queued, then closes the listener: new connections are **refused** |
-//! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
+//! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` (if the lame duck did not already) |
 //! | | a connection that is not mid-request (new, idle keep-alive, part-way through a request head) has a [grace](Server::grace) of 1 s to send a request, answered with `Connection: close`; then it is closed. One that was quiet for the grace already (a pool's spare connection) is closed at once |
 //! | | every handler's [`RequestContext`] is cancelled, so streams and long polls end |
 //! | | in-flight requests run to completion, within the process deadline |
@@ -153,7 +153,10 @@ pub const BACKLOG: u32 = 1024;
 ///
 /// The server runs until that scope is cancelled (at shutdown, after the
 /// lame duck and after any child scope of the `http` scope has drained).
-/// Then it stops accepting (the listener is closed, so new connections are
+/// From the moment the shutdown is requested, through the lame duck, it
+/// still accepts and serves, but tells clients to leave: HTTP/1 responses
+/// carry `Connection: close`, HTTP/2 connections get `GOAWAY`. Once its
+/// scope is cancelled it stops accepting (the listener is closed, so new connections are
 /// refused), answers in-flight HTTP/1 requests with `Connection: close`,
 /// sends HTTP/2 `GOAWAY`, gives the other connections a
 /// [grace](Server::grace) to send one last request, cancels every handler's

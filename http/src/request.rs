@@ -140,12 +140,13 @@ impl Future for Counted {
             Err(_panic) => server_error(*this.grpc),
         };
         let request = this.request.take();
-        // A response completed during the drain closes its HTTP/1 connection,
-        // even if it was ready before hyper heard of the shutdown.
+        // From the shutdown's request on (the lame duck included), a
+        // response closes its HTTP/1 connection: the client leaves, and
+        // opens its next connection while the server still accepts (or
+        // elsewhere, once the load balancer took it out). During the drain,
+        // even if the response was ready before hyper heard of it.
         if *this.http1
-            && request
-                .as_ref()
-                .is_some_and(|r| r.conn.server.is_draining())
+            && request.as_ref().is_some_and(|r| r.conn.server.leaving())
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
         {
             response

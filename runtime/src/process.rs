@@ -43,6 +43,7 @@ pub enum State {
 }
 
 impl State {
+    #[inline]
     fn from_u8(v: u8) -> State {
         match v {
             0 => State::Running,
@@ -175,6 +176,7 @@ impl Process {
         self.state.store(State::Draining as u8, Ordering::Release);
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> State {
         State::from_u8(self.state.load(Ordering::Acquire))
     }
