@@ -24,7 +24,8 @@
 //! - `GET /ready` (503 from the moment shutdown is requested), `GET /live`.
 //!
 //! On SIGTERM or Ctrl-C (with `GRACEFUL_LAME_DUCK=2s`, after a lame duck
-//! during which `/ready` answers 503 and everything else is still served):
+//! during which `/ready` answers 503 and everything else is still served,
+//! each response with `Connection: close`, HTTP/2 connections sent `GOAWAY`):
 //! the listener closes (new connections are refused), idle connections are
 //! closed, streams end, and the process exits 0 once every in-flight request
 //! has been answered (with `Connection: close`). The first stdout line is

@@ -116,7 +116,7 @@ pub use gracefully_runtime::{Event, EventKind, Test};
 
 #[doc(inline)]
 pub use gracefully_runtime::{
-    Abort, Cancelled, ConfigError, Context, Flavor, Policy, Reason, Report, Restart,
+    Abort, Cancelled, ConfigError, Context, Flavor, Isolate, Policy, Reason, Report, Restart,
     RunUntilCancelled, Runtime, Signal, State, TaskError, TaskHandle, TaskOutput, UnknownSignal,
     bounds, env, report,
 };

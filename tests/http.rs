@@ -259,15 +259,19 @@ fn websockets_close_with_going_away() {
 }
 
 /// With a lame duck: `/ready` answers 503 within 50 ms of the signal while
-/// new connections and requests are still served; then the drain.
+/// new connections and requests are still served, each response telling
+/// its client to leave (`Connection: close`: issue 24 item 2); an idle
+/// keep-alive connection stays open until the drain.
 #[test]
 fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
     let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "1s")]);
     let rt = runtime();
     let ready = rt.block_on(http_util::get(addr, "/ready")).unwrap();
     assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
-    // A keep-alive connection opened before the signal keeps working too.
+    // Keep-alive connections opened before the signal: one used in the lame
+    // duck, one idle.
     let mut kept = rt.block_on(Client::connect(addr)).unwrap();
+    let mut idle = rt.block_on(Client::connect(addr)).unwrap();
 
     let signalled = Instant::now();
     p.signal(Signal::SIGTERM);
@@ -279,19 +283,22 @@ fn readiness_flips_at_once_and_the_lame_duck_still_serves() {
     );
     assert_eq!(flipped.1.body, "not ready: lame duck\n");
 
-    // Still serving during the lame duck: a new connection, and the old one.
+    // Still serving during the lame duck: a new connection, and the old one,
+    // each told to leave.
     let work = rt.block_on(http_util::get(addr, "/work?ms=10")).unwrap();
     assert_eq!((work.status, work.body.as_str()), (200, "done"));
-    assert!(!work.closes(), "no `Connection: close` before the drain");
+    assert!(work.closes(), "no `Connection: close` in the lame duck");
     let live = rt.block_on(kept.request("GET", "/live", "")).unwrap();
     assert_eq!(live.status, 200);
+    assert!(live.closes(), "no `Connection: close` in the lame duck");
+    assert!(rt.block_on(kept.closed_within(Duration::from_millis(500))));
     assert!(
         signalled.elapsed() < Duration::from_secs(1),
         "the checks outlasted the lame duck"
     );
 
     // After the lame duck, the idle keep-alive connection is closed.
-    assert!(rt.block_on(kept.closed_within(Duration::from_secs(5))));
+    assert!(rt.block_on(idle.closed_within(Duration::from_secs(5))));
     let closed = signalled.elapsed();
     assert!(
         closed >= Duration::from_millis(950),
@@ -682,29 +689,131 @@ fn http2_streams_ended_by_the_drain_are_all_counted_in_flight() {
     }
 }
 
-/// A handler that panics loses its own request (the connection closes), not
-/// the server nor the process.
+/// The line of the `panic!` in [`buggy`].
+const BUGGY_PANICS_AT: u32 = line!() + 3;
+/// A handler with a bug.
+async fn buggy() -> &'static str {
+    panic!("handler bug")
+}
+
+/// A handler that panics is answered as a server error, and only its
+/// request fails (issue 25 #9): `500` over HTTP/1 on a connection that
+/// stays usable; `500` on its own stream over HTTP/2 while the streams
+/// beside it on the same connection succeed; for a gRPC request the
+/// trailers-only answer a gRPC client reads as an internal error
+/// (`grpc-status: 13`). Each panic is an isolated failure of the report,
+/// named by its request and located at the `panic!`; the exit code stays 0.
 #[test]
-fn a_panicking_handler_fails_only_its_request() {
+fn a_panicking_handler_is_answered_as_a_server_error_and_reported() {
     let app = Router::new()
+        .route("/panic", get(buggy).post(buggy))
+        .route("/", get(|| async { "up" }))
         .route(
-            "/panic",
+            "/slow",
             get(|| async {
-                if true {
-                    panic!("handler bug");
-                }
-                "unreachable"
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "slow done"
             }),
-        )
-        .route("/", get(|| async { "still here" }));
-    with_server(Server::new(app), |ctx, addr, server| async move {
-        let mut c = Client::connect(addr).await.unwrap();
-        assert!(c.request("GET", "/panic", "").await.is_err());
-        let r = http_util::get(addr, "/").await.unwrap();
-        assert_eq!(r.body, "still here");
-        ctx.shutdown();
-        server.await.unwrap();
-    });
+        );
+    let report = graceful::Runtime::new()
+        .signals([])
+        .timeout(Duration::from_secs(20))
+        .block_on(|ctx| async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = Server::new(app).serve(&ctx, listener);
+
+            // HTTP/1: a 500, and the connection goes on.
+            let mut c = Client::connect(addr).await.unwrap();
+            let r = c.request("GET", "/panic?token=secret", "").await.unwrap();
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (500, "internal server error\n")
+            );
+            let r = c.request("GET", "/", "").await.unwrap();
+            assert_eq!((r.status, r.body.as_str()), (200, "up"));
+
+            // HTTP/2: a 500 on its stream; its neighbours are answered.
+            let client = h2_connected(addr).await;
+            let slow: Vec<_> = (0..4)
+                .map(|_| {
+                    let (client, url) = (client.clone(), format!("http://{addr}/slow"));
+                    tokio::spawn(async move { client.get(url).send().await?.text().await })
+                })
+                .collect();
+            let r = client
+                .get(format!("http://{addr}/panic"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                (r.version(), r.status().as_u16()),
+                (reqwest::Version::HTTP_2, 500)
+            );
+            for s in slow {
+                assert_eq!(s.await.unwrap().unwrap(), "slow done");
+            }
+
+            // gRPC: trailers-only, `grpc-status: 13` (INTERNAL).
+            let r = client
+                .post(format!("http://{addr}/panic"))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers")
+                .body(vec![0u8, 0, 0, 0, 0])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let header = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(header("content-type").as_deref(), Some("application/grpc"));
+            assert_eq!(header("grpc-status").as_deref(), Some("13"));
+            assert!(header("grpc-message").is_some());
+            assert_eq!(r.bytes().await.unwrap().len(), 0);
+
+            assert_eq!(ctx.reason(), None, "a handler's panic stopped the process");
+            assert_eq!(http_util::get(addr, "/").await.unwrap().body, "up");
+            ctx.shutdown();
+            server.await.unwrap();
+        });
+    assert_eq!(report.exit_code(), 0, "{report}");
+    assert_eq!(report.isolated_failures, 3, "{report}");
+    let at = format!("{}:{BUGGY_PANICS_AT}:", file!());
+    for failure in &report.isolated {
+        let graceful::report::FailureKind::Panic(panic) = &failure.kind else {
+            panic!("not a panic: {failure}");
+        };
+        assert_eq!(panic.message, "handler bug");
+        assert!(
+            panic
+                .location
+                .as_deref()
+                .is_some_and(|l| l.starts_with(&at)),
+            "{failure}"
+        );
+        assert_eq!(failure.who.scope, "main/http");
+        assert!(failure.who.name.starts_with("request "), "{failure}");
+        assert!(!failure.who.name.contains("secret"), "{failure}");
+    }
+    let names: Vec<_> = report
+        .isolated
+        .iter()
+        .map(|f| f.who.name.split(" from ").next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "request GET /panic",
+            "request GET /panic",
+            "request POST /panic"
+        ]
+    );
+    let printed = report.to_string();
+    assert!(
+        printed.contains("graceful: 3 failures of isolated tasks")
+            && printed.contains(&format!("panicked at {at}")),
+        "{printed}"
+    );
+    eprintln!("{printed}");
 }
 
 /// A taken port: the error names the address (the OS's message does not).

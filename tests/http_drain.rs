@@ -19,7 +19,8 @@ use common::{Signal, start};
 use graceful::http::{RequestContext, Server};
 use graceful::{Context, Runtime};
 use http_util::{
-    Client, eventually, hi, http_server, listening_addr, runtime, with_server, work_in_flight,
+    Client, Frame, H2, eventually, hi, http_server, listening_addr, not_ready, runtime,
+    with_server, work_in_flight,
 };
 use tokio::net::TcpStream;
 
@@ -97,11 +98,13 @@ fn partial_request_heads_do_not_stall_the_drain() {
 /// request written on an open connection is answered, the ones that race
 /// the shutdown with `Connection: close`; a client that then reconnects may
 /// be refused, as the listener is closed. "Refused" includes a connection
-/// whose handshake the kernel completed after the server's last accept:
-/// closing the listener resets it, so its first request gets a reset (TCP
-/// gives the application no way to refuse such a connection more politely;
-/// Go and nginx behave the same). Such resets are counted and shown; any
-/// other unanswered request fails the test.
+/// whose handshake the kernel completed between the server's sweep of the
+/// listen queue and the close: closing the listener resets it, so its first
+/// request gets a reset (TCP gives the application no way to refuse such a
+/// connection more politely; Go and nginx behave the same, without the
+/// sweep). Such resets are counted and shown (see
+/// `fresh_connections_queued_at_the_close_are_answered`); any other
+/// unanswered request fails the test.
 #[test]
 fn no_keep_alive_request_is_lost_to_the_shutdown() {
     const RUNS: u64 = 20;
@@ -793,4 +796,205 @@ fn request_context_and_connect_info_reach_the_handlers() {
             server.await.unwrap();
         },
     );
+}
+
+/// The lame duck tells clients to leave (issue 24 item 2), as Envoy's drain
+/// does, while it still accepts: with `GRACEFUL_LAME_DUCK=2s`, after
+/// SIGTERM the next response on a keep-alive HTTP/1 connection carries
+/// `Connection: close` and the server closes the connection, well before
+/// the drain; a new connection is still answered, told the same. A
+/// keep-alive connection that sends nothing stays open until the drain.
+#[test]
+fn the_lame_duck_tells_http1_clients_to_leave() {
+    let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "2s")]);
+    let rt = runtime();
+    let (mut kept, mut idle) = rt.block_on(async {
+        let mut kept = Client::connect(addr).await.unwrap();
+        let mut idle = Client::connect(addr).await.unwrap();
+        for c in [&mut kept, &mut idle] {
+            let r = c.request("GET", "/work?ms=0", "").await.unwrap();
+            assert!(
+                !r.closes(),
+                "`Connection: close` before the shutdown: {r:?}"
+            );
+        }
+        (kept, idle)
+    });
+
+    let signalled = Instant::now();
+    p.signal(Signal::SIGTERM);
+    rt.block_on(async {
+        not_ready(addr).await;
+        let r = kept.request("GET", "/work?ms=0", "").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "done"));
+        assert!(r.closes(), "no `Connection: close` in the lame duck: {r:?}");
+        assert!(kept.closed_within(Duration::from_millis(500)).await);
+        let closed = signalled.elapsed();
+
+        // A new connection is still answered, and told to leave.
+        let r = http_util::get(addr, "/work?ms=0").await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "done"));
+        assert!(r.closes(), "{r:?}");
+        assert!(
+            signalled.elapsed() < Duration::from_millis(1500),
+            "the checks outlasted the lame duck: {:?}",
+            signalled.elapsed()
+        );
+
+        // The idle one is closed by the drain, after the lame duck.
+        assert!(idle.closed_within(Duration::from_secs(5)).await);
+        let drained = signalled.elapsed();
+        assert!(drained >= Duration::from_millis(1900), "{drained:?}");
+        eprintln!(
+            "lame duck of 2 s: a keep-alive client told `Connection: close` and closed {closed:?} after SIGTERM; an idle one closed by the drain after {drained:?}"
+        );
+    });
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+/// In the lame duck an HTTP/2 connection gets `GOAWAY` at once, its stream
+/// in flight still ends with its answer, and the connection then closes;
+/// a new connection is accepted and answered during the lame duck, and
+/// gets `GOAWAY` too. Raw frames, so that `GOAWAY` is seen.
+#[test]
+fn the_lame_duck_sends_http2_goaway() {
+    let (p, addr) = http_server(&[("GRACEFUL_LAME_DUCK", "2s")]);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut a = H2::connect(addr).await.unwrap();
+        a.get(1, "/live").await.unwrap();
+        let (ok, _, others) = a.response(1).await.unwrap();
+        assert!(ok);
+        assert!(others.iter().all(|f| f.kind != Frame::GOAWAY), "{others:?}");
+        a.get(3, "/work?ms=700").await.unwrap();
+        eventually(Duration::from_secs(5), "the request in flight", || async {
+            let stats = http_util::get(addr, "/stats").await.ok()?;
+            (stats.body.trim() == "in flight: 1").then_some(())
+        })
+        .await;
+
+        let signalled = Instant::now();
+        p.signal(Signal::SIGTERM);
+        // `GOAWAY` comes while stream 3 is in flight; then its answer.
+        let (ok, body, others) = a.response(3).await.unwrap();
+        let answered = signalled.elapsed();
+        assert!((ok, body.as_str()) == (true, "done"), "{body:?}");
+        let goaway = others.iter().find(|f| f.kind == Frame::GOAWAY);
+        assert!(goaway.is_some(), "no GOAWAY before the end of stream 3: {others:?}");
+        // Then the connection closes, in the lame duck.
+        loop {
+            match a.frame().await {
+                Ok(Some(f)) if f.kind == Frame::GOAWAY => {}
+                Ok(Some(f)) => assert!(f.stream == 0, "{f:?}"),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let closed = signalled.elapsed();
+        assert!(closed < Duration::from_millis(1500), "closed after {closed:?}");
+
+        // A new connection in the lame duck is answered, then told to leave.
+        let mut b = H2::connect(addr).await.unwrap();
+        b.get(1, "/work?ms=0").await.unwrap();
+        let (ok, body, mut others) = b.response(1).await.unwrap();
+        assert!((ok, body.as_str()) == (true, "done"), "{body:?}");
+        while others.iter().all(|f| f.kind != Frame::GOAWAY) {
+            let next = tokio::time::timeout(Duration::from_secs(1), b.frame()).await;
+            others.push(next.unwrap().unwrap().expect("GOAWAY before the end"));
+        }
+        let told = signalled.elapsed();
+        assert!(told < Duration::from_millis(1900), "{told:?}");
+        eprintln!(
+            "lame duck of 2 s: HTTP/2 stream in flight answered {answered:?} after SIGTERM, after a GOAWAY; connection closed after {closed:?}; a new connection answered and sent GOAWAY after {told:?}"
+        );
+    });
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+/// Fresh connections at the moment the listener closes (issue 25 #12): 100
+/// runs of the `http_server` example, each sent SIGTERM while 24 clients
+/// open new connections as fast as they can, one request each
+/// (`Connection: close`), until refused. What the kernel had already
+/// accepted into the listen queue when the server closes its listener is
+/// swept (accepted without waiting) and answered; a connection is reset
+/// only if its handshake completed in the instant between the sweep and
+/// the close. Counted and shown; at most 1 % may be reset. Measured on 2
+/// cores, 5 rounds: 0 to 5 resets in 7 000 to 10 000 connections a round
+/// (at most 0.06 %); with the sweep taken out, 825 to 991 in about 9 000
+/// (9 to 11 %: at each close, some 8 of the 24 clients' connections were
+/// in the queue).
+#[test]
+fn fresh_connections_queued_at_the_close_are_answered() {
+    const RUNS: u64 = 100;
+    const CLIENTS: u64 = 24;
+    let rt = runtime();
+    let started = Instant::now();
+    let tally = Arc::new([const { AtomicU64::new(0) }; 3]);
+    for run in 0..RUNS {
+        let (p, addr) = http_server(&[]);
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| rt.spawn(fresh_connections(addr, tally.clone())))
+            .collect();
+        let mut rng = Rng::seeded(run);
+        std::thread::sleep(Duration::from_millis(5 + rng.below(20)));
+        p.signal(Signal::SIGTERM);
+        for c in clients {
+            rt.block_on(c).unwrap();
+        }
+        let exit = p.wait(Duration::from_secs(10));
+        assert_eq!(exit.code, Some(0), "{exit}");
+    }
+    let [answered, reset, refused] = tally.each_ref().map(|n| n.load(Ordering::SeqCst));
+    eprintln!(
+        "{RUNS} runs x {CLIENTS} clients opening fresh connections at SIGTERM, in {:?}: \
+         {answered} answered, {reset} reset before any answer, {refused} refused once \
+         the listener closed",
+        started.elapsed()
+    );
+    assert!(answered > RUNS * CLIENTS, "too few connections: {answered}");
+    assert!(
+        reset * 100 <= answered + reset,
+        "{reset} of {} fresh connections were reset by the closing listener",
+        answered + reset
+    );
+}
+
+/// Opens connections to `addr`, one `GET /work?ms=0` each, until one is
+/// refused; counts answers (`tally[0]`), connections reset or closed before
+/// any answer (`[1]`) and the refusal (`[2]`).
+async fn fresh_connections(addr: SocketAddr, tally: Arc<[AtomicU64; 3]>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let mut tcp = match TcpStream::connect(addr).await {
+            Ok(tcp) => tcp,
+            // The handshake completed, and the reset came before the
+            // connect returned.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                tally[1].fetch_add(1, Ordering::SeqCst);
+                continue;
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+                tally[2].fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        };
+        let mut answer = Vec::new();
+        let sent = tcp
+            .write_all(b"GET /work?ms=0 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+            .await;
+        let read = match sent {
+            Ok(()) => tcp.read_to_end(&mut answer).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let answer = String::from_utf8_lossy(&answer);
+        if answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("done") {
+            tally[0].fetch_add(1, Ordering::SeqCst);
+        } else if answer.is_empty() {
+            tally[1].fetch_add(1, Ordering::SeqCst);
+        } else {
+            panic!("a broken answer ({read:?}): {answer:?}");
+        }
+    }
 }

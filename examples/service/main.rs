@@ -37,7 +37,8 @@
 //! ```
 //!
 //! On SIGTERM: `/ready` answers 503 at once; the optional lame duck passes
-//! (everything is still served); the server stops accepting and answers
+//! (everything is still served, HTTP clients told to leave: `Connection:
+//! close`, HTTP/2 `GOAWAY`); the server stops accepting and answers
 //! what is in flight; then the workers are cancelled: no job can arrive any
 //! more, so each one empties the queue and stops; then the database is
 //! checkpointed and closed (no `-wal` file is left). Each phase prints a

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use graceful::http::Served;
-use graceful::{Context, State, TaskHandle};
+use graceful::{Context, TaskHandle};
 
 use crate::db::Db;
 
@@ -120,9 +120,9 @@ impl Summary {
         let (phases, ctx) = (self.0.clone(), ctx.clone());
         move || {
             let waiting = phases.db.counts().waiting;
-            let waiting = match ctx.state() {
-                State::Running => format!("acknowledged, not processed yet: {waiting}"),
-                _ => unprocessed(waiting),
+            let waiting = match ctx.state().is_shutting_down() {
+                false => format!("acknowledged, not processed yet: {waiting}"),
+                true => unprocessed(waiting),
             };
             vec![jobs(&phases.db), waiting]
         }

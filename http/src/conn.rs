@@ -84,6 +84,16 @@ impl Conn {
         }
     }
 
+    /// Request `id`, as a report names it (while it is in flight).
+    pub(super) fn request_name(&self, id: u64) -> String {
+        self.registered.slot.name(id)
+    }
+
+    /// Whether a request came over HTTP/2: the connection is one.
+    pub(super) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
+    }
+
     pub(super) fn in_flight(&self) -> usize {
         self.registered.slot.len()
     }

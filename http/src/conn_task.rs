@@ -1,8 +1,10 @@
 //! The task of one connection: hyper serves it; a watchdog closes it when
-//! a request head is too slow to arrive or when it stays idle; at the drain
-//! it gets a grace to send one more request, then hyper closes it
-//! gracefully, and what hyper would wait on forever (a partial request
-//! head) is closed.
+//! a request head is too slow to arrive or when it stays idle; from the
+//! shutdown's request on (the lame duck included) an HTTP/2 connection is
+//! sent `GOAWAY` (an HTTP/1 one is told by its next response, see
+//! `request`); at the drain it gets a grace to send one more request, then
+//! hyper closes it gracefully, and what hyper would wait on forever (a
+//! partial request head) is closed.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -75,11 +77,16 @@ where
     let mut watchdog = Watchdog::new(&server.settings);
     let mut sleep = pin!(watchdog.period.map(sleep));
     let mut cancelled = pin!(server.ctx.cancelled());
+    let mut requested = pin!(server.ctx.shutdown_requested());
     // A waiting `Cancelled` or `Sleep` registers this task's waker at its
     // first poll and keeps it; polled again at every wake-up, the first
     // would take the scope's lock each time. So after that first poll, they
-    // are polled again only once their flag says they are done.
-    let (mut cancel_waits, mut sleep_waits) = (false, false);
+    // are polled again only once their flag says they are done (for the
+    // shutdown's request, the process's state).
+    let (mut cancel_waits, mut request_waits, mut sleep_waits) = (false, false, false);
+    // Whether the shutdown was requested, and whether this connection was
+    // sent `GOAWAY` since (an HTTP/2 one: one whose first request came).
+    let (mut leaving, mut told) = (false, false);
     loop {
         let event = poll_fn(|cx| {
             // The cancellation first: a response that the same cancellation
@@ -91,8 +98,19 @@ where
                 return Poll::Ready(Wake::Cancelled);
             }
             cancel_waits = true;
+            if !leaving
+                && (!request_waits || server.ctx.state().is_shutting_down())
+                && requested.as_mut().poll(cx).is_ready()
+            {
+                return Poll::Ready(Wake::Leave);
+            }
+            request_waits = true;
             if let Poll::Ready(ended) = connection.as_mut().poll(cx) {
                 return Poll::Ready(Wake::Ended(ended));
+            }
+            // Its first request may come after the shutdown's request.
+            if leaving && !told && conn.is_http2() {
+                return Poll::Ready(Wake::Leave);
             }
             if let Some(sleep) = sleep.as_mut().as_pin_mut()
                 && watchdog::rang(sleep, &mut sleep_waits, cx)
@@ -105,6 +123,17 @@ where
         match event {
             Wake::Cancelled => break,
             Wake::Ended(ended) => return Some(ended),
+            Wake::Leave => {
+                // hyper sends `GOAWAY` and lets the streams in flight end,
+                // as Envoy's drain does; the client opens its next
+                // connection, which is accepted until the drain begins.
+                leaving = true;
+                if !told && conn.is_http2() {
+                    told = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                continue;
+            }
             Wake::Watchdog => match watchdog.look(conn) {
                 Verdict::Fine => {}
                 Verdict::Idle => connection.as_mut().graceful_shutdown(),
@@ -130,6 +159,9 @@ where
 /// What ends a wait of [`serve_until_closed`].
 enum Wake {
     Cancelled,
+    /// The shutdown was requested, or since then the connection showed
+    /// itself HTTP/2: time to tell it to leave.
+    Leave,
     Ended(ConnResult),
     Watchdog,
 }

@@ -162,6 +162,18 @@ impl Slot {
         }
     }
 
+    /// Request `id` as a report names it, `GET /path from PEER` (the path
+    /// without the query); with requests only counted, `from PEER`.
+    pub(super) fn name(&self, id: u64) -> String {
+        if let Requests::Listed(requests) = &self.requests
+            && let Some(r) = lock(requests).iter().find(|r| r.id == id)
+        {
+            let path = r.path.as_ref().map_or("/", PathAndQuery::path);
+            return format!("{} {path} from {}", r.method, self.peer);
+        }
+        format!("from {}", self.peer)
+    }
+
     /// How many requests are in flight on this connection.
     pub(super) fn len(&self) -> usize {
         match &self.requests {
@@ -202,6 +214,8 @@ mod tests {
         assert!(lines.iter().all(|l| !l.contains("secret")));
         assert!(lines.iter().all(|l| !l.contains("/item/3`")));
         assert_eq!(lines[LISTED], "and 9 more requests in flight");
+        assert_eq!(conns[7].slot.name(0), "GET /item/7 from 10.0.0.7:4000");
+        assert_eq!(conns[3].slot.name(0), "from 10.0.0.3:4000");
 
         drop(conns);
         assert!(roster.describe().is_empty());
@@ -218,6 +232,7 @@ mod tests {
             conn.slot.begin(0, &Method::POST, &uri);
             conn.slot.begin(1, &Method::POST, &uri);
         }
+        assert_eq!(conns[0].slot.name(1), "from 10.0.0.0:4000");
         assert_eq!(conns[0].slot.end(0), 1);
         assert_eq!(conns[0].slot.len(), 1);
         assert_eq!(

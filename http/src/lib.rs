@@ -9,9 +9,9 @@
 //! | when | what the server does |
 //! |---|---|
 //! | running | accepts connections (HTTP/1.1 and HTTP/2, with upgrades) and serves them, within [timeouts](Server) safe on the open internet |
-//! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic |
+//! | shutdown requested, lame duck | keeps serving everything; [`ready`] answers `503` so load balancers stop sending traffic; clients are told to leave, as Envoy's drain does: HTTP/1 responses carry `Connection: close` (the connection closes after the response), HTTP/2 connections get `GOAWAY` (their streams in flight end first), while new connections are still accepted and answered, and told the same. A keep-alive connection that sends nothing stays open until the drain |
 //! | the `http` scope is cancelled | accepts what the kernel already queued, then closes the listener: new connections are **refused** |
-//! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` |
+//! | | in-flight HTTP/1 responses carry `Connection: close`; HTTP/2 connections get `GOAWAY` (if the lame duck did not already) |
 //! | | a connection that is not mid-request (new, idle keep-alive, part-way through a request head) has a [grace](Server::grace) of 1 s to send a request, answered with `Connection: close`; then it is closed. One that was quiet for the grace already (a pool's spare connection) is closed at once |
 //! | | every handler's [`RequestContext`] is cancelled, so streams and long polls end |
 //! | | in-flight requests run to completion, within the process deadline |
@@ -87,7 +87,8 @@
 //! 5. `watchdog` (the connection's timer, and its IO that counts) and
 //!    `body` (a request body with time limits): they read a `conn`.
 //! 6. `request`: the hyper service of a connection, one request's
-//!    bookkeeping from the call to the end of its response.
+//!    bookkeeping from the call to the end of its response; its handler
+//!    runs isolated (a panic is answered `500`, and counted).
 //! 7. `conn_task`: one connection's task: serves it, heeds the watchdog,
 //!    drains it.
 //! 8. `engine`: one run of a server: the accept loop, the sweep and close
@@ -152,7 +153,10 @@ pub const BACKLOG: u32 = 1024;
 ///
 /// The server runs until that scope is cancelled (at shutdown, after the
 /// lame duck and after any child scope of the `http` scope has drained).
-/// Then it stops accepting (the listener is closed, so new connections are
+/// From the moment the shutdown is requested, through the lame duck, it
+/// still accepts and serves, but tells clients to leave: HTTP/1 responses
+/// carry `Connection: close`, HTTP/2 connections get `GOAWAY`. Once its
+/// scope is cancelled it stops accepting (the listener is closed, so new connections are
 /// refused), answers in-flight HTTP/1 requests with `Connection: close`,
 /// sends HTTP/2 `GOAWAY`, gives the other connections a
 /// [grace](Server::grace) to send one last request, cancels every handler's
@@ -171,7 +175,12 @@ pub const BACKLOG: u32 = 1024;
 /// [`Server::connect_info`],
 /// [`ConnectInfo`](axum::extract::ConnectInfo) of the listener's address
 /// type (`ConnectInfo<SocketAddr>` over TCP). A handler that panics fails
-/// only its request (its connection is closed), not the process.
+/// only its request, not the process: it is answered `500` (a gRPC request,
+/// `content-type: application/grpc`, gets the trailers-only answer its
+/// client reads as an internal error: `grpc-status: 13`), its connection
+/// goes on, and the panic is an isolated failure of the final report, named
+/// by the request (`request GET /path from PEER`, without the query) and
+/// located at the `panic!` (see [`Context::isolate`]).
 ///
 /// Accept errors such as "too many open files" are reported and retried;
 /// the task returns `Err` only if the listener itself is unusable.

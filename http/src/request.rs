@@ -1,8 +1,10 @@
 //! One request: the hyper service of a connection hands it its context and
 //! peer address (as extensions) and records it as in flight, from the call
-//! until its response body has been sent (or abandoned).
+//! until its response body has been sent (or abandoned). Its handler runs
+//! isolated: one that panics is answered as a server error, and counted.
 
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 
 use super::body::Timed;
 use super::conn::Conn;
+use gracefully_runtime::Isolate;
 
 /// The hyper service of one connection from a peer at `A`: adds the
 /// request's context and peer address, records the request, and calls the
@@ -41,6 +44,12 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
         let conn = &self.conn;
         let mut req = req.map(|body| Timed::new(body, conn.clone()));
         let http1 = req.version() < Version::HTTP_2;
+        // gRPC runs over HTTP/2 only.
+        let grpc = !http1
+            && req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
         let id = conn.begin(&req, http1);
         // The request's context (see `request_context::first_extensions`),
         // and what hyper put there (an extended CONNECT's protocol).
@@ -50,9 +59,15 @@ impl<A: Clone + Send + Sync + 'static> hyper::service::Service<hyper::Request<In
             req.extensions_mut().insert(ConnectInfo(peer.clone()));
         }
         let mut router = self.router.clone();
+        let handler = tower_service::Service::call(&mut router, req);
+        let name = Named {
+            conn: conn.clone(),
+            id,
+        };
         Counted {
-            inner: tower_service::Service::call(&mut router, req),
+            inner: conn.server.ctx.isolate(name, handler),
             http1,
+            grpc,
             request: Some(InFlight {
                 began_draining: conn.server.is_draining(),
                 conn: conn.clone(),
@@ -89,13 +104,27 @@ impl Drop for InFlight {
     }
 }
 
+/// A request, as the report of its handler's panic names it.
+pub(super) struct Named {
+    conn: Arc<Conn>,
+    id: u64,
+}
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request {}", self.conn.request_name(self.id))
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// The router's response future; its request stays in flight in the
-    /// response's body.
+    /// The router's response future, run isolated; its request stays in
+    /// flight in the response's body.
     pub(super) struct Counted {
         #[pin]
-        inner: axum::routing::future::RouteFuture<Infallible>,
+        inner: Isolate<axum::routing::future::RouteFuture<Infallible>, Named>,
         http1: bool,
+        // Whether the request is gRPC's, which reads errors in its own way.
+        grpc: bool,
         request: Option<InFlight>,
     }
 }
@@ -105,14 +134,19 @@ impl Future for Counted {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Cx<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
+        let mut response = match std::task::ready!(this.inner.poll(cx)) {
+            Ok(Ok(response)) => response,
+            // Reported by `isolate`, with its location.
+            Err(_panic) => server_error(*this.grpc),
+        };
         let request = this.request.take();
-        // A response completed during the drain closes its HTTP/1 connection,
-        // even if it was ready before hyper heard of the shutdown.
+        // From the shutdown's request on (the lame duck included), a
+        // response closes its HTTP/1 connection: the client leaves, and
+        // opens its next connection while the server still accepts (or
+        // elsewhere, once the load balancer took it out). During the drain,
+        // even if the response was ready before hyper heard of it.
         if *this.http1
-            && request
-                .as_ref()
-                .is_some_and(|r| r.conn.server.is_draining())
+            && request.as_ref().is_some_and(|r| r.conn.server.leaving())
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
         {
             response
@@ -122,6 +156,33 @@ impl Future for Counted {
         }
         Poll::Ready(Ok(response.map(|body| Tracked { body, request })))
     }
+}
+
+/// The answer to a request whose handler panicked: `500`, or for gRPC the
+/// trailers-only response its clients read as an internal error (status
+/// 13, `INTERNAL`). Nothing of the panic reaches the client.
+fn server_error(grpc: bool) -> Response {
+    if grpc {
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert("grpc-status", HeaderValue::from_static("13"));
+        headers.insert(
+            "grpc-message",
+            HeaderValue::from_static("the request's handler panicked"),
+        );
+        return response;
+    }
+    let mut response = Response::new(Body::from("internal server error\n"));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 pin_project_lite::pin_project! {

@@ -84,6 +84,13 @@ impl ServerState {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// Whether clients are told to leave (HTTP/1: `Connection: close`):
+    /// from the moment the shutdown is requested (the lame duck included),
+    /// or once this server drains (its scope may drain on its own).
+    pub(super) fn leaving(&self) -> bool {
+        self.ctx.state().is_shutting_down() || self.is_draining()
+    }
+
     /// Whether the drain began: set by the accept loop, but a handler woken
     /// by the same cancellation may answer first, so also ask the scope
     /// (only while the process drains, to keep a lock off the hot path).

@@ -44,8 +44,10 @@ pub struct Context {
 }
 
 pub use abort::Abort;
+pub use isolate::Isolate;
 
 mod abort;
+mod isolate;
 mod process_wide;
 mod restarting;
 mod spawn;

@@ -21,7 +21,12 @@
 /// ```
 pub const TIMEOUT: &str = "GRACEFUL_TIMEOUT";
 
-/// The environment variable that overrides the lame-duck delay.
+/// The environment variable that overrides the lame-duck delay
+/// ([`Runtime::lame_duck`](crate::Runtime::lame_duck)): from the shutdown's
+/// trigger, for that long, the process reports "not ready" and keeps
+/// serving, with nothing cancelled; `graceful::http` servers still accept
+/// and answer, and tell their clients to leave (HTTP/1 `Connection: close`,
+/// HTTP/2 `GOAWAY`). `0s` means none.
 ///
 /// ```
 /// assert_eq!(graceful::env::LAME_DUCK, "GRACEFUL_LAME_DUCK"); // GRACEFUL_LAME_DUCK=5s ./service

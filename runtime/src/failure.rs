@@ -101,7 +101,8 @@ pub struct Subject {
     pub name: String,
     /// The path of its scope, such as `main/http`.
     pub scope: String,
-    /// Where it was spawned (or deferred, or registered): `file:line:column`.
+    /// Where it was spawned (or deferred, registered, or
+    /// [isolated](crate::Context::isolate)): `file:line:column`.
     pub spawned_at: String,
     /// Where its `#[graceful::task]` function is defined, if it is one.
     pub defined_at: Option<String>,

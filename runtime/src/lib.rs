@@ -19,7 +19,7 @@
 //! | 6. entry points | `runtime`, `testing` | the builder, `run`/`block_on`/`supervise`/`test`: the start (handlers first, then tokio), the exit |
 //! | 5. driver | `supervisor` | the lifecycle's order: trigger, lame duck, drain, deadline, a second signal, the report |
 //! | 4. satellites | `upgrade` (its public face: `sockets`) | the binary upgrade and socket inheritance, and their state: what the start captured of the environment and the sockets handed down (process-wide: the fd table is), each runtime's offers (in its hub), the ready handshake with the new binary, the launch; over `Context`, the hub and the notifier |
-//! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`) |
+//! | 3. user API | `context`, `root`, `cancelled` | what tasks hold: spawning, scopes, hooks, cancellation, restarts (`context/restarting.rs`), work run in place with its panic isolated (`context/isolate.rs`) |
 //! | 2. tracking | `scope`, `tracked` | the scope tree, its drain, and the registry of live tasks that reports read |
 //! | 1. process hub | `process`, `reload` | one runtime's state: lifecycle [`State`], reason, failures, restarts, reload hooks, the observer, a slot for the upgrade's state (opaque here) |
 //! | 0. edges and vocabulary | `signal` (names, the table of what each does, the OS handlers), `notify` (systemd), `panic` (the panic hook), `observe`, `policy`, `failure`, `report`, `task`, `bounds` (what the macros require, named in their errors), `clock`, `config`, `env`, `console`, `sync` | values and leaves: no module here reaches above it |
@@ -90,7 +90,7 @@ pub use upgrade::sockets;
 
 pub use cancelled::{Cancelled, RunUntilCancelled};
 pub use config::ConfigError;
-pub use context::{Abort, Context};
+pub use context::{Abort, Context, Isolate};
 pub use policy::{Policy, Restart};
 pub use process::State;
 pub use report::{Reason, Report};

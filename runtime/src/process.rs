@@ -59,6 +59,21 @@ pub enum State {
 }
 
 impl State {
+    /// Whether the shutdown began: in the lame duck or draining.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// assert!(!ctx.state().is_shutting_down()); // starting
+    /// ctx.shutdown();
+    /// assert!(ctx.state().is_shutting_down());
+    /// # });
+    /// ```
+    #[inline]
+    pub fn is_shutting_down(self) -> bool {
+        matches!(self, State::LameDuck | State::Draining)
+    }
+
+    #[inline]
     fn from_u8(v: u8) -> State {
         match v {
             v if v == State::Starting as u8 => State::Starting,
@@ -198,6 +213,7 @@ impl Process {
         self.not_ready.store(!ready, Ordering::Release);
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> State {
         match State::from_u8(self.state.load(Ordering::Acquire)) {
             State::Running if self.not_ready.load(Ordering::Acquire) => State::NotReady,

@@ -151,7 +151,16 @@ impl Runtime {
     /// How long to keep serving, while reporting "not ready", after a signal
     /// or [`Context::shutdown`] and before cancelling anything. Zero (the
     /// default) means no lame duck. Skipped when shutdown starts from a
-    /// failure or because every task finished.
+    /// failure or because every task finished. Overridden by
+    /// [`GRACEFUL_LAME_DUCK`](crate::env::LAME_DUCK).
+    ///
+    /// During it [`Context::state`] is [`State::LameDuck`](crate::State::LameDuck):
+    /// a readiness check answers 503 (`graceful::http::ready` does) so that
+    /// load balancers take the process out, and `graceful::http` servers
+    /// keep serving but tell clients to leave (HTTP/1 `Connection: close`,
+    /// HTTP/2 `GOAWAY`) while still accepting new connections, so that
+    /// pooled clients move elsewhere before the listener closes. Make it
+    /// longer than the load balancer needs to notice.
     ///
     /// ```
     /// use graceful::Runtime;

@@ -164,6 +164,7 @@ impl Scope {
         &self.registry.path
     }
 
+    #[inline]
     pub(crate) fn shared(&self) -> &Arc<Process> {
         &self.registry.shared
     }

@@ -303,3 +303,126 @@ pub async fn not_ready(addr: SocketAddr) -> (Instant, Response) {
     })
     .await
 }
+
+/// One HTTP/2 frame as received.
+#[derive(Debug)]
+pub struct Frame {
+    pub kind: u8,
+    pub flags: u8,
+    pub stream: u32,
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    pub const DATA: u8 = 0x0;
+    pub const HEADERS: u8 = 0x1;
+    pub const SETTINGS: u8 = 0x4;
+    pub const PING: u8 = 0x6;
+    pub const GOAWAY: u8 = 0x7;
+    pub const END_STREAM: u8 = 0x1;
+    pub const ACK: u8 = 0x1;
+
+    /// Whether it ends its stream.
+    pub fn ends_stream(&self) -> bool {
+        matches!(self.kind, Frame::DATA | Frame::HEADERS) && self.flags & Frame::END_STREAM != 0
+    }
+}
+
+/// An HTTP/2 (prior knowledge) connection that shows every frame the server
+/// sends (`GOAWAY`, which a pooling client hides), and sends `GET`s.
+pub struct H2 {
+    tcp: TcpStream,
+}
+
+impl H2 {
+    /// Connects, and sends the preface and empty settings.
+    pub async fn connect(addr: SocketAddr) -> io::Result<H2> {
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await?;
+        let mut h2 = H2 { tcp };
+        h2.send(Frame::SETTINGS, 0, 0, &[]).await?;
+        Ok(h2)
+    }
+
+    async fn send(&mut self, kind: u8, flags: u8, stream: u32, payload: &[u8]) -> io::Result<()> {
+        let len = payload.len() as u32;
+        let mut frame = len.to_be_bytes()[1..].to_vec();
+        frame.extend([kind, flags]);
+        frame.extend(stream.to_be_bytes());
+        frame.extend(payload);
+        self.tcp.write_all(&frame).await
+    }
+
+    /// Sends `GET path` on stream `stream` (odd, increasing).
+    pub async fn get(&mut self, stream: u32, path: &str) -> io::Result<()> {
+        // HPACK: `:method: GET`, `:scheme: http` (static table, indexed),
+        // then `:path` and `:authority` as literals without indexing.
+        let mut block = vec![0x82, 0x86, 0x04, path.len() as u8];
+        block.extend(path.as_bytes());
+        block.extend([0x01, 4]);
+        block.extend(b"test");
+        // END_HEADERS | END_STREAM
+        self.send(Frame::HEADERS, 0x4 | 0x1, stream, &block).await
+    }
+
+    /// The next frame, its settings and pings acknowledged; `None` at the
+    /// end of the connection.
+    pub async fn frame(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            let mut head = [0u8; 9];
+            match self.tcp.read_exact(&mut head).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+            let mut payload = vec![0; len];
+            self.tcp.read_exact(&mut payload).await?;
+            let frame = Frame {
+                kind: head[3],
+                flags: head[4],
+                stream: u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff,
+                payload,
+            };
+            match (frame.kind, frame.flags & Frame::ACK) {
+                (Frame::SETTINGS, 0) => self.send(Frame::SETTINGS, Frame::ACK, 0, &[]).await?,
+                (Frame::PING, 0) => {
+                    self.send(Frame::PING, Frame::ACK, 0, &frame.payload)
+                        .await?
+                }
+                (Frame::SETTINGS | Frame::PING, _) => {}
+                _ => return Ok(Some(frame)),
+            }
+        }
+    }
+
+    /// Reads frames until stream `stream` ends; returns whether it began
+    /// with `:status: 200`, its body, and the frames of other kinds or
+    /// streams read meanwhile.
+    pub async fn response(&mut self, stream: u32) -> io::Result<(bool, String, Vec<Frame>)> {
+        let (mut ok, mut body, mut others) = (false, Vec::new(), Vec::new());
+        loop {
+            let Some(frame) = self.frame().await? else {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("stream {stream} did not end; read {others:?}"),
+                ));
+            };
+            if frame.stream != stream {
+                others.push(frame);
+                continue;
+            }
+            let ends = frame.ends_stream();
+            match frame.kind {
+                // HPACK's static entry 8 is `:status: 200`.
+                Frame::HEADERS => ok = frame.payload.first() == Some(&0x88),
+                Frame::DATA => body.extend(&frame.payload),
+                _ => others.push(frame),
+            }
+            if ends {
+                return Ok((ok, String::from_utf8_lossy(&body).into_owned(), others));
+            }
+        }
+    }
+}
