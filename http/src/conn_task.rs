@@ -208,6 +208,8 @@ where
     // `GOAWAY`), then closes; an idle connection closes at once.
     connection.as_mut().graceful_shutdown();
     let mut stalled = 0;
+    // Whether nothing was in flight at the end of the grace before this one.
+    let mut idle = false;
     loop {
         if conn.reading_head() {
             // A request head that did not complete within the grace: hyper
@@ -222,10 +224,22 @@ where
         // still being written while the write waits for the client.
         if !conn.write_waits.load(Ordering::Relaxed) {
             if conn.in_flight() == 0 {
-                return None; // nothing in flight, and still not closed
+                // Nothing in flight for a whole grace, and still not
+                // closed. Not at the first look: a request leaves the
+                // roster when its body ends, before hyper has written the
+                // last of it (an HTTP/2 stream's trailers wait in the
+                // connection's send queue, which this task flushes), and
+                // closing then would lose that response.
+                if idle {
+                    return None;
+                }
+                idle = true;
+            } else {
+                idle = false;
             }
             stalled = 0;
         } else if conn.written.load(Ordering::Relaxed) == written {
+            idle = false;
             stalled += 1;
             if stalled == STALLED_GRACES {
                 let peer = conn.peer();
@@ -237,6 +251,7 @@ where
             }
         } else {
             stalled = 0;
+            idle = false;
         }
     }
 }

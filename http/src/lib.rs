@@ -67,6 +67,40 @@
 //! # }
 //! ```
 //!
+//! # gRPC
+//!
+//! A [tonic](https://docs.rs/tonic) service is served like any router:
+//! `tonic::service::Routes::new(svc).add_service(health).into_axum_router()`
+//! is an [`axum::Router`], and [`serve`] or [`Server::serve_in`] runs it
+//! (over HTTP/2 without TLS, "h2c", which tonic's clients speak to an
+//! `http://` address), with the drain above: the listener closes,
+//! connections get `GOAWAY`, and the calls and server streams in flight
+//! run to their end within the deadline.
+//!
+//! - **The request context.** tonic keeps the HTTP request's extensions in
+//!   its `tonic::Request`, so a handler finds the [`RequestContext`] there:
+//!   `request.extensions().get::<RequestContext>()`. A stream that does
+//!   not end by itself (a subscription, a watch) must follow that context,
+//!   which is cancelled when the drain begins, and end, with
+//!   `Status::unavailable` so that the client retries elsewhere. One that
+//!   follows `main`'s context instead holds the drain until the deadline:
+//!   that context is cancelled only once the server has drained.
+//! - **Health.** The standard health service (`grpc.health.v1.Health`, the
+//!   `tonic-health` crate) follows the lifecycle with one task in the
+//!   server's scope: once [`Context::shutdown_requested`] completes (before
+//!   the lame duck, the moment [`ready`] answers `503`), it sets the
+//!   statuses to `NOT_SERVING` with the `HealthReporter`; once the scope
+//!   is cancelled, it clears them, which ends the service's `Watch`
+//!   streams, as they too would hold the drain until the deadline. Serve
+//!   in a scope of your own ([`Server::serve_in`]) to have that scope.
+//!
+//! The `grpc_server` example of the repository (`examples/grpc_server.rs`)
+//! does all of this, and its test (`tests/grpc.rs`) drives it with tonic's
+//! client and a real `SIGTERM`: 50 calls and 5 streams in flight on one
+//! HTTP/2 connection all complete, an endless stream ends with
+//! `UNAVAILABLE` at once, and the health service says `NOT_SERVING` within
+//! milliseconds of the signal.
+//!
 //! # Layers
 //!
 //! For those who work on this crate: each module may use the ones below

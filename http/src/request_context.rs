@@ -30,7 +30,9 @@ use gracefully_runtime::Context;
 /// The server puts it in the extensions of every request, so it reaches
 /// the handler through any layer, one that moves the request to a task of
 /// its own (tower's `Buffer`, a middleware that spawns) included; a tower
-/// middleware finds it there too (`req.extensions().get::<RequestContext>()`).
+/// middleware finds it there too (`req.extensions().get::<RequestContext>()`),
+/// and so does a tonic handler, in its `tonic::Request`'s extensions (see
+/// [gRPC](crate#grpc)).
 /// Extraction fails with `500` ([`MissingContext`]) if the request did not
 /// come through [`serve`](super::serve) (a router called directly, as in a
 /// unit test: insert a `RequestContext` there yourself).

@@ -230,7 +230,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// Starts the `http_server` example on 127.0.0.1:0 with `envs`, and returns
 /// it with the address it listens on.
 pub fn http_server(envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
-    let mut cmd = example("http_server");
+    listening_example("http_server", envs)
+}
+
+/// Starts example `name` with `ADDR=127.0.0.1:0` and `envs`, and returns it
+/// with the address of its first line, `listening on http://IP:PORT`.
+pub fn listening_example(name: &str, envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
+    let mut cmd = example(name);
     cmd.env("ADDR", "127.0.0.1:0");
     for (k, v) in envs {
         cmd.env(k, v);
