@@ -21,7 +21,11 @@
 //!   frame fails its own session, which is logged and counted in the final
 //!   report, and the server goes on serving everyone else.
 //! - `GET /stats`: how many `/work` requests are in flight.
-//! - `GET /ready` (503 from the moment shutdown is requested), `GET /live`.
+//! - `GET /ready` (503 until `main` returned, `not ready: starting`, and
+//!   from the moment shutdown is requested), `GET /live`.
+//!
+//! `WARM_UP_MS=N` makes `main` take N ms more before it returns (a cache to
+//! fill, say): requests are served meanwhile, but `/ready` says `starting`.
 //!
 //! On SIGTERM or Ctrl-C (with `GRACEFUL_LAME_DUCK=2s`, after a lame duck
 //! during which `/ready` answers 503 and everything else is still served,
@@ -71,6 +75,12 @@ async fn main(ctx: Context) -> anyhow::Result<()> {
     // A hook of `main`: it runs once the server (in the child scope `http`)
     // has drained and the report above is printed.
     ctx.defer("say goodbye", async { println!("http_server: goodbye") });
+    if let Some(ms) = std::env::var("WARM_UP_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await; // the warm-up
+    }
     Ok(())
 }
 

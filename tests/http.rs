@@ -830,3 +830,48 @@ async fn bind_on_a_taken_port_names_the_address() {
         "{error}"
     );
 }
+
+/// `/ready` says `starting` until `main` returned, while every other route
+/// is served; then `ready`, until the shutdown.
+#[test]
+fn readiness_follows_the_start_up() {
+    let (mut p, addr) = http_server(&[("WARM_UP_MS", "1500")]);
+    let rt = runtime();
+    let started = Instant::now();
+    let r = rt.block_on(http_util::get(addr, "/ready")).unwrap();
+    assert_eq!((r.status, r.body.as_str()), (503, "not ready: starting\n"));
+    let r = rt.block_on(http_util::get(addr, "/stats")).unwrap();
+    assert_eq!(r.status, 200, "served while starting");
+    rt.block_on(eventually(Duration::from_secs(10), "ready", || async {
+        let r = http_util::get(addr, "/ready").await.ok()?;
+        (r.status == 200).then_some(())
+    }));
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    p.signal(Signal::SIGTERM);
+    let exit = p.wait(Duration::from_secs(10));
+    assert_eq!(exit.code, Some(0), "{exit}");
+}
+
+/// The program takes itself out of traffic and back, nothing stopped.
+#[test]
+fn the_program_can_say_it_is_not_ready_and_ready_again() {
+    let app = Router::new().merge(graceful::http::health_routes());
+    with_server(Server::new(app), |ctx, addr, server| async move {
+        let ready = || async { http_util::get(addr, "/ready").await.unwrap() };
+        eventually(Duration::from_secs(5), "ready", || async {
+            (ready().await.status == 200).then_some(())
+        })
+        .await;
+        ctx.set_ready(false); // the database went away
+        let r = ready().await;
+        assert_eq!((r.status, r.body.as_str()), (503, "not ready\n"));
+        ctx.set_ready(true);
+        assert_eq!(ready().await.status, 200);
+        ctx.shutdown();
+        server.await.unwrap();
+    });
+}

@@ -267,7 +267,9 @@ where
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let server = server.serve(&ctx, listener);
-            body(ctx, addr, server).await;
+            // As a service does: `main` sets up and returns (the service is
+            // then ready), the test runs as a task.
+            ctx.spawn("test", body(ctx.clone(), addr, server));
         });
     assert_eq!(report.exit_code(), 0, "{report}");
 }
