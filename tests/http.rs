@@ -835,7 +835,7 @@ async fn bind_on_a_taken_port_names_the_address() {
 /// is served; then `ready`, until the shutdown.
 #[test]
 fn readiness_follows_the_start_up() {
-    let (mut p, addr) = http_server(&[("WARM_UP_MS", "1500")]);
+    let (p, addr) = http_server(&[("WARM_UP_MS", "1500")]);
     let rt = runtime();
     let started = Instant::now();
     let r = rt.block_on(http_util::get(addr, "/ready")).unwrap();
