@@ -59,12 +59,13 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// The policy stored as `policy as u8` (a load from a table, on every
+    /// spawn that takes the scope's default).
+    #[inline]
     pub(crate) fn from_u8(v: u8) -> Policy {
-        match v {
-            v if v == Policy::Isolated as u8 => Policy::Isolated,
-            v if v == Policy::Essential as u8 => Policy::Essential,
-            _ => Policy::Critical,
-        }
+        const ALL: [Policy; 3] = [Policy::Critical, Policy::Isolated, Policy::Essential];
+        const _: () = assert!(Policy::Isolated as u8 == 1 && Policy::Essential as u8 == 2);
+        ALL.get(usize::from(v)).copied().unwrap_or_default()
     }
 }
 

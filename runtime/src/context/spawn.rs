@@ -32,10 +32,25 @@ impl Context {
     {
         let policy = policy.unwrap_or_else(|| self.scope.default_policy());
         if policy == Policy::Essential {
-            let fut = self.ending_the_process(&origin, fut);
-            return self.scope.spawn(origin, Kind::Task(policy), fut);
+            return self.spawn_essential(origin, fut);
         }
         self.scope.spawn(origin, Kind::Task(policy), fut)
+    }
+
+    /// Out of the way of every other spawn, which inlines `spawn_at`.
+    #[cold]
+    #[inline(never)]
+    fn spawn_essential<F>(
+        &self,
+        origin: Origin,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        let fut = self.ending_the_process(&origin, fut);
+        self.scope.spawn(origin, Kind::Task(Policy::Essential), fut)
     }
 
     /// `fut`, as an essential task: its failure is critical (as the
