@@ -208,8 +208,6 @@ where
     // `GOAWAY`), then closes; an idle connection closes at once.
     connection.as_mut().graceful_shutdown();
     let mut stalled = 0;
-    // Whether nothing was in flight at the end of the grace before this one.
-    let mut idle = false;
     loop {
         if conn.reading_head() {
             // A request head that did not complete within the grace: hyper
@@ -224,22 +222,19 @@ where
         // still being written while the write waits for the client.
         if !conn.write_waits.load(Ordering::Relaxed) {
             if conn.in_flight() == 0 {
-                // Nothing in flight for a whole grace, and still not
-                // closed. Not at the first look: a request leaves the
-                // roster when its body ends, before hyper has written the
-                // last of it (an HTTP/2 stream's trailers wait in the
-                // connection's send queue, which this task flushes), and
-                // closing then would lose that response.
-                if idle {
-                    return None;
+                // Nothing in flight, and still not closed. A request
+                // leaves the roster when its body ends, before hyper has
+                // written the last of it (an HTTP/2 stream's trailers wait
+                // in the connection's send queue, which polling the
+                // connection flushes): closing at once could lose that
+                // response, so the connection is polled a moment more.
+                if let Ok(ended) = timeout(FLUSH, connection.as_mut()).await {
+                    return Some(ended.or_else(ignore_cancelled));
                 }
-                idle = true;
-            } else {
-                idle = false;
+                return None;
             }
             stalled = 0;
         } else if conn.written.load(Ordering::Relaxed) == written {
-            idle = false;
             stalled += 1;
             if stalled == STALLED_GRACES {
                 let peer = conn.peer();
@@ -251,10 +246,13 @@ where
             }
         } else {
             stalled = 0;
-            idle = false;
         }
     }
 }
+
+/// How long a connection with nothing in flight is still polled during
+/// the drain, so that what hyper queued is written, before it is closed.
+const FLUSH: Duration = Duration::from_millis(50);
 
 /// During the drain, a connection whose client reads none of its response
 /// for this many graces (5 s by default) is closed: a client that stopped
