@@ -3,16 +3,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location};
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
 
 use crate::cancelled::{Cancelled, RunUntilCancelled};
-use crate::policy::Policy;
+use crate::panic::Panic;
+use crate::policy::{Policy, Restart};
 use crate::scope::Scope;
-use crate::task::TaskOutput;
+use crate::task::{TaskHandle, TaskOutput};
+use crate::tracked::{Kind, Origin};
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -50,6 +49,7 @@ mod abort;
 mod isolate;
 mod process_wide;
 mod restarting;
+mod scopes;
 mod spawn;
 
 impl Context {
@@ -111,82 +111,6 @@ impl Context {
         RunUntilCancelled::new(&self.scope, fut)
     }
 
-    /// Sets the [`Policy`] of the tasks spawned in this scope without one
-    /// (by [`spawn`](Self::spawn) and `#[graceful::task]` functions), and
-    /// the default of child scopes created from now on. Returns the
-    /// context, to chain after [`scope`](Self::scope).
-    ///
-    /// ```
-    /// use graceful::{Policy, Runtime};
-    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
-    ///     let tenants = ctx.scope("tenants").default_policy(Policy::Isolated);
-    ///     let _ = tenants.spawn("tenant 7", async { Err::<(), _>("bad config") }).await;
-    ///     ctx.shutdown();
-    /// });
-    /// assert_eq!(report.exit_code(), 0);
-    /// assert_eq!(report.isolated_failures, 1);
-    /// ```
-    pub fn default_policy(self, policy: Policy) -> Context {
-        self.scope.set_default_policy(policy);
-        self
-    }
-
-    /// Gives this scope a drain budget: once its drain began, stopping its
-    /// child scopes and tasks may take at most `budget`. Past it, the tasks
-    /// still running are reported (named, as at the deadline) and
-    /// abandoned, and the scope's hooks run, so that the parent's drain and
-    /// hooks still run within the process deadline, which stays the outer
-    /// bound. An abandoned task is a critical failure during the process's
-    /// shutdown (exit code 1) and an isolated one during a partial
-    /// [`drain`](Self::drain).
-    ///
-    /// ```
-    /// use graceful::Runtime;
-    /// use graceful::report::FailureKind;
-    /// use std::time::Duration;
-    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
-    ///     let cache = ctx.scope("cache").drain_budget(Duration::from_millis(50));
-    ///     cache.spawn("stuck flush", std::future::pending::<()>());
-    ///     ctx.defer("close db", async { println!("still closed") });
-    ///     ctx.shutdown();
-    /// });
-    /// assert_eq!(report.exit_code(), 1);
-    /// assert!(matches!(report.failures[0].kind, FailureKind::Abandoned { .. }));
-    /// ```
-    pub fn drain_budget(self, budget: Duration) -> Context {
-        self.scope.set_drain_budget(budget);
-        self
-    }
-
-    /// Makes this scope drain only after `other` has drained: at shutdown
-    /// (or in a partial [`drain`](Self::drain) of this scope, which then
-    /// drains `other` first), this scope's tasks keep running until every
-    /// task and hook of `other` ended. For an order among siblings that
-    /// nesting cannot say: a database pool drained after both the HTTP
-    /// server and the workers that use it (tokio-graceful-shutdown's
-    /// orchestrated shutdown order). Call it once per scope to wait for.
-    ///
-    /// Panics, naming both scopes, if `other` is this scope, one of its
-    /// ancestors (which drain their children first), or drains after this
-    /// one: the drain would wait for itself.
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// let http = ctx.scope("http");
-    /// let workers = ctx.scope("workers");
-    /// let db = ctx.scope("db").drain_after(&http).drain_after(&workers);
-    /// db.defer("close pool", async { println!("pool closed last") });
-    /// # ctx.shutdown();
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn drain_after(self, other: &Context) -> Context {
-        if let Err(why) = self.scope.drain_after(&other.scope) {
-            panic!("graceful: {why}");
-        }
-        self
-    }
-
     /// Adds what `describe` returns, one line per thing in flight, to the
     /// task dump and to the report of a deadline or forced exit, under this
     /// scope's path: a server lists its requests in flight, a queue its
@@ -210,42 +134,6 @@ impl Context {
     /// ```
     pub fn describe(&self, describe: impl Fn() -> Vec<String> + Send + Sync + 'static) {
         self.scope.describe(Arc::new(describe));
-    }
-
-    /// Shuts this scope down on its own while the rest of the process keeps
-    /// running: cancels it and its child scopes, and completes once they
-    /// drained in the usual order (children, tasks, hooks). A scope drains
-    /// once: if the process-wide drain reaches it later, it has nothing left
-    /// to do. Await it from outside the scope: a task of the scope awaiting
-    /// it would wait for itself.
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// let consumer = ctx.scope("consumer");
-    /// let c = consumer.clone();
-    /// consumer.spawn("poll", async move { c.cancelled().await });
-    /// consumer.defer("commit offsets", async { println!("offsets committed") });
-    /// consumer.drain().await; // the consumer stopped; the service goes on
-    /// assert!(consumer.is_cancelled() && !ctx.is_cancelled());
-    /// # ctx.shutdown();
-    /// # });
-    /// ```
-    pub fn drain(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.scope.clone().drain()
-    }
-
-    /// A child scope named `name`. It is drained, and its hooks run, before
-    /// this scope's own tasks are cancelled: put what depends on a resource
-    /// in a child scope of the one that owns the resource.
-    ///
-    /// ```
-    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// let http = ctx.scope("http");
-    /// assert_eq!(http.path(), "main/http");
-    /// # });
-    /// ```
-    pub fn scope(&self, name: &str) -> Context {
-        Context::new(self.scope.child(name))
     }
 
     /// Registers a teardown hook of this scope: `hook` runs at shutdown after
@@ -337,34 +225,244 @@ impl Context {
         self.scope.shared().notifier.ready();
     }
 
-    /// The scope's path from the root, such as `main/http`.
+    /// Starts `fut` as a task of this scope and returns its handle at once.
+    ///
+    /// The task is tracked whether or not the handle is kept: at shutdown it
+    /// is awaited (after its scope is cancelled). If it returns `Err` or
+    /// panics, the failure is reported and follows the scope's default
+    /// [`Policy`]: [`Critical`](Policy::Critical) (the whole process shuts
+    /// down) unless the scope says otherwise, as a request's scope does
+    /// ([`Isolated`](Policy::Isolated)); see [`spawn_with`](Self::spawn_with).
+    /// A task spawned into a scope that is already cancelled still runs (its
+    /// context is cancelled from the start) and is awaited.
+    ///
+    /// Works from any thread, inside the runtime or not.
     ///
     /// ```
     /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// assert_eq!(ctx.path(), "main");
-    /// assert_eq!(ctx.scope("http").path(), "main/http");
-    /// # ctx.shutdown();
+    /// let handle = ctx.spawn("compute", async { Ok::<u32, std::io::Error>(6 * 7) });
+    /// assert_eq!(handle.await.unwrap(), 42);
     /// # });
     /// ```
-    pub fn path(&self) -> &str {
-        self.scope.path()
+    #[track_caller]
+    pub fn spawn<F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, None, fut)
     }
 
-    /// A child of this scope's cancellation token, for code that expects a
-    /// plain `CancellationToken`. Cancelling it does not cancel the scope.
+    /// Like [`spawn`](Self::spawn), handing the task a context of its own
+    /// (a clone of this one): `task` makes the future from it. A task that
+    /// watches its context cannot be written with `spawn` and `async move`
+    /// without a clone first, since the future would move `ctx` while
+    /// `spawn` borrows it (`E0505`); with `spawn_fn` it can.
     ///
     /// ```
     /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
-    /// let token = ctx.token(); // for a library that takes a `CancellationToken`
-    /// ctx.spawn("legacy", async move { token.cancelled().await });
-    ///
-    /// ctx.token().cancel(); // cancels only that child token
-    /// assert!(!ctx.is_cancelled());
-    /// ctx.shutdown(); // cancels the scope, and with it `legacy`'s token
+    /// let worker = ctx.spawn_fn("worker", |ctx| async move {
+    ///     let mut jobs = 0;
+    ///     while ctx.run_until_cancelled(tokio::task::yield_now()).await.is_some() {
+    ///         jobs += 1;
+    ///     }
+    ///     Ok::<u32, std::io::Error>(jobs)
+    /// });
+    /// ctx.shutdown();
+    /// let _jobs: u32 = worker.await.unwrap();
     /// # });
     /// ```
-    pub fn token(&self) -> CancellationToken {
-        self.scope.token().child_token()
+    #[track_caller]
+    pub fn spawn_fn<F, Fut>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        task: F,
+    ) -> TaskHandle<<Fut::Output as TaskOutput>::Value>
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, None, task(self.clone()))
+    }
+
+    /// Runs `f` on the runtime's blocking thread pool (as
+    /// `tokio::task::spawn_blocking`), as a task of this scope: named in
+    /// reports and dumps, awaited by the drain, its `Err` or panic a
+    /// failure as the scope's policy says. Blocking code cannot be
+    /// cancelled: `f` gets the task's context to look at
+    /// [`is_cancelled`](Self::is_cancelled) between steps; one that never
+    /// looks is named at the deadline, and the process exits without
+    /// waiting for it.
+    ///
+    /// ```
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// let resize = ctx.spawn_blocking("resize", |ctx| {
+    ///     let mut rows = 0;
+    ///     while rows < 1_000 && !ctx.is_cancelled() {
+    ///         rows += 1; // a row of CPU-bound or blocking work
+    ///     }
+    ///     Ok::<u32, std::io::Error>(rows)
+    /// });
+    /// assert_eq!(resize.await.unwrap(), 1_000);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, O>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        f: F,
+    ) -> TaskHandle<O::Value>
+    where
+        F: FnOnce(Context) -> O + Send + 'static,
+        O: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        let (ctx, pool) = (self.clone(), self.scope.shared().handle.clone());
+        let task = async move {
+            // Caught on the blocking thread, where the panic's location is
+            // known, and raised again in the task, which reports it.
+            let run = move || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))).map_err(Panic::caught)
+            };
+            match pool.spawn_blocking(run).await {
+                Ok(Ok(output)) => output,
+                Ok(Err(panic)) => panic.resume(),
+                Err(_) => panic!("the runtime shut down before the blocking task ran"),
+            }
+        };
+        self.spawn_at(origin, None, task)
+    }
+
+    /// Starts `fut`, which need not be `Send` (it may hold an `Rc` across
+    /// an `.await`), as a task of this scope on the current
+    /// [`tokio::task::LocalSet`], as `tokio::task::spawn_local` does: named
+    /// in reports and dumps, awaited by the drain, its failure following
+    /// the scope's policy. Panics outside a `LocalSet`.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// # graceful::Runtime::new().signals([]).block_on(|ctx| async move {
+    /// // A thread of its own runs the `!Send` work, on a `LocalSet`.
+    /// let scope = ctx.scope("local");
+    /// let thread = std::thread::spawn(move || {
+    ///     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    ///     let local = tokio::task::LocalSet::new();
+    ///     local.block_on(&rt, async move {
+    ///         let cache = Rc::new(vec![1, 2, 3]);
+    ///         let sum = scope.spawn_local("sum", async move {
+    ///             tokio::task::yield_now().await;
+    ///             Ok::<u32, std::io::Error>(cache.iter().sum()) // `Rc` held across the `.await`
+    ///         });
+    ///         assert_eq!(sum.await.unwrap(), 6);
+    ///     });
+    /// });
+    /// thread.join().unwrap();
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + 'static,
+        F::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        match self.scope.default_policy() {
+            Policy::Essential => {
+                let fut = self.ending_the_process(&origin, fut);
+                self.scope
+                    .spawn_local(origin, Kind::Task(Policy::Essential), fut)
+            }
+            policy => self.scope.spawn_local(origin, Kind::Task(policy), fut),
+        }
+    }
+
+    /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.
+    ///
+    /// ```
+    /// use graceful::{Policy, Runtime};
+    /// let report = Runtime::new().signals([]).block_on(|ctx| async move {
+    ///     let session = ctx.spawn_with(Policy::Isolated, "session", async {
+    ///         Err::<(), _>("connection reset by peer")
+    ///     });
+    ///     assert!(matches!(session.await, Err(graceful::TaskError::Failed(_))));
+    ///     assert_eq!(ctx.reason(), None); // still running
+    ///     ctx.shutdown();
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.isolated[0].who.name, "session");
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<F>(
+        &self,
+        policy: Policy,
+        name: impl Into<Cow<'static, str>>,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + Send + 'static,
+        F::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_at(origin, Some(policy), fut)
+    }
+
+    /// Starts a task that is started again when it fails (or, with
+    /// [`Restart::on_any_return`], whenever it returns): `factory` makes each
+    /// run's future from the task's context. Restarts follow an exponential
+    /// backoff with jitter, at most [`Restart::intensity`] times in a window;
+    /// one failure more escalates as critical (exit code 1, and the report
+    /// says why). Once shutdown began, nothing is restarted: the run in
+    /// progress is cancelled and awaited like any task. The report lists
+    /// each restarted task with its count and last failure.
+    ///
+    /// The handle yields what the last run returned.
+    ///
+    /// ```
+    /// use graceful::{Restart, Runtime};
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// let runs = Arc::new(AtomicU32::new(0));
+    /// let report = Runtime::new().signals([]).block_on({
+    ///     let runs = runs.clone();
+    ///     move |ctx| async move {
+    ///         let restart = Restart::new().backoff(Duration::from_millis(1), Duration::from_millis(10));
+    ///         let consumer = ctx.spawn_restarting("consumer", restart, move |_ctx| {
+    ///             let run = runs.fetch_add(1, Ordering::SeqCst);
+    ///             async move { if run < 2 { Err("broker unreachable") } else { Ok(run) } }
+    ///         });
+    ///         assert_eq!(consumer.await.unwrap(), 2); // the third run succeeded
+    ///     }
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// assert_eq!(report.restarts[0].restarts, 2);
+    /// ```
+    #[track_caller]
+    pub fn spawn_restarting<F, Fut>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        restart: Restart,
+        factory: F,
+    ) -> TaskHandle<<Fut::Output as TaskOutput>::Value>
+    where
+        F: FnMut(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutput,
+    {
+        let origin = Origin::new(name.into(), Location::caller());
+        self.spawn_restarting_at(origin, restart, factory)
     }
 }
 

@@ -231,21 +231,28 @@ impl Scope {
     }
 
     /// In an abortable scope, keeps the task to abort with it (or aborts
-    /// it at once, if the scope was aborted).
+    /// it at once, if the scope was aborted). Every spawn asks; only an
+    /// abortable scope's pays more than a load.
+    #[inline]
     fn keep_to_abort<T>(&self, join: &tokio::task::JoinHandle<T>) {
-        let Some(aborts) = self.aborts.get() else {
-            return;
-        };
+        if let Some(aborts) = self.aborts.get() {
+            Scope::keep(aborts, join.abort_handle());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn keep(aborts: &Mutex<Aborts>, handle: tokio::task::AbortHandle) {
         let mut aborts = lock(aborts);
         if aborts.aborted {
-            join.abort();
+            handle.abort();
             return;
         }
         if aborts.handles.len() >= 2 * aborts.pruned_len.max(8) {
             aborts.handles.retain(|h| !h.is_finished());
             aborts.pruned_len = aborts.handles.len();
         }
-        aborts.handles.push(join.abort_handle());
+        aborts.handles.push(handle);
     }
 
     /// Makes this scope's drain wait for `other`'s drain (which it starts,
