@@ -84,12 +84,16 @@ pub(crate) struct Registry {
     /// The live tasks: each marks its own slot ended as it ends, without
     /// the lock that spawns and reports take.
     tasks: Tasks,
+    /// Whether an observer is told of every end (the hub's, read once
+    /// here: every task's end asks).
+    observed: bool,
 }
 
 impl Registry {
     pub(crate) fn new(path: String, shared: Arc<Process>) -> Registry {
         Registry {
             path,
+            observed: shared.observer.is_some(),
             shared,
             tasks: Tasks::new(),
         }
@@ -186,7 +190,7 @@ impl Registration {
     /// subscriber logs it at debug level, or an observer is told. Then its
     /// name is read, under the lock, as it ends.
     fn watched(&self) -> bool {
-        self.registry.shared.observer.is_some() || tracing::enabled!(tracing::Level::DEBUG)
+        self.registry.observed || tracing::enabled!(tracing::Level::DEBUG)
     }
 }
 
