@@ -158,15 +158,26 @@ fn open_streams_end_promptly() {
                     seen.push_str(&c.read_line().await?);
                 }
                 streaming.fetch_add(1, Ordering::SeqCst);
-                // Read to the end of the stream; the connection closes after it.
+                // Read to the end of the stream: its last chunk (`0`, then
+                // an empty line).
                 loop {
                     let line = c.read_line().await?;
+                    if line == "0\r\n" {
+                        c.read_line().await?;
+                        break;
+                    }
                     if line.is_empty() {
                         break;
                     }
                     seen.push_str(&line);
                 }
-                std::io::Result::Ok((seen, Instant::now()))
+                let ended = Instant::now();
+                // Then the connection closes: at once when the response
+                // ended after the drain began, after the grace when it
+                // ended just before (the client may send its next request).
+                let closed = c.closed_within(Duration::from_secs(5)).await;
+                assert!(closed, "the connection stays open after the stream");
+                std::io::Result::Ok((seen, ended))
             })
         })
         .collect();
