@@ -47,6 +47,7 @@ use tokio::sync::{Notify, OnceCell};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TrackedFuture;
 
 use crate::failure::{Error, Note, Running};
 use crate::policy::Policy;
@@ -221,13 +222,23 @@ impl Scope {
         F: Future + Send + 'static,
         F::Output: TaskOutput,
     {
+        let join = self.shared().handle.spawn(self.track(origin, kind, fut));
+        self.keep_to_abort(&join);
+        TaskHandle { join }
+    }
+
+    /// `fut` as a task of this scope: listed, reported, counted.
+    #[inline]
+    fn track<F>(&self, origin: Origin, kind: Kind, fut: F) -> TrackedFuture<Guarded<F>>
+    where
+        F: Future,
+        F::Output: TaskOutput,
+    {
         let registration = self.registry.register(Entry { origin, kind });
         let task = self.tracker.track_future(Guarded::new(fut, registration));
         // After the tracker counts the task (see `all_ended`).
         self.shared().count_spawn();
-        let join = self.shared().handle.spawn(task);
-        self.keep_to_abort(&join);
-        TaskHandle { join }
+        task
     }
 
     /// In an abortable scope, keeps the task to abort with it (or aborts
@@ -332,10 +343,7 @@ impl Scope {
         F: Future + 'static,
         F::Output: TaskOutput,
     {
-        let registration = self.registry.register(Entry { origin, kind });
-        let task = self.tracker.track_future(Guarded::new(fut, registration));
-        self.shared().count_spawn();
-        let join = tokio::task::spawn_local(task);
+        let join = tokio::task::spawn_local(self.track(origin, kind, fut));
         self.keep_to_abort(&join);
         TaskHandle { join }
     }
