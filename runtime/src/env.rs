@@ -28,6 +28,24 @@ pub const TIMEOUT: &str = "GRACEFUL_TIMEOUT";
 /// and answer, and tell their clients to leave (HTTP/1 `Connection: close`,
 /// HTTP/2 `GOAWAY`). `0s` means none.
 ///
+/// Size it to the proxy in front (the README's "Behind a proxy", measured in
+/// `deploy/rolling-restart` and `deploy/proxy-pool-race`):
+///
+/// - behind one that reads `/ready` (HAProxy, Caddy with active health
+///   checks, a Kubernetes readiness probe), longer than its checks need to
+///   take the instance out (HAProxy at 200 ms × 2 failures: 1s);
+/// - behind one that pools keep-alive connections and never reads `/ready`
+///   (nginx OSS), longer than the proxy's idle timeout for upstream
+///   connections (nginx's upstream `keepalive_timeout 1s`: 2s), so that the
+///   proxy has closed every connection left idle since the trigger before
+///   the drain closes any;
+/// - in both cases, the server's idle timeout above the proxy's
+///   (`graceful::http`'s 2 min is above nginx's 60 s).
+///
+/// Without a lame duck, a close can always meet a request the proxy sends
+/// at that instant: HTTP/1.1 gives a server no other way to retire an idle
+/// connection.
+///
 /// ```
 /// assert_eq!(graceful::env::LAME_DUCK, "GRACEFUL_LAME_DUCK"); // GRACEFUL_LAME_DUCK=5s ./service
 /// ```
