@@ -3,15 +3,14 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location};
+use std::panic::Location;
 use std::sync::Arc;
 
 use crate::cancelled::{Cancelled, RunUntilCancelled};
-use crate::panic::Panic;
 use crate::policy::{Policy, Restart};
 use crate::scope::Scope;
 use crate::task::{TaskHandle, TaskOutput};
-use crate::tracked::{Kind, Origin};
+use crate::tracked::Origin;
 
 /// The handle a task uses to learn about shutdown and to start more work.
 ///
@@ -324,20 +323,7 @@ impl Context {
         O: TaskOutput,
     {
         let origin = Origin::new(name.into(), Location::caller());
-        let (ctx, pool) = (self.clone(), self.scope.shared().handle.clone());
-        let task = async move {
-            // Caught on the blocking thread, where the panic's location is
-            // known, and raised again in the task, which reports it.
-            let run = move || {
-                std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))).map_err(Panic::caught)
-            };
-            match pool.spawn_blocking(run).await {
-                Ok(Ok(output)) => output,
-                Ok(Err(panic)) => panic.resume(),
-                Err(_) => panic!("the runtime shut down before the blocking task ran"),
-            }
-        };
-        self.spawn_at(origin, None, task)
+        self.spawn_at(origin, None, self.on_blocking_pool(f))
     }
 
     /// Starts `fut`, which need not be `Send` (it may hold an `Rc` across
@@ -377,14 +363,7 @@ impl Context {
         F::Output: TaskOutput,
     {
         let origin = Origin::new(name.into(), Location::caller());
-        match self.scope.default_policy() {
-            Policy::Essential => {
-                let fut = self.ending_the_process(&origin, fut);
-                self.scope
-                    .spawn_local(origin, Kind::Task(Policy::Essential), fut)
-            }
-            policy => self.scope.spawn_local(origin, Kind::Task(policy), fut),
-        }
+        self.spawn_local_at(origin, fut)
     }
 
     /// Like [`spawn`](Self::spawn), with the [`Policy`] its failure follows.

@@ -106,20 +106,9 @@ pub(crate) struct Scope {
     abandoned: AtomicBool,
     /// The tasks to abort with the scope, once it is made abortable
     /// (nothing is kept for the others).
-    aborts: OnceLock<Mutex<Aborts>>,
+    aborts: OnceLock<Mutex<abort::Aborts>>,
     /// The scope this one is a child of (none for the root).
     parent: Option<Weak<Scope>>,
-}
-
-/// An abortable scope's tasks, as they can be aborted.
-#[derive(Default)]
-struct Aborts {
-    /// One per task spawned since the scope became abortable; those of
-    /// ended tasks are pruned when the list doubled.
-    handles: Vec<tokio::task::AbortHandle>,
-    pruned_len: usize,
-    /// Set by `abort`: a task spawned later is aborted at once.
-    aborted: bool,
 }
 
 impl Scope {
@@ -184,13 +173,7 @@ impl Scope {
             // the parent's late ones, run at once as tasks.
             lock(&child.inner).hooks_done = true;
         }
-        if let Some(aborts) = self.aborts.get() {
-            let aborted = lock(aborts).aborted;
-            let _ = child.aborts.set(Mutex::new(Aborts {
-                aborted,
-                ..Aborts::default()
-            }));
-        }
+        self.pass_abortable_to(&child);
         if inner.children.len() >= 2 * inner.pruned_len.max(8) && inner.drained_children == 0 {
             // Forget finished scopes nobody can use any more, so that a scope
             // per connection or per request does not grow the tree forever.
@@ -239,96 +222,6 @@ impl Scope {
         // After the tracker counts the task (see `all_ended`).
         self.shared().count_spawn();
         task
-    }
-
-    /// In an abortable scope, keeps the task to abort with it (or aborts
-    /// it at once, if the scope was aborted). Every spawn asks; only an
-    /// abortable scope's pays more than a load.
-    #[inline]
-    fn keep_to_abort<T>(&self, join: &tokio::task::JoinHandle<T>) {
-        if let Some(aborts) = self.aborts.get() {
-            Scope::keep(aborts, join.abort_handle());
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn keep(aborts: &Mutex<Aborts>, handle: tokio::task::AbortHandle) {
-        let mut aborts = lock(aborts);
-        if aborts.aborted {
-            handle.abort();
-            return;
-        }
-        if aborts.handles.len() >= 2 * aborts.pruned_len.max(8) {
-            aborts.handles.retain(|h| !h.is_finished());
-            aborts.pruned_len = aborts.handles.len();
-        }
-        aborts.handles.push(handle);
-    }
-
-    /// Makes this scope's drain wait for `other`'s drain (which it starts,
-    /// if nothing did yet). Refused, naming both, when `other` is this
-    /// scope, one of its ancestors, or already drains after this one:
-    /// either would wait for itself.
-    pub(crate) fn drain_after(&self, other: &Arc<Scope>) -> Result<(), String> {
-        let refuse = |why: &str| {
-            Err(format!(
-                "scope `{}` cannot drain after `{}`: {why}",
-                self.path(),
-                other.path()
-            ))
-        };
-        if std::ptr::eq(self, &**other) {
-            return refuse("it is the same scope");
-        }
-        let mut up = self.parent.as_ref().and_then(Weak::upgrade);
-        while let Some(scope) = up {
-            if Arc::ptr_eq(&scope, other) {
-                return refuse(
-                    "a scope drains its children first, so it cannot wait for an ancestor's drain",
-                );
-            }
-            up = scope.parent.as_ref().and_then(Weak::upgrade);
-        }
-        if other.waits_for(self) {
-            return refuse("that one already drains after this one");
-        }
-        lock(&self.inner).after.push(other.clone());
-        Ok(())
-    }
-
-    /// Whether this scope's drain waits, directly or not, for `scope`'s.
-    fn waits_for(&self, scope: &Scope) -> bool {
-        let after = lock(&self.inner).after.clone();
-        after
-            .iter()
-            .any(|s| std::ptr::eq(&**s, scope) || s.waits_for(scope))
-    }
-
-    /// Makes the scope and the children it will have abortable: their
-    /// tasks are kept, to abort with [`abort`](Self::abort).
-    pub(crate) fn make_abortable(&self) {
-        let _ = self.aborts.set(Mutex::default());
-    }
-
-    /// Cancels the subtree, then aborts every task of its abortable
-    /// scopes, and those spawned there later.
-    pub(crate) fn abort(&self) {
-        self.cancel();
-        if let Some(aborts) = self.aborts.get() {
-            let handles = {
-                let mut aborts = lock(aborts);
-                aborts.aborted = true;
-                std::mem::take(&mut aborts.handles)
-            };
-            for handle in handles {
-                handle.abort();
-            }
-        }
-        let children = lock(&self.inner).children.clone();
-        for child in children {
-            child.abort();
-        }
     }
 
     /// Starts `fut`, which need not be `Send`, as a tracked task of this
@@ -465,6 +358,7 @@ impl Scope {
     }
 }
 
+mod abort;
 mod drain;
 mod dump;
 #[cfg(test)]

@@ -116,7 +116,7 @@ where
         if failure.is_none() && !restart.on_success {
             return output;
         }
-        if ctx.reason().is_some() || ctx.is_cancelled() {
+        if ctx.state().is_shutting_down() || ctx.is_cancelled() {
             // No restart once shutdown began: a success ends the task, a
             // failure is a failure.
             if let Some(failure) = failure {

@@ -4,10 +4,12 @@
 //! through [`Context::spawn_at`] or [`Context::spawn_restarting_at`].
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 use super::Context;
 use super::restarting::{RestartLog, restarting};
 use crate::failure::Error;
+use crate::panic::Panic;
 use crate::policy::{Policy, Restart};
 use crate::report::Reason;
 use crate::task::{TaskHandle, TaskOutput};
@@ -53,7 +55,7 @@ impl Context {
 
     /// `fut`, as an essential task: its failure is critical (as the
     /// registry reports it); its end without one starts the shutdown.
-    pub(super) fn ending_the_process<F>(
+    fn ending_the_process<F>(
         &self,
         origin: &Origin,
         fut: F,
@@ -97,5 +99,48 @@ impl Context {
         let task = restarting(self.clone(), restart, factory, log);
         let task = async move { task.await.unwrap_or_else(|panic| panic.resume()) };
         self.scope.spawn(origin, Kind::Restarted, task)
+    }
+
+    /// The task of [`spawn_blocking`](Self::spawn_blocking): `f` run on
+    /// the runtime's blocking pool and awaited. A panic is caught on the
+    /// blocking thread, where its location is known, and raised again in
+    /// the task, which reports it.
+    pub(super) fn on_blocking_pool<F, O>(&self, f: F) -> impl Future<Output = O> + Send + use<F, O>
+    where
+        F: FnOnce(Context) -> O + Send + 'static,
+        O: TaskOutput,
+    {
+        let (ctx, pool) = (self.clone(), self.scope.shared().handle.clone());
+        async move {
+            let run = move || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))).map_err(Panic::caught)
+            };
+            match pool.spawn_blocking(run).await {
+                Ok(Ok(output)) => output,
+                Ok(Err(panic)) => panic.resume(),
+                Err(_) => panic!("the runtime shut down before the blocking task ran"),
+            }
+        }
+    }
+
+    /// [`spawn_local`](Self::spawn_local) with its origin, under the
+    /// scope's default policy.
+    pub(super) fn spawn_local_at<F>(
+        &self,
+        origin: Origin,
+        fut: F,
+    ) -> TaskHandle<<F::Output as TaskOutput>::Value>
+    where
+        F: Future + 'static,
+        F::Output: TaskOutput,
+    {
+        match self.scope.default_policy() {
+            Policy::Essential => {
+                let fut = self.ending_the_process(&origin, fut);
+                self.scope
+                    .spawn_local(origin, Kind::Task(Policy::Essential), fut)
+            }
+            policy => self.scope.spawn_local(origin, Kind::Task(policy), fut),
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! The drain of a scope: its children, then its own tasks, then its
-//! hooks, once, within its drain budget.
+//! hooks, once, within its drain budget, after the scopes it was told to
+//! drain after.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
@@ -16,6 +17,45 @@ use crate::sync::lock;
 use crate::tracked::{Entry, Kind, Origin};
 
 impl Scope {
+    /// Makes this scope's drain wait for `other`'s drain (which it starts,
+    /// if nothing did yet). Refused, naming both, when `other` is this
+    /// scope, one of its ancestors, or already drains after this one:
+    /// either would wait for itself.
+    pub(crate) fn drain_after(&self, other: &Arc<Scope>) -> Result<(), String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "scope `{}` cannot drain after `{}`: {why}",
+                self.path(),
+                other.path()
+            ))
+        };
+        if std::ptr::eq(self, &**other) {
+            return refuse("it is the same scope");
+        }
+        let mut up = self.parent.as_ref().and_then(Weak::upgrade);
+        while let Some(scope) = up {
+            if Arc::ptr_eq(&scope, other) {
+                return refuse(
+                    "a scope drains its children first, so it cannot wait for an ancestor's drain",
+                );
+            }
+            up = scope.parent.as_ref().and_then(Weak::upgrade);
+        }
+        if other.waits_for(self) {
+            return refuse("that one already drains after this one");
+        }
+        lock(&self.inner).after.push(other.clone());
+        Ok(())
+    }
+
+    /// Whether this scope's drain waits, directly or not, for `scope`'s.
+    fn waits_for(&self, scope: &Scope) -> bool {
+        let after = lock(&self.inner).after.clone();
+        after
+            .iter()
+            .any(|s| std::ptr::eq(&**s, scope) || s.waits_for(scope))
+    }
+
     /// Cancels and awaits, in order: the child scopes (concurrently), this
     /// scope's own tasks, then this scope's hooks, last registered first.
     /// Past the scope's drain budget, the tasks still running are reported
@@ -97,7 +137,7 @@ impl Scope {
         self.running(&mut running);
         self.abandoned.store(true, Ordering::Release);
         let shared = self.shared();
-        let partial = !shared.requested.is_cancelled();
+        let partial = !shared.state().is_shutting_down();
         for task in running.into_iter().filter(|r| !r.who.hook) {
             tracing::error!(task = %task.who.name, scope = %task.who.scope, "abandoned: the scope's drain budget passed");
             let failure = Failure {
